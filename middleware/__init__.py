@@ -1,0 +1,5 @@
+"""
+aigclabel.middleware — the request path: labeling transports and ``wrap(client)``.
+
+Depends on :mod:`aigclabel` (the core) only; adapters depend on it.
+"""

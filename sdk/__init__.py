@@ -1,0 +1,72 @@
+"""
+aigc-label: label AI-generated text for GB 45438-2025 and the EU AI Act.
+
+>>> from aigclabel import Labeler, LabelPolicy, verify
+>>> labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key="a provider secret"))
+>>> labeled = labeler.label("大模型生成的回答……")
+>>> verify(labeled.text, key="a provider secret").tier
+'confirmed'
+"""
+
+from __future__ import annotations
+
+from .canonical import canonical_text
+from .exceptions import (
+    AIGCLabelError,
+    KeyMaterialError,
+    MetadataError,
+    MissingDependencyError,
+    OptOutError,
+    PolicyError,
+    ProducerCodeError,
+    StreamStateError,
+)
+from .explicit import DEFAULT_LABEL_TEXT, ExplicitLabel, is_compliant_label_text
+from .labeler import LabelContext, LabeledText, Labeler, StreamLabeler
+from .metadata import AIGCMetadata
+from .policy import LabelPolicy
+from .producer import validate_producer_code
+from .ui import UIDisclosure
+from .verify import ChannelEvidence, Evidence, MappingResolver, Resolver, SealEvidence, Verdict, verify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_LABEL_TEXT",
+    "AIGCLabelError",
+    "AIGCMetadata",
+    "ChannelEvidence",
+    "Evidence",
+    "ExplicitLabel",
+    "KeyMaterialError",
+    "LabelContext",
+    "LabelPolicy",
+    "LabeledText",
+    "Labeler",
+    "MappingResolver",
+    "MetadataError",
+    "MissingDependencyError",
+    "OptOutError",
+    "PolicyError",
+    "ProducerCodeError",
+    "Resolver",
+    "SealEvidence",
+    "StreamLabeler",
+    "StreamStateError",
+    "UIDisclosure",
+    "Verdict",
+    "__version__",
+    "canonical_text",
+    "is_compliant_label_text",
+    "validate_producer_code",
+    "verify",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or callable(_obj):
+        try:
+            _obj.__module__ = __name__
+        except (AttributeError, TypeError):  # pragma: no cover - builtins refuse
+            pass
+del _name, _obj

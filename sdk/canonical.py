@@ -1,0 +1,46 @@
+"""
+The canonical form of visible text that the seal binds.
+
+The seal must survive benign transforms (NFC/NFKC, Markdown rendered to HTML and back
+to text, whitespace collapsing, smart-quote fixing, width folding, dropping either
+invisible channel) and still notice edited words. So it covers exactly:
+
+* the **letters and digits** of the text (``str.isalnum``: Unicode categories L and N),
+* after compatibility decomposition (NFKD) with combining marks removed,
+* excluding Markdown link and image destinations ``](…)``, code-fence info strings,
+  HTML tags and character references.
+
+It does **not** cover whitespace, punctuation, symbols, emoji, diacritics, letter
+width or markup. Changing, adding or removing any letter or digit changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+__all__ = ["canonical_text", "text_digest"]
+
+_MARKUP = re.compile(
+    r"\]\([^)\n]*\)"  # markdown link / image destination and title
+    r"|^[ \t]{0,3}(?:```|~~~)[^\n]*"  # code-fence line with its info string
+    r"|<[A-Za-z/!?][^<>\n]*>"  # HTML tag, comment or declaration
+    r"|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});",  # character reference
+    re.MULTILINE,
+)
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def canonical_text(text: str) -> str:
+    """
+    Return the letters and digits of *text* that the seal binds (see module docstring).
+    """
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKD", _MARKUP.sub(" ", text)))
+
+
+def text_digest(text: str) -> bytes:
+    """
+    Return SHA-256 over the UTF-8 canonical form of *text* (32 bytes).
+    """
+    return hashlib.sha256(canonical_text(text).encode("utf-8")).digest()

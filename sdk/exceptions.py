@@ -1,0 +1,106 @@
+"""
+Exceptions raised by aigc-label.
+
+Every exception derives from one root, so ``except AIGCLabelError`` catches all
+of them. Where the meaning matches a built-in, the class also derives from it
+(bad settings and bad input are ``ValueError``; a missing optional package is
+``ImportError``)::
+
+    AIGCLabelError
+    ├── PolicyError (ValueError)          invalid LabelPolicy field, TOML file or environment variable
+    │   └── ProducerCodeError             a provider code that is not a valid TC260 code
+    ├── MetadataError (ValueError)        malformed or invalid GB 45438 Annex E metadata
+    ├── KeyMaterialError (ValueError)     an unusable HMAC secret or Ed25519 key
+    ├── StreamStateError (RuntimeError)   a StreamLabeler used after finish()
+    ├── OptOutError                       an Art. 9 opt-out that cannot be recorded
+    └── MissingDependencyError (ImportError)  an optional extra is not installed
+
+``verify()`` never raises for damaged text: "not found", "corrupt", "forged" and
+"tampered" are answers, not exceptions.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AIGCLabelError",
+    "KeyMaterialError",
+    "MetadataError",
+    "MissingDependencyError",
+    "OptOutError",
+    "PolicyError",
+    "ProducerCodeError",
+    "StreamStateError",
+]
+
+
+class AIGCLabelError(Exception):
+    """
+    Root of every exception this package raises.
+    """
+
+
+class PolicyError(AIGCLabelError, ValueError):
+    """
+    A labeling policy setting is invalid.
+
+    Attributes:
+        field: the name of the offending field (``"producer"``, ``"label_text"``…),
+            or ``None`` when the whole document is unreadable.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ProducerCodeError(PolicyError):
+    """
+    A provider (ContentProducer) code does not follow the TC260 coding rule.
+
+    Attributes:
+        code: the rejected code.
+    """
+
+    def __init__(self, message: str, *, code: str, field: str | None = "producer") -> None:
+        super().__init__(message, field=field)
+        self.code = code
+
+
+class MetadataError(AIGCLabelError, ValueError):
+    """
+    GB 45438 Annex E metadata is malformed: not JSON, a missing or misspelled key,
+    a non-string value or a value outside the allowed character set.
+    """
+
+
+class KeyMaterialError(AIGCLabelError, ValueError):
+    """
+    A key cannot be used: an HMAC secret that is too short, or an Ed25519 key
+    that is not a 32-byte seed, raw public key or PEM document.
+    """
+
+
+class StreamStateError(AIGCLabelError, RuntimeError):
+    """
+    A :class:`~aigclabel.StreamLabeler` was fed or finished after ``finish()``.
+    """
+
+
+class MissingDependencyError(AIGCLabelError, ImportError):
+    """
+    An optional package is needed; the message names the extra to install.
+    """
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"this feature needs the {package!r} package: pip install 'aigc-label[{extra}]'"
+        )
+        self.package = package
+        self.extra = extra
+
+
+class OptOutError(AIGCLabelError):
+    """
+    A request asked for content without the visible label (Art. 9), but no audit record
+    store is configured to record who received it. Nothing was released.
+    """

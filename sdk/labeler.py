@@ -1,0 +1,389 @@
+"""
+Labeler: turns generated text into labeled text, in one shot or as a stream.
+
+``label()`` is implemented as one ``feed()`` plus ``finish()`` of the same
+:class:`StreamLabeler`, and the stream's decisions depend only on the text seen so far
+plus one character, so **any chunking of a text gives exactly the same output**.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from .canonical import text_digest
+from .exceptions import OptOutError, StreamStateError
+from .explicit import ExplicitLabel, Placement, TextFormat, detect_language, middle_boundary
+from .ids import new_produce_id
+from .marks import alphabet
+from .marks.keys import SigningKeys, load_private_key, secret_bytes
+from .marks.packet import KIND_SEAL_ED25519, KIND_SEAL_HMAC, build_packet, build_seal, seal_message
+from .marks.placement import Inserter
+from .metadata import AIGCMetadata
+from .policy import LabelPolicy
+from .ui import UIDisclosure
+
+__all__ = ["LabelContext", "LabeledText", "Labeler", "StreamLabeler", "reserved_code1"]
+
+#: Weight units (see ``aigclabel.marks.placement``) per o200k token, lower bound over
+#: English and Chinese prose; measured in bench/ and documented in docs/marks.md.
+UNITS_PER_TOKEN = 8
+#: Tokens a packet itself occupies, plus the slack to the next safe position.
+_PACKET_TOKENS = 40
+_SLACK_TOKENS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class LabelContext:
+    """
+    Per-request facts: who receives the content and in which conversation.
+
+    Attributes:
+        user: the recipient's user id, as the integrator knows it.
+        conversation: conversation or session id.
+        request_id: the integrator's request id.
+        opt_out: an Art. 9 request for content without the visible label. It needs an
+            audit record store; without one, labeling raises :class:`OptOutError`.
+    """
+
+    user: str | None = None
+    conversation: str | None = None
+    request_id: str | None = None
+    opt_out: object | None = None
+
+
+_CONTEXT: contextvars.ContextVar[LabelContext | None] = contextvars.ContextVar("aigclabel_context", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class LabeledText:
+    """
+    The result of :meth:`Labeler.label`: the labeled text and its label data.
+
+    Attributes:
+        text: the text to release (explicit label plus invisible marks).
+        metadata: the Annex E implicit label for response and file metadata.
+        ui: the interface tag for the front end.
+        produce_id: the ProduceID (also in ``metadata``).
+        mark_id: the 8-hex-digit identifier carried by every in-text packet.
+        explicit: whether the visible label is in ``text``.
+        packets: how many packets were inserted (the seal not counted).
+    """
+
+    text: str
+    metadata: AIGCMetadata
+    ui: UIDisclosure
+    produce_id: str
+    mark_id: str
+    explicit: bool
+    packets: int = 0
+
+    def __str__(self) -> str:
+        return self.text
+
+    def resolve(self, mark_id: str) -> AIGCMetadata | None:
+        """
+        Resolver protocol: this result's metadata if *mark_id* is its identifier.
+        """
+        return self.metadata if mark_id == self.mark_id else None
+
+
+def reserved_code1(alg: str, slot: int, digest: bytes, auth: bytes) -> str:
+    """
+    Format the integrity data stored in ``ReservedCode1``.
+
+    ``SD1.<alg>.<key slot>.<base64url SHA-256 of the canonical text>.<base64url authenticator>``
+    where *alg* is ``HS256`` (full HMAC-SHA256) or ``Ed25519`` (signature); both cover the
+    seal message (label, ProduceID, producer, text digest). Every character is in the
+    Annex E value charset.
+    """
+    b64 = base64.urlsafe_b64encode
+    return f"SD1.{alg}.{slot}.{b64(digest).rstrip(b'=').decode()}.{b64(auth).rstrip(b'=').decode()}"
+
+
+@dataclass(slots=True)
+class _Plan:
+    label: ExplicitLabel | None
+    start: bool
+    end: bool
+    middle: bool
+
+
+class Labeler:
+    """
+    Labels generated text according to a :class:`LabelPolicy`.
+
+    Configuration is paid for once, here; ``label()`` and ``stream()`` only read it.
+    A Labeler is immutable and safe to share between threads and tasks.
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_keys", "_spacing", "policy")
+
+    def __init__(self, policy: LabelPolicy) -> None:
+        self.policy = policy
+        secret = secret_bytes(policy.key.get_secret_value()) if policy.key is not None else None
+        private = (
+            load_private_key(policy.signing_key.get_secret_value()) if policy.signing_key is not None else None
+        )
+        self._keys = SigningKeys(secret=secret, private=private, slot=policy.key_id)
+        self._spacing = max(1, policy.excerpt_tokens - _PACKET_TOKENS - _SLACK_TOKENS) * UNITS_PER_TOKEN
+
+    def __repr__(self) -> str:
+        return f"Labeler(producer={self.policy.producer!r}, placement={self.policy.placement!r})"
+
+    @property
+    def public_key(self) -> bytes | None:
+        """
+        The raw 32-byte Ed25519 public key third parties verify with, if signing is on.
+        """
+        return self._keys.public_raw
+
+    @contextmanager
+    def context(
+        self,
+        *,
+        user: str | None = None,
+        conversation: str | None = None,
+        request_id: str | None = None,
+        opt_out: object | None = None,
+    ) -> Iterator[LabelContext]:
+        """
+        Bind per-request facts for every label() / stream() in this context (contextvars).
+        """
+        ctx = LabelContext(user=user, conversation=conversation, request_id=request_id, opt_out=opt_out)
+        token = _CONTEXT.set(ctx)
+        try:
+            yield ctx
+        finally:
+            _CONTEXT.reset(token)
+
+    def label(
+        self,
+        text: str,
+        *,
+        context: LabelContext | None = None,
+        placement: Placement | None = None,
+        text_format: TextFormat | None = None,
+    ) -> LabeledText:
+        """
+        Label *text*: visible label, invisible packets and seal, metadata and interface tag.
+
+        Args:
+            text: the generated text.
+            context: per-request facts; defaults to the one bound by :meth:`context`.
+            placement: overrides the policy's placement for this call.
+            text_format: overrides the policy's text format (``plain``, ``markdown``, ``html``).
+
+        Raises:
+            OptOutError: the context asks for an opt-out and no record store is configured.
+            TypeError: *text* is not a ``str``.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"label() takes str, not {type(text).__name__}")
+        stream = self.stream(context=context, placement=placement, text_format=text_format)
+        stream.feed(text)
+        stream.finish()
+        assert stream.result is not None  # set by finish()
+        return stream.result
+
+    def stream(
+        self,
+        *,
+        context: LabelContext | None = None,
+        placement: Placement | None = None,
+        text_format: TextFormat | None = None,
+    ) -> StreamLabeler:
+        """
+        Start labeling one streamed response; see :class:`StreamLabeler`.
+        """
+        ctx = context if context is not None else _CONTEXT.get()
+        if ctx is not None and ctx.opt_out is not None:
+            raise OptOutError(
+                "an opt-out of the visible label (Art. 9) must be recorded with who received the content, "
+                "and this labeler has no audit record store; the text was not released. Remove opt_out "
+                "from the context to release labeled text."
+            )
+        return StreamLabeler(
+            self,
+            placement=placement or self.policy.placement,
+            text_format=text_format or self.policy.text_format,
+        )
+
+
+class StreamLabeler:
+    """
+    Labels one response delivered in chunks: ``feed(delta) -> str`` then ``finish() -> str``.
+
+    Sans-I/O: it never blocks, reads or writes; wrap it in any sync or async loop. The
+    concatenation of everything returned equals ``Labeler.label(whole_text).text``
+    for every chunking. Text is held back only while it is undecided: until the first
+    letter shows the language and the start differs from the label itself (start
+    placements), and until the end for ``middle`` placement. ``result`` holds the
+    :class:`LabeledText` after :meth:`finish`.
+    """
+
+    __slots__ = (
+        "_done", "_inserter", "_labeler", "_language", "_out", "_parts", "_pending", "_placement", "_plan",
+        "_text_format", "_visible", "mark_id", "produce_id", "result",
+    )
+
+    def __init__(self, labeler: Labeler, *, placement: Placement, text_format: TextFormat) -> None:
+        policy = labeler.policy
+        self._labeler = labeler
+        self._placement: Placement = placement
+        self._text_format: TextFormat = text_format
+        self.produce_id, parts = new_produce_id()
+        self._parts = parts
+        self.mark_id = f"{parts.mark_id:08x}"
+        self._language: Literal["zh", "en"] | None = None if policy.language == "auto" else policy.language
+        self._plan: _Plan | None = None
+        self._pending: list[str] = []  # held-back model text
+        self._visible: list[str] = []  # everything visible released so far, marks excluded
+        self._out: list[str] = []  # everything returned, for result.text
+        self._done = False
+        self.result: LabeledText | None = None
+        if policy.marks:
+            packet = build_packet(policy.label, parts.mark_id, labeler._keys)
+            units = (alphabet.encode_mn(packet), alphabet.encode_cf(packet))
+            self._inserter: Inserter | None = Inserter(units, labeler._spacing)
+        else:
+            self._inserter = None
+
+    def feed(self, delta: str) -> str:
+        """
+        Take the next piece of model text; return what may be released now.
+
+        Raises:
+            StreamStateError: after :meth:`finish`.
+        """
+        if self._done:
+            raise StreamStateError("feed() after finish(): start a new stream with Labeler.stream()")
+        if not delta:
+            return ""
+        if self._plan is None:
+            self._pending.append(delta)
+            out = self._try_plan(final=False)
+        elif self._plan.middle:
+            self._pending.append(delta)
+            return ""
+        else:
+            self._visible.append(delta)
+            out = self._inserter.feed(delta) if self._inserter is not None else delta
+        self._out.append(out)
+        return out
+
+    def _try_plan(self, *, final: bool) -> str:
+        held = "".join(self._pending)
+        if self._language is None:
+            if not final and not any(c.isalpha() for c in held):
+                return ""
+            self._language = detect_language(held)
+        policy = self._labeler.policy
+        placement = self._placement
+        label = (
+            None
+            if placement == "none"
+            else ExplicitLabel(policy.label_text_for(self._language), placement, self._text_format)
+        )
+        start = label is not None and placement in ("start", "start+end")
+        if start and label is not None:
+            head = label.render()
+            stripped = held.lstrip()
+            if not final and head.startswith(stripped):
+                return ""  # might still turn out to be our own label: undecided
+            start = not stripped.startswith(head)
+        self._plan = _Plan(label, start, placement in ("end", "start+end"), placement == "middle")
+        if self._plan.middle:
+            return ""
+        self._pending = []
+        out = ""
+        if start and label is not None:
+            out = label.prefix()
+            self._visible.append(out)
+        self._visible.append(held)
+        return out + (self._inserter.feed(held) if self._inserter is not None else held)
+
+    def finish(self) -> str:
+        """
+        Release what was held back, the end label and the seal; build :attr:`result`.
+
+        Raises:
+            StreamStateError: when called twice.
+        """
+        if self._done:
+            raise StreamStateError("finish() called twice")
+        out = self._try_plan(final=True) if self._plan is None else ""
+        plan = self._plan
+        assert plan is not None
+        label = plan.label
+        if plan.middle and label is not None:
+            body = "".join(self._pending)
+            at, _kind = middle_boundary(body)
+            sep = "\n\n" if body[:at].endswith("\n") else ""
+            joined = body[:at] + sep + label.middle() + ("\n\n" if sep else "") + body[at:]
+            if label.render() in body:
+                joined = body
+            self._visible.append(joined)
+            out += self._inserter.feed(joined) if self._inserter is not None else joined
+        if plan.end and label is not None:
+            tail = "".join(self._visible[-4:])[-(len(label.render()) + 8) :]
+            if not tail.rstrip().endswith(label.render()):
+                suffix = label.suffix()
+                self._visible.append(suffix)
+                out += suffix
+        self._done = True
+        out += self._seal()
+        self._out.append(out)
+        assert self.result is not None
+        self.result = replace(self.result, text="".join(self._out))
+        self._out = []
+        return out
+
+    def _seal(self) -> str:
+        labeler = self._labeler
+        policy = labeler.policy
+        keys = labeler._keys
+        visible = "".join(self._visible)
+        digest = text_digest(visible)
+        kind = KIND_SEAL_ED25519 if keys.signs else KIND_SEAL_HMAC
+        message = seal_message(policy.label, keys.slot, kind, self._parts, policy.producer, digest)
+        rc1 = reserved_code1("Ed25519" if keys.signs else "HS256", keys.slot, digest, keys.full_auth(message))
+        metadata = AIGCMetadata.first_write(
+            producer=policy.producer, produce_id=self.produce_id, label=policy.label, reserved_code1=rc1
+        )
+        plan = self._plan
+        assert plan is not None
+        explicit = plan.label is not None
+        ui_text = policy.ui_text or policy.label_text_for(self._language or "zh")
+        ui = UIDisclosure(
+            text=ui_text,
+            position=policy.ui_position,
+            language="zh-CN" if self._language == "zh" else "en",
+            produce_id=self.produce_id,
+            explicit_label_in_text=explicit,
+        )
+        seal = ""
+        packets = 0
+        if self._inserter is not None:
+            packets = self._inserter.count
+            raw = build_seal(message, keys)
+            if policy.seal_channels in ("both", "cf"):
+                seal += alphabet.encode_cf(raw)
+            if policy.seal_channels in ("both", "mn"):
+                seal += alphabet.encode_mn(raw)
+        self.result = LabeledText(
+            text="",  # set by finish() once the seal is appended
+            metadata=metadata,
+            ui=ui,
+            produce_id=self.produce_id,
+            mark_id=self.mark_id,
+            explicit=explicit,
+            packets=packets,
+        )
+        return seal

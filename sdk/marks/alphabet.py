@@ -1,0 +1,68 @@
+"""
+The two invisible channels and their byte codecs.
+
+* **Cf channel**: four zero-width format characters, two bits each, four characters a
+  byte — U+200B ZERO WIDTH SPACE, U+200C ZWNJ, U+200D ZWJ, U+2060 WORD JOINER.
+* **Mn channel**: U+034F COMBINING GRAPHEME JOINER as a base (so that no variation
+  selector ever follows a character that has standardized or emoji variants), then
+  sixteen variation selectors U+FE00–U+FE0F, four bits each, two a byte.
+
+Sanitizers that drop category Cf keep the Mn channel and vice versa. No bidi control
+character is ever used.
+"""
+
+from __future__ import annotations
+
+import re
+
+CF_ALPHABET = "\u200b\u200c\u200d\u2060"
+CGJ = "\u034f"
+VS_ALPHABET = "".join(chr(0xFE00 + i) for i in range(16))
+
+_CF_BYTE = [
+    "".join(CF_ALPHABET[(b >> s) & 3] for s in (6, 4, 2, 0)) for b in range(256)
+]
+_MN_BYTE = [VS_ALPHABET[b >> 4] + VS_ALPHABET[b & 15] for b in range(256)]
+_CF_TO_DIGIT = str.maketrans({c: str(i) for i, c in enumerate(CF_ALPHABET)})
+_VS_TO_HEX = str.maketrans({c: "0123456789abcdef"[i] for i, c in enumerate(VS_ALPHABET)})
+
+#: Runs of at least 8 Cf-alphabet characters (two bytes): candidate packets.
+CF_RUN = re.compile(f"[{CF_ALPHABET}]{{8,}}")
+#: Runs of at least 4 variation selectors, with their optional CGJ base.
+MN_RUN = re.compile(f"{CGJ}?[{VS_ALPHABET}]{{4,}}")
+#: Any character of either channel (for stripping the carrier before measuring tokens).
+ANY_MARK_CHAR = re.compile(f"[{CF_ALPHABET}{CGJ}{VS_ALPHABET}]")
+
+
+def encode_cf(data: bytes) -> str:
+    """
+    Encode *data* on the Cf channel: four characters a byte, most significant bits first.
+    """
+    return "".join([_CF_BYTE[b] for b in data])
+
+
+def encode_mn(data: bytes) -> str:
+    """
+    Encode *data* on the Mn channel: CGJ, then two variation selectors a byte.
+    """
+    return CGJ + "".join([_MN_BYTE[b] for b in data])
+
+
+def decode_cf(run: str) -> bytes | None:
+    """
+    Decode a run of Cf-alphabet characters; ``None`` if its length is not whole bytes.
+    """
+    if len(run) % 4:
+        return None
+    return int(run.translate(_CF_TO_DIGIT), 4).to_bytes(len(run) // 4, "big")
+
+
+def decode_mn(run: str) -> bytes | None:
+    """
+    Decode a run of variation selectors (an optional leading CGJ is skipped).
+    """
+    if run.startswith(CGJ):
+        run = run[1:]
+    if len(run) % 2:
+        return None
+    return bytes.fromhex(run.translate(_VS_TO_HEX))

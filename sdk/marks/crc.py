@@ -1,0 +1,28 @@
+"""
+CRC-8 (polynomial 0x07, CRC-8/SMBUS) over packet bytes: tells corruption from forgery.
+"""
+
+from __future__ import annotations
+
+
+def _table() -> tuple[int, ...]:
+    out = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        out.append(crc)
+    return tuple(out)
+
+
+_TABLE = _table()
+
+
+def crc8(data: bytes) -> int:
+    """
+    Return the CRC-8/SMBUS of *data* (0 for empty input).
+    """
+    crc = 0
+    for b in data:
+        crc = _TABLE[crc ^ b]
+    return crc
