@@ -30,13 +30,19 @@ _MARKUP = re.compile(
     re.MULTILINE,
 )
 _NOT_ALNUM = re.compile(r"[\W_]+")
+_MARKUP_TRIGGERS = ("](", "`", "~~~", "<", "&")
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
 def canonical_text(text: str) -> str:
     """
     Return the letters and digits of *text* that the seal binds (see module docstring).
     """
-    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKD", _MARKUP.sub(" ", text)))
+    if any(t in text for t in _MARKUP_TRIGGERS):
+        text = _MARKUP.sub(" ", text)
+    if text.isascii():  # NFKD is the identity; deleting bytes is ~50x faster than the regex
+        return text.encode("ascii").translate(None, _ASCII_NOT_ALNUM).decode("ascii")
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKD", text))
 
 
 def text_digest(text: str) -> bytes:

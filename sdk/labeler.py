@@ -254,7 +254,9 @@ class StreamLabeler:
         self.result: LabeledText | None = None
         if policy.marks:
             packet = build_packet(policy.label, parts.mark_id, labeler._keys)
-            units = (alphabet.encode_mn(packet), alphabet.encode_cf(packet))
+            mn, cf = alphabet.encode_mn(packet), alphabet.encode_cf(packet)
+            # The first in-text packet goes on the channel the seal does not use.
+            units = (mn, cf) if policy.seal_channels == "cf" else (cf, mn)
             self._inserter: Inserter | None = Inserter(units, labeler._spacing)
         else:
             self._inserter = None
@@ -339,6 +341,11 @@ class StreamLabeler:
             tail = "".join(self._visible[-4:])[-(len(label.render()) + 8) :]
             if not tail.rstrip().endswith(label.render()):
                 suffix = label.suffix()
+                if tail and suffix.startswith("\n\n"):
+                    # reuse the newlines the text already ends with
+                    suffix = suffix[min(2, len(tail) - len(tail.rstrip("\n"))) :]
+                elif not tail:
+                    suffix = suffix.lstrip("\n")
                 self._visible.append(suffix)
                 out += suffix
         self._done = True
@@ -376,6 +383,10 @@ class StreamLabeler:
         packets = 0
         if self._inserter is not None:
             packets = self._inserter.count
+            if packets == 0 and policy.seal_channels != "both":
+                # A short text has no packet yet: give the other channel one, so that
+                # dropping the seal's channel (a benign sanitizer) still leaves a mark.
+                seal += self._inserter.feed_unit()
             raw = build_seal(message, keys)
             if policy.seal_channels in ("both", "cf"):
                 seal += alphabet.encode_cf(raw)

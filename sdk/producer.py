@@ -21,6 +21,7 @@ from .exceptions import ProducerCodeError
 __all__ = ["pack_producer", "unpack_producer", "validate_producer_code"]
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -42,7 +43,7 @@ def uscc_check_char(first17: str) -> str:
     """
     Return the GB 32100-2015 check character for the first 17 USCC characters.
     """
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
     return _USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -169,11 +170,13 @@ def unpack_producer(form: int, data: bytes) -> str:
         if any(c not in _USCC_ALPHABET for c in org):
             raise ValueError("packed producer code has letters outside GB 32100")
         first17 = first16 + org_check_char(org)
-        code = "0011" + first17 + uscc_check_char(first17) + ext
+        return "0011" + first17 + uscc_check_char(first17) + ext  # valid by construction
     else:
         raise ValueError(f"unknown producer form {form}")
-    validate_producer_code(code)
-    return code
+    try:
+        return validate_producer_code(code)
+    except ProducerCodeError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _to_b36(n: int, width: int) -> str:

@@ -217,12 +217,11 @@ def _keys(
     )
 
 
-def _candidates(run: str, decode: Callable[[str], bytes | None], per_byte: int, offset: int) -> list[bytes]:
+def _candidates(body: str, decode: Callable[[str], bytes | None], per_byte: int) -> list[bytes]:
     """
     The byte strings a run may hold: the whole run, else windows of every valid length
     aligned to its end and to its start (a mark may touch foreign invisible characters).
     """
-    body = run[offset:]
     if len(body) // per_byte in VALID_LENGTHS and len(body) % per_byte == 0:
         whole = decode(body)
         return [whole] if whole is not None else []
@@ -269,28 +268,35 @@ def verify(
     decoded: list[tuple[int, Literal["cf", "mn"], Decoded, bool | None]] = []
     notes: list[str] = []
     runs_seen = 0
-    for name, pattern, decode, per_byte in (
-        ("cf", alphabet.CF_RUN, alphabet.decode_cf, 4),
-        ("mn", alphabet.MN_RUN, alphabet.decode_mn, 2),
-    ):
-        ch = channels[name]
-        for m in pattern.finditer(text):
-            ch.runs += 1
-            runs_seen += 1
-            if runs_seen > _MAX_RUNS:
-                ch.corrupt += 1
-                continue
-            run = m.group()
-            offset = 1 if name == "mn" and run[0] == alphabet.CGJ else 0
-            found = False
-            for data in _candidates(run, decode, per_byte, offset):
-                mark = parse(data)
-                if isinstance(mark, str):
+    spans: list[tuple[int, int]] = []
+    for m in alphabet.MARK_RUN.finditer(text):
+        spans.append(m.span())
+        for part in alphabet.CHANNEL_PART.finditer(m.group()):
+            name: Literal["cf", "mn"] = "cf" if part.lastgroup == "cf" else "mn"
+            ch = channels[name]
+            if name == "cf":
+                if len(part.group()) < 8:
                     continue
-                found = True
-                decoded.append((m.start(), name, mark, _authenticate(mark, keys)))
-            if not found:
-                ch.corrupt += 1
+                pieces = [part.group()]
+                decode, per_byte = alphabet.decode_cf, 4
+            else:
+                pieces = [p for p in part.group().split(alphabet.CGJ) if len(p) >= 4]
+                decode, per_byte = alphabet.decode_mn, 2
+            for run in pieces:
+                ch.runs += 1
+                runs_seen += 1
+                if runs_seen > _MAX_RUNS:
+                    ch.corrupt += 1
+                    continue
+                found = False
+                for data in _candidates(run, decode, per_byte):
+                    mark = parse(data)
+                    if isinstance(mark, str):
+                        continue
+                    found = True
+                    decoded.append((m.start() + part.start(), name, mark, _authenticate(mark, keys)))
+                if not found:
+                    ch.corrupt += 1
     if runs_seen > _MAX_RUNS:
         notes.append(f"{runs_seen - _MAX_RUNS} further candidate runs were counted but not decoded")
 
@@ -324,7 +330,7 @@ def verify(
     if seals:
         _, chan, seal, ok = max(seals, key=lambda s: (rank[s[3]], s[0]))
         if digest is None:
-            digest = text_digest(text)
+            digest = text_digest(_without_spans(text, spans))
         intact = seal.digest == digest[: len(seal.digest or b"")]
         assert seal.produce_id is not None and seal.producer is not None
         signed = seal.kind == KIND_SEAL_ED25519
@@ -343,7 +349,7 @@ def verify(
             reserved_code1=rc1,
         )
         if ok is False:
-            status = "forged"
+            status, metadata = "forged", None  # unauthenticated claims are evidence, not metadata
         elif not intact:
             status = "tampered"
         else:
@@ -386,6 +392,22 @@ def verify(
         notes=tuple(notes),
     )
     return Verdict(tier, label, status, metadata, mark_id, produce_id, evidence)  # type: ignore[arg-type]
+
+
+def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """
+    *text* without the candidate runs: the canonical form is unchanged (runs hold no
+    letters or digits) but an all-ASCII remainder takes the fast path.
+    """
+    if not spans:
+        return text
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a >= pos:
+            out.append(text[pos:a])
+            pos = b
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _authenticate(mark: Decoded, keys: VerifyingKeys) -> bool | None:

@@ -28,8 +28,12 @@ _VS_TO_HEX = str.maketrans({c: "0123456789abcdef"[i] for i, c in enumerate(VS_AL
 
 #: Runs of at least 8 Cf-alphabet characters (two bytes): candidate packets.
 CF_RUN = re.compile(f"[{CF_ALPHABET}]{{8,}}")
-#: Runs of at least 4 variation selectors, with their optional CGJ base.
-MN_RUN = re.compile(f"{CGJ}?[{VS_ALPHABET}]{{4,}}")
+#: Runs of at least 4 CGJ / variation-selector characters (split at each CGJ to decode).
+MN_RUN = re.compile(f"[{CGJ}{VS_ALPHABET}]{{4,}}")
+#: Runs of either channel; one scan finds both (then :data:`CHANNEL_PART` splits them).
+MARK_RUN = re.compile(f"[{CF_ALPHABET}{CGJ}{VS_ALPHABET}]{{4,}}")
+#: The single-channel parts of a :data:`MARK_RUN` match.
+CHANNEL_PART = re.compile(f"(?P<cf>[{CF_ALPHABET}]+)|(?P<mn>[{CGJ}{VS_ALPHABET}]+)")
 #: Any character of either channel (for stripping the carrier before measuring tokens).
 ANY_MARK_CHAR = re.compile(f"[{CF_ALPHABET}{CGJ}{VS_ALPHABET}]")
 

@@ -21,6 +21,7 @@ visible text (see :mod:`aigclabel.canonical`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,7 +89,7 @@ def build_seal(message: bytes, keys: SigningKeys) -> bytes:
     return body + bytes([crc8(body)])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Decoded:
     """
     One structurally valid mark (CRC passed); authenticity is checked by the verifier.
@@ -108,7 +109,7 @@ class Decoded:
     def is_seal(self) -> bool:
         return self.kind != KIND_PACKET
 
-    @property
+    @functools.cached_property
     def produce_id(self) -> str | None:
         return produce_id_from_parts(self.parts) if self.parts is not None else None
 

@@ -81,14 +81,37 @@ class Inserter:
         self._budget = self._spacing
         return unit
 
+    def feed_unit(self) -> str:
+        """
+        Return the next packet now (used once at the end of a text too short to hold one).
+        """
+        return self._unit()
+
     def feed(self, chunk: str) -> str:
         """
         Return *chunk* with any packets that fall due inside it.
         """
         if not chunk:
             return chunk
-        if self._ticks or _SPECIAL.search(chunk) is not None:
-            return self._feed_slow(chunk)
+        if _SPECIAL.search(chunk) is None:
+            return self._plain(chunk)
+        # Markup characters change the state one at a time; the runs between them do not.
+        out: list[str] = []
+        pos = 0
+        for m in _SPECIAL.finditer(chunk):
+            at = m.start()
+            if at > pos:
+                out.append(self._plain(chunk[pos:at]))
+            out.append(self._feed_slow(m.group()))
+            pos = at + 1
+        if pos < len(chunk):
+            out.append(self._plain(chunk[pos:]))
+        return "".join(out)
+
+    def _plain(self, chunk: str) -> str:
+        if self._ticks:  # the first character closes a backtick run
+            head = self._feed_slow(chunk[0])
+            return head + self._plain(chunk[1:]) if len(chunk) > 1 else head
         first_text = 0
         if not self._line_has_text:
             first_text = len(chunk) - len(chunk.lstrip(" \t"))

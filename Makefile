@@ -1,0 +1,41 @@
+# Two commands do all the set-up on a fresh machine (Python >= 3.11 with venv):
+#   make demo   - offline demo on embedded defaults
+#   make test   - lint, type-check and the whole test suite against the installed package
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+
+.PHONY: install demo test lint typecheck pytest bench bench-quick clean
+
+$(VENV)/.deps: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet '.[dev,bench]'
+	touch $@
+
+# Reinstall the package itself (not its dependencies) so tests import what a user installs.
+install: $(VENV)/.deps
+	$(PY) -m pip install --quiet --no-deps --force-reinstall .
+
+demo: install
+	$(VENV)/bin/aigclabel demo
+
+lint: $(VENV)/.deps
+	$(PY) -m ruff check sdk middleware adapters tests examples bench
+
+typecheck: $(VENV)/.deps
+	$(PY) -m mypy
+
+pytest: install
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+bench-quick: install
+	$(PY) bench/run.py --quick
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

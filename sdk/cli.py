@@ -1,0 +1,219 @@
+"""
+The ``aigclabel`` command: label, verify and demo.
+
+Exit codes of ``aigclabel verify``:
+
+====  ==========================================================
+0     labeled, marks intact (or valid excerpt / unverified intact)
+1     no label found
+2     label found but tampered, forged or corrupt
+3     bad input (unreadable file, invalid UTF-8, bad policy or key, usage)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from .exceptions import AIGCLabelError
+from .labeler import Labeler
+from .policy import LabelPolicy
+from .verify import Verdict, verify
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTACT", "EXIT_NOT_FOUND", "EXIT_TAMPERED", "main"]
+
+EXIT_INTACT = 0
+EXIT_NOT_FOUND = 1
+EXIT_TAMPERED = 2
+EXIT_BAD_INPUT = 3
+
+DEMO_PRODUCER = "001191110102MAD55U9H0F10002"
+DEMO_KEY = "demo secret - not for production"
+DEMO_TEXT = """\
+杭州是浙江省的省会，位于中国东南沿海、钱塘江下游。这座城市以西湖闻名，湖光山色与人文古迹交相辉映，\
+自古就有“上有天堂，下有苏杭”的说法。南宋时期，杭州曾是都城，经济与文化十分繁荣，留下了大量诗词与园林。
+
+今天的杭州既是历史文化名城，也是数字经济的重要中心。许多互联网企业在这里设立总部，电子商务、移动支付和云计算\
+等产业发展迅速。城市交通以地铁、公交和共享单车为主，出行比较便利；西湖周边的步行道和自行车道也很适合游客。
+
+如果你计划前往杭州旅行，春季和秋季气候宜人，是最好的季节。建议留出两到三天时间：一天游览西湖、雷峰塔和苏堤，\
+一天参观灵隐寺和龙井村，品尝当地的龙井茶；如有余暇，还可以去京杭大运河和良渚古城遗址看看。夏季炎热潮湿，\
+冬季偶有降雪，出发前请查看天气预报并提前预订住宿。
+
+Hangzhou is also easy to reach from Shanghai: the high-speed train takes about one hour, and trains leave \
+every few minutes during the day.
+"""
+
+
+class _BadInput(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _read_text(source: str, stdin: TextIO) -> str:
+    try:
+        if source == "-":
+            data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+        else:
+            data = Path(source).read_bytes()
+    except OSError as exc:
+        raise _BadInput(f"cannot read {source!r}: {exc.strerror}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _BadInput(f"{source!r} is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+
+
+def _read_key(path: str | None, *, env: str = "AIGCLABEL_KEY") -> str | None:
+    if path is None:
+        return os.environ.get(env)
+    try:
+        return Path(path).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _BadInput(f"cannot read key file {path!r}: {exc}") from exc
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aigclabel", description="Label AI-generated text (GB 45438-2025) and verify labels.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    lab = sub.add_parser("label", help="label text from FILE or stdin; print the labeled text")
+    lab.add_argument("file", nargs="?", default="-", help="input file, or - for stdin (default)")
+    lab.add_argument("--policy", help="TOML policy file (AIGCLABEL_* variables and flags override it)")
+    lab.add_argument("--producer", help="TC260 provider code (27 characters)")
+    lab.add_argument("--key-file", help="file holding the HMAC secret (default: $AIGCLABEL_KEY)")
+    lab.add_argument("--placement", choices=["start", "end", "middle", "start+end", "none"])
+    lab.add_argument("--format", dest="text_format", choices=["plain", "markdown", "html"])
+    lab.add_argument("--json", action="store_true", help="print text, metadata, ui and ids as one JSON object")
+
+    ver = sub.add_parser("verify", help="verify the labels in FILE or stdin")
+    ver.add_argument("file", nargs="?", default="-", help="input file, or - for stdin (default)")
+    ver.add_argument("--key-file", help="file holding the HMAC secret (default: $AIGCLABEL_KEY)")
+    ver.add_argument("--public-key", help="Ed25519 public key (64 hex characters) for signed seals")
+    ver.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+
+    sub.add_parser("demo", help="label a built-in text offline and verify it")
+    return parser
+
+
+def _exit_code(verdict: Verdict) -> int:
+    if verdict.status in ("intact", "valid", "unverified"):
+        return EXIT_INTACT
+    if verdict.status == "not_found":
+        return EXIT_INTACT if verdict.tier != "none" else EXIT_NOT_FOUND
+    return EXIT_TAMPERED
+
+
+def _summary(verdict: Verdict) -> str:
+    ev = verdict.evidence
+    lines = [f"tier: {verdict.tier} (Label {verdict.label or '-'})", f"status: {verdict.status}"]
+    if verdict.metadata is not None:
+        lines.append(f"producer: {verdict.metadata.content_producer}")
+        lines.append(f"produce id: {verdict.metadata.produce_id}")
+    elif verdict.mark_id:
+        lines.append(f"mark id: {verdict.mark_id}")
+    for ch in (ev.cf, ev.mn):
+        lines.append(
+            f"channel {ch.channel}: {ch.packets} packets ({ch.valid} valid, {ch.forged} forged, "
+            f"{ch.unverified} unverified), {ch.seals} seals, {ch.corrupt} corrupt runs"
+        )
+    if ev.seal is not None:
+        auth = {True: "authentic", False: "NOT authentic", None: "not checked (no key)"}[ev.seal.authentic]
+        lines.append(f"seal: {ev.seal.algorithm}, {auth}, text {ev.seal.binding}")
+    for match in ev.explicit[:3]:
+        lines.append(f"explicit label: {match.phrase!r} at the {match.position} (offset {match.offset})")
+    lines.extend(f"note: {n}" for n in ev.notes)
+    return "\n".join(lines)
+
+
+def _cmd_label(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    text = _read_text(args.file, stdin)
+    policy = LabelPolicy.load(
+        args.policy,
+        producer=args.producer,
+        key=_read_key(args.key_file),
+        placement=args.placement,
+        text_format=args.text_format,
+    )
+    labeled = Labeler(policy).label(text)
+    if args.json:
+        json.dump(
+            {
+                "text": labeled.text,
+                "metadata": labeled.metadata.to_dict("wrapped"),
+                "ui": labeled.ui.model_dump(),
+                "produce_id": labeled.produce_id,
+                "mark_id": labeled.mark_id,
+            },
+            stdout,
+            ensure_ascii=False,
+        )
+        stdout.write("\n")
+    else:
+        stdout.write(labeled.text)
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    text = _read_text(args.file, stdin)
+    verdict = verify(text, key=_read_key(args.key_file), public_key=args.public_key)
+    if args.json:
+        json.dump(verdict.to_dict(), stdout, ensure_ascii=False)
+        stdout.write("\n")
+    else:
+        stdout.write(_summary(verdict) + "\n")
+    return _exit_code(verdict)
+
+
+def _cmd_demo(stdout: TextIO) -> int:
+    labeler = Labeler(LabelPolicy(producer=DEMO_PRODUCER, key=DEMO_KEY))
+    labeled = labeler.label(DEMO_TEXT)
+    visible = labeled.text
+    stdout.write("== labeled text (invisible marks shown as ·) ==\n")
+    from .marks.alphabet import MARK_RUN
+
+    stdout.write(MARK_RUN.sub("·", visible) + "\n\n")
+    stdout.write(f"== {len(visible) - len(MARK_RUN.sub('', visible))} invisible code points carry "
+                 f"{labeled.packets} packets and one seal ==\n\n")
+    stdout.write("== implicit label (response / file metadata) ==\n" + labeled.metadata.to_json() + "\n\n")
+    stdout.write("== interface tag ==\n" + labeled.ui.model_dump_json() + "\n\n")
+    verdict = verify(visible, key=DEMO_KEY)
+    stdout.write("== verify(text, key) ==\n" + _summary(verdict) + "\n\n")
+    edited = visible.replace("两到三天", "五到六天", 1)
+    stdout.write("== after editing one word ==\n" + _summary(verify(edited, key=DEMO_KEY)) + "\n\n")
+    wrong = verify(visible, key="somebody else's secret")
+    stdout.write("== with the wrong key ==\n" + _summary(wrong) + "\n")
+    return 0 if verdict.status == "intact" else 1
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """
+    Run the command line; return the exit code (see module docstring).
+    """
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "label":
+            return _cmd_label(args, stdin, stdout)
+        if args.command == "verify":
+            return _cmd_verify(args, stdin, stdout)
+        return _cmd_demo(stdout)
+    except (_BadInput, AIGCLabelError) as exc:
+        sys.stderr.write(f"aigclabel: error: {exc}\n")
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
