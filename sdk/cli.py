@@ -94,7 +94,7 @@ def _build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--producer", help="TC260 provider code (27 characters)")
     lab.add_argument("--key-file", help="file holding the HMAC secret (default: $AIGCLABEL_KEY)")
     lab.add_argument("--placement", choices=["start", "end", "middle", "start+end", "none"])
-    lab.add_argument("--format", dest="text_format", choices=["plain", "markdown", "html"])
+    lab.add_argument("--format", dest="text_format", choices=["plain", "markdown", "html", "json"])
     lab.add_argument("--json", action="store_true", help="print text, metadata, ui and ids as one JSON object")
 
     ver = sub.add_parser("verify", help="verify the labels in FILE or stdin")

@@ -27,7 +27,9 @@ __all__ = [
 ]
 
 Placement = Literal["start", "end", "middle", "start+end", "none"]
-TextFormat = Literal["plain", "markdown", "html"]
+#: ``json`` is structured output (JSON mode, tool-call arguments): nothing may be added to
+#: the text, so its label goes to the metadata and the interface tag only.
+TextFormat = Literal["plain", "markdown", "html", "json"]
 Language = Literal["zh", "en"]
 
 #: Default wording per language; the non-Chinese form is bilingual so it still has both elements.

@@ -33,9 +33,10 @@ __all__ = ["LabelContext", "LabeledText", "Labeler", "StreamLabeler", "reserved_
 #: values measured on English (8.44) and Chinese (9.04) prose in bench/.
 UNITS_PER_TOKEN = 8.4
 #: o200k tokens a 10-byte packet itself costs (measured 38-40), and the allowance for
-#: reaching the next safe position after a packet falls due. The worst excerpt without a
-#: whole packet holds all but one token of two packets plus the gap between them, so the
-#: gap is ``excerpt_tokens - 2 * _PACKET_TOKENS - _SLACK_TOKENS`` tokens.
+#: reaching the next safe position after a packet falls due. An excerpt that holds no
+#: whole packet holds the tail of one and the head of the next, which the verifier splices
+#: (all packets carry the same bytes), so the gap is
+#: ``excerpt_tokens - _PACKET_TOKENS - _SLACK_TOKENS`` tokens.
 _PACKET_TOKENS = 39
 _SLACK_TOKENS = 25
 
@@ -135,7 +136,7 @@ class Labeler:
             load_private_key(policy.signing_key.get_secret_value()) if policy.signing_key is not None else None
         )
         self._keys = SigningKeys(secret=secret, private=private, slot=policy.key_id)
-        gap = max(1, policy.excerpt_tokens - 2 * _PACKET_TOKENS - _SLACK_TOKENS)
+        gap = max(1, policy.excerpt_tokens - _PACKET_TOKENS - _SLACK_TOKENS)
         self._spacing = int(gap * UNITS_PER_TOKEN)
 
     def __repr__(self) -> str:
@@ -182,7 +183,9 @@ class Labeler:
             text: the generated text.
             context: per-request facts; defaults to the one bound by :meth:`context`.
             placement: overrides the policy's placement for this call.
-            text_format: overrides the policy's text format (``plain``, ``markdown``, ``html``).
+            text_format: overrides the policy's text format (``plain``, ``markdown``, ``html``;
+                ``json`` for structured output, which is returned unchanged — its label is
+                the metadata and the interface tag).
 
         Raises:
             OptOutError: the context asks for an opt-out and no record store is configured.
@@ -233,14 +236,15 @@ class StreamLabeler:
     """
 
     __slots__ = (
-        "_done", "_inserter", "_labeler", "_language", "_out", "_parts", "_pending", "_placement", "_plan",
+        "_done", "_inserter", "_labeler", "_language", "_out", "_packet", "_parts", "_pending", "_placement", "_plan",
         "_text_format", "_visible", "mark_id", "produce_id", "result",
     )
 
     def __init__(self, labeler: Labeler, *, placement: Placement, text_format: TextFormat) -> None:
         policy = labeler.policy
         self._labeler = labeler
-        self._placement: Placement = placement
+        structured = text_format == "json"  # nothing may be added inside structured output
+        self._placement: Placement = "none" if structured else placement
         self._text_format: TextFormat = text_format
         self.produce_id, parts = new_produce_id()
         self._parts = parts
@@ -252,8 +256,9 @@ class StreamLabeler:
         self._out: list[str] = []  # everything returned, for result.text
         self._done = False
         self.result: LabeledText | None = None
-        if policy.marks:
-            packet = build_packet(policy.label, parts.mark_id, labeler._keys)
+        self._packet = build_packet(policy.label, parts.mark_id, labeler._keys)
+        if policy.marks and not structured:
+            packet = self._packet
             mn, cf = alphabet.encode_mn(packet), alphabet.encode_cf(packet)
             # The first in-text packet goes on the channel the seal does not use.
             units = (mn, cf) if policy.seal_channels == "cf" else (cf, mn)
@@ -363,7 +368,7 @@ class StreamLabeler:
         visible = "".join(self._visible)
         digest = text_digest(visible)
         kind = KIND_SEAL_ED25519 if keys.signs else KIND_SEAL_HMAC
-        message = seal_message(policy.label, keys.slot, kind, self._parts, policy.producer, digest)
+        message = seal_message(policy.label, kind, self._parts, policy.producer, digest, self._packet)
         rc1 = reserved_code1("Ed25519" if keys.signs else "HS256", keys.slot, digest, keys.full_auth(message))
         metadata = AIGCMetadata.first_write(
             producer=policy.producer, produce_id=self.produce_id, label=policy.label, reserved_code1=rc1

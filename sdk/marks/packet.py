@@ -11,11 +11,13 @@ Packet (kind 0), 10 bytes::
 
 Seal (kind 1 = HMAC, kind 2 = Ed25519)::
 
-    header | mark_id (4) | unix_ms (48 bits) rand_a (12 bits) producer form (4 bits)
+    header | mark_id (4) | packet MAC (4) | unix_ms (48 bits) rand_a (12 bits) producer form (4 bits)
            | producer (12 or 18) | text digest (4) | MAC (6) or signature (64) | CRC-8 (1)
 
 The MAC of a packet covers ``header | mark_id``; the seal's authenticator covers every
-byte before it. The text digest is the first four bytes of SHA-256 over the canonical
+byte before it. The seal repeats the packet's MAC so that its first nine bytes, with the
+kind bits cleared, are a packet's: an excerpt that ends inside the seal can complete the
+packet whose tail it starts with. The text digest is the first four bytes of SHA-256 over the canonical
 visible text (see :mod:`aigclabel.canonical`).
 """
 
@@ -52,7 +54,7 @@ def header(kind: int, label: str, slot: int) -> int:
 
 def seal_length(kind: int, form: int) -> int:
     auth = SIGNATURE_LEN if kind == KIND_SEAL_ED25519 else SEAL_MAC_LEN
-    return 1 + 4 + 8 + _producer.packed_length(form) + DIGEST_LEN + auth + 1
+    return 1 + 4 + PACKET_MAC_LEN + 8 + _producer.packed_length(form) + DIGEST_LEN + auth + 1
 
 
 #: Every byte length a version-1 mark can have; runs of other lengths are windowed.
@@ -68,16 +70,19 @@ def build_packet(label: str, mark_id: int, keys: SigningKeys) -> bytes:
 
 
 def seal_message(
-    label: str, slot: int, kind: int, parts: ProduceIdParts, producer: str, digest: bytes
+    label: str, kind: int, parts: ProduceIdParts, producer: str, digest: bytes, packet: bytes
 ) -> bytes:
     """
     The bytes a seal's authenticator covers (also signed in full for ``ReservedCode1``).
+
+    *packet* is the text's packet (from :func:`build_packet`), whose header slot and MAC the seal repeats.
     """
     form, packed = _producer.pack_producer(producer)
     pidx = (parts.unix_ms << 16) | (parts.rand_a << 4) | form
     return (
-        bytes([header(kind, label, slot)])
+        bytes([packet[0] | (kind << 4)])
         + parts.mark_id.to_bytes(4, "big")
+        + packet[5 : 5 + PACKET_MAC_LEN]
         + pidx.to_bytes(8, "big")
         + packed
         + digest[:DIGEST_LEN]
@@ -136,9 +141,9 @@ def parse(data: bytes) -> Decoded | ParseError:
         return Decoded(kind, label, slot, mark_id, data[:5], data[5:-1])
     if kind not in (KIND_SEAL_HMAC, KIND_SEAL_ED25519):
         return "kind"
-    if len(data) < 13:
+    if len(data) < 17:
         return "length"
-    pidx = int.from_bytes(data[5:13], "big")
+    pidx = int.from_bytes(data[9:17], "big")
     form = pidx & 0xF
     try:
         expected = seal_length(kind, form)
@@ -148,9 +153,9 @@ def parse(data: bytes) -> Decoded | ParseError:
         return "length"
     plen = _producer.packed_length(form)
     try:
-        producer = _producer.unpack_producer(form, data[13 : 13 + plen])
+        producer = _producer.unpack_producer(form, data[17 : 17 + plen])
     except ValueError:
         return "producer"
-    end = 13 + plen + DIGEST_LEN
+    end = 17 + plen + DIGEST_LEN
     parts = ProduceIdParts(pidx >> 16, (pidx >> 4) & 0xFFF, mark_id)
-    return Decoded(kind, label, slot, mark_id, data[:end], data[end:-1], parts, producer, data[13 + plen : end])
+    return Decoded(kind, label, slot, mark_id, data[:end], data[end:-1], parts, producer, data[17 + plen : end])
