@@ -8,6 +8,9 @@ invisible channel) and still notice edited words. So it covers exactly:
 * the **letters and digits** of the text (``str.isalnum``: Unicode categories L and N),
 * after compatibility decomposition (NFKD) with combining marks removed,
 * excluding Markdown link and image destinations ``](…)``, code-fence info strings,
+  ordered-list markers (a 1–3 digit number with ``.`` or ``)`` between whitespace, as in
+  ``1. item``: renderers renumber or drop them — so such a number at a sentence end
+  is not covered either),
   HTML tags and character references.
 
 It does **not** cover whitespace, punctuation, symbols, emoji, diacritics, letter
@@ -29,6 +32,9 @@ _MARKUP = re.compile(
     r"|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});",  # character reference
     re.MULTILINE,
 )
+# Ordered-list markers: Markdown renderers drop or renumber them and whitespace collapsing
+# moves them off the line start, so any 1-3 digit number + "." or ")" between whitespace.
+_LIST_MARKER = re.compile(r"(?:^|(?<=\s))[0-9]{1,3}[.)](?=[ \t])")
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _MARKUP_TRIGGERS = ("](", "`", "~~~", "<", "&")
 _ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
@@ -40,6 +46,7 @@ def canonical_text(text: str) -> str:
     """
     if any(t in text for t in _MARKUP_TRIGGERS):
         text = _MARKUP.sub(" ", text)
+    text = _LIST_MARKER.sub(" ", text)
     if text.isascii():  # NFKD is the identity; deleting bytes is ~50x faster than the regex
         return text.encode("ascii").translate(None, _ASCII_NOT_ALNUM).decode("ascii")
     return _NOT_ALNUM.sub("", unicodedata.normalize("NFKD", text))

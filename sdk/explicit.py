@@ -59,22 +59,43 @@ def is_compliant_label_text(text: str) -> bool:
     return bool(_AI.search(text)) and bool(_GEN.search(text))
 
 
-def detect_language(text: str) -> Language:
+def detect_language(text: str) -> Language | None:
     """
-    ``"zh"`` if the first letter of *text* is Han, kana or Hangul, else ``"en"``.
+    ``"zh"`` if the first letter of *text* is Han, kana or Hangul, ``"en"`` for any other
+    letter, ``None`` while no letter has been seen.
 
-    Deciding on the first letter (not a ratio over the whole text) keeps a stream's
-    decision identical to the one-shot decision whatever the chunking.
+    Letters inside HTML tags (``<p>``) and on code-fence lines (```` ```python ````) are
+    skipped. Deciding on the first letter (not a ratio over the whole text) keeps a
+    stream's decision identical to the one-shot decision whatever the chunking.
     """
+    in_tag = False
+    line_start = True
+    in_fence_line = False
+    ticks = 0
     for c in text:
-        if c.isalpha():
+        if c == "\n":
+            line_start, in_fence_line, in_tag, ticks = True, False, False, 0
+            continue
+        if line_start and c == "`":
+            ticks += 1
+            if ticks == 3:
+                in_fence_line = True
+            continue
+        line_start = line_start and c in " \t"
+        if in_fence_line:
+            continue
+        if c == "<":
+            in_tag = True
+        elif c == ">":
+            in_tag = False
+        elif not in_tag and c.isalpha():
             o = ord(c)
             cjk = (
                 0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF
                 or 0x20000 <= o <= 0x3FFFF
             )
             return "zh" if cjk else "en"
-    return "en"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +169,7 @@ class ExplicitLabel:
             return f'<p class="aigc-label" data-aigc-label="explicit">{html.escape(self.text)}</p>'
         if self.text.startswith(("【", "[", "(", "（")):
             return self.text
-        return f"【{self.text}】" if detect_language(self.text) == "zh" else f"[{self.text}]"
+        return f"【{self.text}】" if detect_language(self.text) != "en" else f"[{self.text}]"
 
     def prefix(self) -> str:
         """

@@ -29,6 +29,10 @@ from .ui import UIDisclosure
 
 __all__ = ["LabelContext", "LabeledText", "Labeler", "StreamLabeler", "reserved_code1"]
 
+
+def _MAY_HOLD_MARKS(text: str) -> bool:  # noqa: N802 - reads as a constant predicate
+    return "\u034f" in text or "\u2060" in text or "\u200b" in text or "\u200c" in text
+
 #: Weight units (see ``aigclabel.marks.placement``) per o200k token: the lower of the
 #: values measured on English (8.44) and Chinese (9.04) prose in bench/.
 UNITS_PER_TOKEN = 8.4
@@ -194,10 +198,51 @@ class Labeler:
         if not isinstance(text, str):
             raise TypeError(f"label() takes str, not {type(text).__name__}")
         stream = self.stream(context=context, placement=placement, text_format=text_format)
+        if self.policy.marks and _MAY_HOLD_MARKS(text):
+            prior = self._own_label(text, explicit_needed=stream._placement != "none")
+            if prior is not None:
+                return prior
         stream.feed(text)
         stream.finish()
         assert stream.result is not None  # set by finish()
         return stream.result
+
+    def _own_label(self, text: str, *, explicit_needed: bool) -> LabeledText | None:
+        """
+        The label *text* already carries from this labeler, intact, or ``None``.
+
+        Labeling such a text again returns it unchanged (one implicit label per content,
+        GB 45438 §6.1 c); marks of other producers are never touched.
+        """
+        from .verify import verify  # verify imports this module
+
+        keys = self._keys
+        verdict = verify(
+            text, key=self.policy.key.get_secret_value() if self.policy.key is not None else None,
+            public_key=keys.public_raw,
+        )
+        metadata = verdict.metadata
+        if (
+            verdict.status != "intact"
+            or metadata is None
+            or metadata.content_producer != self.policy.producer
+            or metadata.label != self.policy.label
+            or (explicit_needed and not verdict.evidence.explicit)
+        ):
+            return None
+        language = detect_language(text) or "en"
+        ui = UIDisclosure(
+            text=self.policy.ui_text or self.policy.label_text_for(language),
+            position=self.policy.ui_position,
+            language="zh-CN" if language == "zh" else "en",
+            produce_id=metadata.produce_id,
+            explicit_label_in_text=bool(verdict.evidence.explicit),
+        )
+        return LabeledText(
+            text=text, metadata=metadata, ui=ui, produce_id=metadata.produce_id,
+            mark_id=verdict.mark_id or "", explicit=bool(verdict.evidence.explicit),
+            packets=verdict.evidence.cf.packets + verdict.evidence.mn.packets,
+        )
 
     def stream(
         self,
@@ -292,9 +337,10 @@ class StreamLabeler:
     def _try_plan(self, *, final: bool) -> str:
         held = "".join(self._pending)
         if self._language is None:
-            if not final and not any(c.isalpha() for c in held):
+            language = detect_language(held)
+            if language is None and not final:
                 return ""
-            self._language = detect_language(held)
+            self._language = language or "en"
         policy = self._labeler.policy
         placement = self._placement
         label = (
@@ -335,15 +381,24 @@ class StreamLabeler:
         label = plan.label
         if plan.middle and label is not None:
             body = "".join(self._pending)
-            at, _kind = middle_boundary(body)
-            sep = "\n\n" if body[:at].endswith("\n") else ""
-            joined = body[:at] + sep + label.middle() + ("\n\n" if sep else "") + body[at:]
             if label.render() in body:
                 joined = body
+            else:
+                at, kind = middle_boundary(body)
+                if kind == "paragraph":  # body[:at] ends with a blank line
+                    joined = body[:at] + label.middle() + "\n\n" + body[at:]
+                elif kind == "sentence":
+                    space = " " if body[at : at + 1].isspace() else ""
+                    joined = body[:at] + space + label.middle() + body[at:]
+                else:
+                    joined = body + (label.suffix() if body else label.middle())
             self._visible.append(joined)
             out += self._inserter.feed(joined) if self._inserter is not None else joined
         if plan.end and label is not None:
-            tail = "".join(self._visible[-4:])[-(len(label.render()) + 8) :]
+            joined_visible = "".join(self._visible)
+            self._visible = [joined_visible]
+            tail = alphabet.ANY_MARK_CHAR.sub("", joined_visible[-4 * len(label.render()) - 64 :])
+            tail = tail[-(len(label.render()) + 8) :]
             if not tail.rstrip().endswith(label.render()):
                 suffix = label.suffix()
                 if tail and suffix.startswith("\n\n"):

@@ -50,6 +50,12 @@ class AIGCMetadata(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
 
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _metadata_error(exc) from exc
+
     label: LabelValue = Field(alias="Label")
     content_producer: str = Field(default="", alias="ContentProducer")
     produce_id: str = Field(default="", alias="ProduceID")
@@ -94,9 +100,9 @@ class AIGCMetadata(BaseModel):
         """
         Return a copy with a platform's propagation elements (Art. 6); production fields are kept.
         """
-        return self.model_validate(
-            {**self.to_dict("bare"), "ContentPropagator": propagator, "PropagateID": propagate_id,
-             "ReservedCode2": reserved_code2}
+        return type(self)(
+            **{**self.to_dict("bare"), "ContentPropagator": propagator, "PropagateID": propagate_id,
+               "ReservedCode2": reserved_code2}
         )
 
     # -- reading ---------------------------------------------------------------
@@ -126,9 +132,7 @@ class AIGCMetadata(BaseModel):
         try:
             return cls.model_validate(dict(obj))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = err["loc"][0] if err["loc"] else "?"
-            raise MetadataError(f"AIGC metadata field {where!r}: {err['msg']}") from exc
+            raise _metadata_error(exc) from exc
 
     @classmethod
     def from_json(cls, data: str | bytes) -> AIGCMetadata:
@@ -173,6 +177,23 @@ class AIGCMetadata(BaseModel):
             return self.to_json("bare")
         if fmt == "markdown":
             lines = ["---", "AIGC:"]
-            lines += [f"  {k}: '{v}'" for k, v in self.to_dict("bare").items()]
+            lines += [f"  {k}: '{v.replace(chr(39), chr(39) * 2)}'" for k, v in self.to_dict("bare").items()]
             return "\n".join([*lines, "---", ""])
         raise ValueError(f"unknown metadata carrier {fmt!r}")
+
+
+def _metadata_error(exc: ValidationError) -> MetadataError:
+    err = exc.errors()[0]
+    inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, MetadataError):  # raised by __init__ inside model_validate
+        return inner
+    where = str(err["loc"][0]) if err["loc"] else "?"
+    field = dict(zip(_SNAKE, FIELD_NAMES, strict=True)).get(where, where)
+    msg = err["msg"].removeprefix("Value error, ")
+    return MetadataError(f"AIGC metadata field {field!r}: {msg}")
+
+
+_SNAKE = (
+    "label", "content_producer", "produce_id", "reserved_code1", "content_propagator", "propagate_id",
+    "reserved_code2",
+)

@@ -53,7 +53,11 @@ class Resolver(Protocol):
     :class:`~aigclabel.LabeledText`, :class:`MappingResolver` and record stores implement it.
     """
 
-    def resolve(self, mark_id: str) -> AIGCMetadata | None: ...
+    def resolve(self, mark_id: str) -> AIGCMetadata | None:
+        """
+        Return the implicit label of the content whose packets carry *mark_id*, or ``None``.
+        """
+        ...
 
 
 class MappingResolver:
@@ -79,6 +83,9 @@ class MappingResolver:
         self._by_id[f"{parts.mark_id:08x}"] = metadata
 
     def resolve(self, mark_id: str) -> AIGCMetadata | None:
+        """
+        Return the remembered metadata for *mark_id*, or ``None``.
+        """
         return self._by_id.get(mark_id)
 
 

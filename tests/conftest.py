@@ -1,0 +1,47 @@
+"""
+Shared fixtures and the Hypothesis profile for the whole suite.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from aigclabel import Labeler, LabelPolicy
+from hypothesis import HealthCheck, settings
+
+from tests.helpers import KEY, PRODUCER
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True, name="clean_environ")
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Remove every AIGCLABEL_* variable so that no test depends on the caller's environment.
+    """
+    for name in list(os.environ):
+        if name.startswith("AIGCLABEL_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(name="policy")
+def _policy() -> LabelPolicy:
+    """
+    The default policy: a real provider code and an HMAC secret.
+    """
+    return LabelPolicy(producer=PRODUCER, key=KEY)
+
+
+@pytest.fixture(name="labeler")
+def _labeler(policy: LabelPolicy) -> Labeler:
+    """
+    A labeler built from the default policy.
+    """
+    return Labeler(policy)
