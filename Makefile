@@ -23,8 +23,9 @@ demo: install
 lint: $(VENV)/.deps
 	$(PY) -m ruff check sdk middleware adapters tests examples bench
 
-typecheck: $(VENV)/.deps
-	$(PY) -m mypy
+typecheck: install
+	$(PY) -m mypy -p aigclabel
+	$(PY) -m mypy tests/typing
 
 pytest: install
 	$(PY) -m pytest

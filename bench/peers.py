@@ -16,6 +16,7 @@ Adapter contract (all text in, text/bools out):
 Peers are only *called*; none of their code is copied here.  encypher-ai is
 AGPL-3.0, so it must stay an optional, separately installed dependency.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,7 @@ HMAC_KEY = "bench-secret-key-0123456789"
 PRODUCER = "001191110102MAD55U9H0F10002"
 # Fixed 32-byte Ed25519 seed so runs are reproducible (benchmark only, not a secret).
 ED25519_SEED_HEX = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
-PEER_MESSAGE = b"bench-mark-01"     # payload for peers that carry a caller message
+PEER_MESSAGE = b"bench-mark-01"  # payload for peers that carry a caller message
 
 
 class Unavailable(Exception):
@@ -34,8 +35,8 @@ class Unavailable(Exception):
 
 def _ed25519_pair():
     try:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     except Exception as exc:  # pragma: no cover - depends on environment
         raise Unavailable(f"cryptography not importable: {exc}") from exc
     sk = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(ED25519_SEED_HEX))
@@ -48,7 +49,7 @@ class Adapter:
     name = "?"
     library = "?"
     license = "?"
-    variant = ""          # short description of the configuration used
+    variant = ""  # short description of the configuration used
     is_ours = False
 
     def setup(self) -> None:
@@ -70,6 +71,7 @@ class Adapter:
 def _dist_version(dist: str) -> str:
     try:
         from importlib.metadata import version
+
         return version(dist)
     except Exception:
         return "?"
@@ -89,8 +91,9 @@ class Ours(Adapter):
         self.mode = mode
         self.visible = visible
         self.name = f"ours-{mode}" + ("+label" if visible else "")
-        self.variant = (f"{mode}, " + ("default placement (visible label + marks)"
-                                       if visible else 'placement="none" (marks only)'))
+        self.variant = f"{mode}, " + (
+            "default placement (visible label + marks)" if visible else 'placement="none" (marks only)'
+        )
 
     def setup(self) -> None:
         try:
@@ -148,8 +151,11 @@ class Encypher(Adapter):
     def __init__(self, fmt: str | None = None):
         self.fmt = fmt
         self.name = "encypher" if fmt is None else f"encypher-{fmt}"
-        self.variant = ("embed_metadata defaults (format=manifest, target=whitespace), Ed25519"
-                        if fmt is None else f"metadata_format={fmt!r}, Ed25519")
+        self.variant = (
+            "embed_metadata defaults (format=manifest, target=whitespace), Ed25519"
+            if fmt is None
+            else f"metadata_format={fmt!r}, Ed25519"
+        )
 
     def setup(self) -> None:
         try:
@@ -233,8 +239,9 @@ class Glyphmark(Adapter):
     def __init__(self, bind_content: bool = False):
         self.bind = bind_content
         self.name = "glyphmark" + ("-bound" if bind_content else "")
-        self.variant = ("Watermarker(key) defaults: hmac, density=medium, word-safe, decoys"
-                        + (", bind_content=True" if bind_content else ""))
+        self.variant = "Watermarker(key) defaults: hmac, density=medium, word-safe, decoys" + (
+            ", bind_content=True" if bind_content else ""
+        )
 
     def setup(self) -> None:
         try:

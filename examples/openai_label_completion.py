@@ -13,7 +13,6 @@ import os
 
 import httpx2
 import openai
-
 from aigclabel import Labeler, LabelPolicy, verify
 
 PRODUCER = "001191110102MAD55U9H0F10002"
@@ -28,19 +27,34 @@ def _stand_in(request: httpx2.Request) -> httpx2.Response:
     body = json.loads(request.content)
     base = {"id": "chatcmpl-offline", "created": 1767225600, "model": body["model"]}
     if not body.get("stream"):
-        return httpx2.Response(200, json={
-            **base, "object": "chat.completion",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": ANSWER}}],
-            "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42},
-        })
+        return httpx2.Response(
+            200,
+            json={
+                **base,
+                "object": "chat.completion",
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": ANSWER}}
+                ],
+                "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42},
+            },
+        )
     events = []
     for i in range(0, len(ANSWER), 5):
         delta = {"content": ANSWER[i : i + 5]}
-        events.append({**base, "object": "chat.completion.chunk",
-                       "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
-    events.append({**base, "object": "chat.completion.chunk",
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        events.append(
+            {
+                **base,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+            }
+        )
+    events.append(
+        {
+            **base,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+    )
     sse = "".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events) + "data: [DONE]\n\n"
     return httpx2.Response(200, content=sse.encode(), headers={"content-type": "text/event-stream"})
 

@@ -10,6 +10,8 @@ aigc-label: label AI-generated text for GB 45438-2025 and the EU AI Act.
 
 from __future__ import annotations
 
+import contextlib
+
 from .canonical import canonical_text
 from .exceptions import (
     AIGCLabelError,
@@ -62,11 +64,10 @@ __all__ = [
     "verify",
 ]
 
+# Show the public path in reprs and docs (aigclabel.Labeler, not aigclabel.labeler.Labeler).
 for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type) or callable(_obj):
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = __name__
-        except (AttributeError, TypeError):  # pragma: no cover - builtins refuse
-            pass
 del _name, _obj

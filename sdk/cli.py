@@ -85,7 +85,9 @@ def _read_key(path: str | None, *, env: str = "AIGCLABEL_KEY") -> str | None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="aigclabel", description="Label AI-generated text (GB 45438-2025) and verify labels.")
+    parser = _Parser(
+        prog="aigclabel", description="Label AI-generated text (GB 45438-2025) and verify labels."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     lab = sub.add_parser("label", help="label text from FILE or stdin; print the labeled text")
@@ -95,7 +97,9 @@ def _build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--key-file", help="file holding the HMAC secret (default: $AIGCLABEL_KEY)")
     lab.add_argument("--placement", choices=["start", "end", "middle", "start+end", "none"])
     lab.add_argument("--format", dest="text_format", choices=["plain", "markdown", "html", "json"])
-    lab.add_argument("--json", action="store_true", help="print text, metadata, ui and ids as one JSON object")
+    lab.add_argument(
+        "--json", action="store_true", help="print text, metadata, ui and ids as one JSON object"
+    )
 
     ver = sub.add_parser("verify", help="verify the labels in FILE or stdin")
     ver.add_argument("file", nargs="?", default="-", help="input file, or - for stdin (default)")
@@ -184,8 +188,10 @@ def _cmd_demo(stdout: TextIO) -> int:
     from .marks.alphabet import MARK_RUN
 
     stdout.write(MARK_RUN.sub("·", visible) + "\n\n")
-    stdout.write(f"== {len(visible) - len(MARK_RUN.sub('', visible))} invisible code points carry "
-                 f"{labeled.packets} packets and one seal ==\n\n")
+    stdout.write(
+        f"== {len(visible) - len(MARK_RUN.sub('', visible))} invisible code points carry "
+        f"{labeled.packets} packets and one seal ==\n\n"
+    )
     stdout.write("== implicit label (response / file metadata) ==\n" + labeled.metadata.to_json() + "\n\n")
     stdout.write("== interface tag ==\n" + labeled.ui.model_dump_json() + "\n\n")
     verdict = verify(visible, key=DEMO_KEY)
@@ -197,7 +203,9 @@ def _cmd_demo(stdout: TextIO) -> int:
     return 0 if verdict.status == "intact" else 1
 
 
-def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
     """
     Run the command line; return the exit code (see module docstring).
     """

@@ -92,9 +92,7 @@ class MissingDependencyError(AIGCLabelError, ImportError):
     """
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"this feature needs the {package!r} package: pip install 'aigc-label[{extra}]'"
-        )
+        super().__init__(f"this feature needs the {package!r} package: pip install 'aigc-label[{extra}]'")
         self.package = package
         self.extra = extra
 

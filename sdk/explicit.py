@@ -91,7 +91,9 @@ def detect_language(text: str) -> Language | None:
         elif not in_tag and c.isalpha():
             o = ord(c)
             cjk = (
-                0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF
+                0x2E80 <= o <= 0x9FFF
+                or 0xAC00 <= o <= 0xD7AF
+                or 0xF900 <= o <= 0xFAFF
                 or 0x20000 <= o <= 0x3FFFF
             )
             return "zh" if cjk else "en"
@@ -222,7 +224,9 @@ def middle_boundary(text: str) -> tuple[int, Literal["paragraph", "sentence", "e
         return not any(a <= i < b for a, b in spans)
 
     mid = len(text) // 2
-    paragraphs = [m.end() for m in re.finditer(r"\n[ \t]*\n", text) if free(m.start()) and 0 < m.end() < len(text)]
+    paragraphs = [
+        m.end() for m in re.finditer(r"\n[ \t]*\n", text) if free(m.start()) and 0 < m.end() < len(text)
+    ]
     if paragraphs:
         return min(paragraphs, key=lambda i: abs(i - mid)), "paragraph"
     sentences = [m.end() for m in _SENTENCE_END.finditer(text) if free(m.start()) and m.end() < len(text)]

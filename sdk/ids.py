@@ -33,8 +33,9 @@ class ProduceIdParts(NamedTuple):
 
 
 def _check(unix_ms: int, rand_a: int, mark_id: int) -> int:
-    digest = hashlib.sha256(b"AIGC/pid/1" + unix_ms.to_bytes(6, "big") + rand_a.to_bytes(2, "big")
-                            + mark_id.to_bytes(4, "big")).digest()
+    digest = hashlib.sha256(
+        b"AIGC/pid/1" + unix_ms.to_bytes(6, "big") + rand_a.to_bytes(2, "big") + mark_id.to_bytes(4, "big")
+    ).digest()
     return int.from_bytes(digest[:4], "big") >> 2
 
 

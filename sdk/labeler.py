@@ -30,8 +30,9 @@ from .ui import UIDisclosure
 __all__ = ["LabelContext", "LabeledText", "Labeler", "StreamLabeler", "reserved_code1"]
 
 
-def _MAY_HOLD_MARKS(text: str) -> bool:  # noqa: N802 - reads as a constant predicate
+def _MAY_HOLD_MARKS(text: str) -> bool:
     return "\u034f" in text or "\u2060" in text or "\u200b" in text or "\u200c" in text
+
 
 #: Weight units (see ``aigclabel.marks.placement``) per o200k token: the lower of the
 #: values measured on English (8.44) and Chinese (9.04) prose in bench/.
@@ -64,7 +65,9 @@ class LabelContext:
     opt_out: object | None = None
 
 
-_CONTEXT: contextvars.ContextVar[LabelContext | None] = contextvars.ContextVar("aigclabel_context", default=None)
+_CONTEXT: contextvars.ContextVar[LabelContext | None] = contextvars.ContextVar(
+    "aigclabel_context", default=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +140,9 @@ class Labeler:
         self.policy = policy
         secret = secret_bytes(policy.key.get_secret_value()) if policy.key is not None else None
         private = (
-            load_private_key(policy.signing_key.get_secret_value()) if policy.signing_key is not None else None
+            load_private_key(policy.signing_key.get_secret_value())
+            if policy.signing_key is not None
+            else None
         )
         self._keys = SigningKeys(secret=secret, private=private, slot=policy.key_id)
         gap = max(1, policy.excerpt_tokens - _PACKET_TOKENS - _SLACK_TOKENS)
@@ -218,7 +223,8 @@ class Labeler:
 
         keys = self._keys
         verdict = verify(
-            text, key=self.policy.key.get_secret_value() if self.policy.key is not None else None,
+            text,
+            key=self.policy.key.get_secret_value() if self.policy.key is not None else None,
             public_key=keys.public_raw,
         )
         metadata = verdict.metadata
@@ -239,8 +245,12 @@ class Labeler:
             explicit_label_in_text=bool(verdict.evidence.explicit),
         )
         return LabeledText(
-            text=text, metadata=metadata, ui=ui, produce_id=metadata.produce_id,
-            mark_id=verdict.mark_id or "", explicit=bool(verdict.evidence.explicit),
+            text=text,
+            metadata=metadata,
+            ui=ui,
+            produce_id=metadata.produce_id,
+            mark_id=verdict.mark_id or "",
+            explicit=bool(verdict.evidence.explicit),
             packets=verdict.evidence.cf.packets + verdict.evidence.mn.packets,
         )
 
@@ -281,8 +291,21 @@ class StreamLabeler:
     """
 
     __slots__ = (
-        "_done", "_inserter", "_labeler", "_language", "_out", "_packet", "_parts", "_pending", "_placement", "_plan",
-        "_text_format", "_visible", "mark_id", "produce_id", "result",
+        "_done",
+        "_inserter",
+        "_labeler",
+        "_language",
+        "_out",
+        "_packet",
+        "_parts",
+        "_pending",
+        "_placement",
+        "_plan",
+        "_text_format",
+        "_visible",
+        "mark_id",
+        "produce_id",
+        "result",
     )
 
     def __init__(self, labeler: Labeler, *, placement: Placement, text_format: TextFormat) -> None:

@@ -65,8 +65,13 @@ class AIGCMetadata(BaseModel):
     reserved_code2: str = Field(default="", alias="ReservedCode2")
 
     @field_validator(
-        "content_producer", "produce_id", "reserved_code1", "content_propagator", "propagate_id",
-        "reserved_code2", mode="before",
+        "content_producer",
+        "produce_id",
+        "reserved_code1",
+        "content_propagator",
+        "propagate_id",
+        "reserved_code2",
+        mode="before",
     )
     @classmethod
     def _charset(cls, value: object) -> object:
@@ -96,13 +101,19 @@ class AIGCMetadata(BaseModel):
             propagate_id=produce_id,
         )
 
-    def with_propagation(self, *, propagator: str, propagate_id: str, reserved_code2: str = "") -> AIGCMetadata:
+    def with_propagation(
+        self, *, propagator: str, propagate_id: str, reserved_code2: str = ""
+    ) -> AIGCMetadata:
         """
         Return a copy with a platform's propagation elements (Art. 6); production fields are kept.
         """
         return type(self)(
-            **{**self.to_dict("bare"), "ContentPropagator": propagator, "PropagateID": propagate_id,
-               "ReservedCode2": reserved_code2}
+            **{
+                **self.to_dict("bare"),
+                "ContentPropagator": propagator,
+                "PropagateID": propagate_id,
+                "ReservedCode2": reserved_code2,
+            }
         )
 
     # -- reading ---------------------------------------------------------------
@@ -194,6 +205,11 @@ def _metadata_error(exc: ValidationError) -> MetadataError:
 
 
 _SNAKE = (
-    "label", "content_producer", "produce_id", "reserved_code1", "content_propagator", "propagate_id",
+    "label",
+    "content_producer",
+    "produce_id",
+    "reserved_code1",
+    "content_propagator",
+    "propagate_id",
     "reserved_code2",
 )

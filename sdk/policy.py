@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .exceptions import AIGCLabelError, KeyMaterialError, PolicyError
 from .explicit import DEFAULT_LABEL_TEXT, Placement, TextFormat, is_compliant_label_text
@@ -45,7 +53,8 @@ class LabelPolicy(BaseModel):
     key: SecretStr | None = Field(default=None, description="HMAC-SHA256 secret, at least 16 bytes.")
     key_id: int = Field(default=0, ge=0, le=3, description="Key slot 0-3 carried in every packet (rotation).")
     signing_key: SecretStr | None = Field(
-        default=None, description="Ed25519 private key (32-byte seed as hex, or PEM) for publicly verifiable seals."
+        default=None,
+        description="Ed25519 private key (32-byte seed as hex, or PEM) for publicly verifiable seals.",
     )
     preset: Preset = "cn"
     label: LabelValue = "1"
@@ -55,7 +64,9 @@ class LabelPolicy(BaseModel):
     text_format: TextFormat = "plain"
     marks: bool = Field(default=True, description="Carry the implicit label invisibly in the text.")
     excerpt_tokens: int = Field(
-        default=400, ge=64, le=100_000,
+        default=400,
+        ge=64,
+        le=100_000,
         description="Any excerpt of this many tokens holds at least one packet (sets the packet spacing).",
     )
     seal_channels: SealChannels = "mn"
@@ -114,8 +125,9 @@ class LabelPolicy(BaseModel):
                 text = getattr(self, name)
                 if text is not None and not is_compliant_label_text(text):
                     raise PolicyError(
-                        f"{name}: {text!r} lacks the GB 45438 §5.1 elements — it must contain 「人工智能」 or "
-                        "「AI」 and 「生成」 or 「合成」, e.g. '本内容由人工智能生成' or 'AI生成'",
+                        f"{name}: {text!r} lacks the GB 45438 §5.1 elements — it must contain "
+                        "「人工智能」 or 「AI」 and 「生成」 or 「合成」, "
+                        "e.g. '本内容由人工智能生成' or 'AI生成'",
                         field=name,
                     )
         if "eu" in self.preset and not self.marks:

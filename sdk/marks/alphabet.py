@@ -19,9 +19,7 @@ CF_ALPHABET = "\u200b\u200c\u200d\u2060"
 CGJ = "\u034f"
 VS_ALPHABET = "".join(chr(0xFE00 + i) for i in range(16))
 
-_CF_BYTE = [
-    "".join(CF_ALPHABET[(b >> s) & 3] for s in (6, 4, 2, 0)) for b in range(256)
-]
+_CF_BYTE = ["".join(CF_ALPHABET[(b >> s) & 3] for s in (6, 4, 2, 0)) for b in range(256)]
 _MN_BYTE = [VS_ALPHABET[b >> 4] + VS_ALPHABET[b & 15] for b in range(256)]
 _CF_TO_DIGIT = str.maketrans({c: str(i) for i, c in enumerate(CF_ALPHABET)})
 _VS_TO_HEX = str.maketrans({c: "0123456789abcdef"[i] for i, c in enumerate(VS_ALPHABET)})

@@ -44,12 +44,14 @@ def secret_bytes(secret: str | bytes, *, field: str = "key") -> bytes:
     if len(raw) < MIN_SECRET_BYTES:
         raise KeyMaterialError(
             f"{field}: an HMAC secret needs at least {MIN_SECRET_BYTES} bytes, got {len(raw)}; "
-            "use a random value such as the output of `python -c 'import secrets; print(secrets.token_hex(32))'`"
+            "use a random value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
         )
     return raw
 
 
-def load_private_key(value: str | bytes | Ed25519PrivateKey, *, field: str = "signing_key") -> Ed25519PrivateKey:
+def load_private_key(
+    value: str | bytes | Ed25519PrivateKey, *, field: str = "signing_key"
+) -> Ed25519PrivateKey:
     """
     Load an Ed25519 private key from a 32-byte seed (raw bytes or 64 hex characters) or a PEM document.
     """
@@ -86,7 +88,8 @@ def load_public_key(value: str | bytes | Ed25519PublicKey, *, field: str = "publ
         return Ed25519PublicKey.from_public_bytes(raw)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise KeyMaterialError(
-            f"{field}: expected an Ed25519 public key as 32 raw bytes, 64 hex characters or a PEM document ({exc})"
+            f"{field}: expected an Ed25519 public key as 32 raw bytes, 64 hex characters "
+            f"or a PEM document ({exc})"
         ) from exc
 
 
@@ -108,7 +111,9 @@ class SigningKeys:
 
     def __init__(self, *, secret: bytes | None, private: Ed25519PrivateKey | None, slot: int) -> None:
         if secret is None and private is None:
-            raise KeyMaterialError("a labeler needs a key: set `key` (HMAC secret) and/or `signing_key` (Ed25519)")
+            raise KeyMaterialError(
+                "a labeler needs a key: set `key` (HMAC secret) and/or `signing_key` (Ed25519)"
+            )
         self.slot = slot
         self._private = private
         self.public_raw = _raw_public(private.public_key()) if private is not None else None
@@ -156,7 +161,9 @@ class VerifyingKeys:
         self._packet_keys = list(secrets) + [hashlib.sha256(_raw_public(k)).digest() for k in self._public]
 
     def __repr__(self) -> str:
-        return f"VerifyingKeys(hmac={len(self._packet_keys) - len(self._public)}, ed25519={len(self._public)})"
+        return (
+            f"VerifyingKeys(hmac={len(self._packet_keys) - len(self._public)}, ed25519={len(self._public)})"
+        )
 
     @property
     def has_hmac(self) -> bool:

@@ -59,7 +59,9 @@ def seal_length(kind: int, form: int) -> int:
 
 #: Every byte length a version-1 mark can have; runs of other lengths are windowed.
 VALID_LENGTHS = tuple(
-    sorted({PACKET_LEN} | {seal_length(k, f) for k in (1, 2) for f in (_producer.FORM_ORG, _producer.FORM_RAW)})
+    sorted(
+        {PACKET_LEN} | {seal_length(k, f) for k in (1, 2) for f in (_producer.FORM_ORG, _producer.FORM_RAW)}
+    )
 )
 
 
@@ -158,4 +160,6 @@ def parse(data: bytes) -> Decoded | ParseError:
         return "producer"
     end = 17 + plen + DIGEST_LEN
     parts = ProduceIdParts(pidx >> 16, (pidx >> 4) & 0xFFF, mark_id)
-    return Decoded(kind, label, slot, mark_id, data[:end], data[end:-1], parts, producer, data[17 + plen : end])
+    return Decoded(
+        kind, label, slot, mark_id, data[:end], data[end:-1], parts, producer, data[17 + plen : end]
+    )

@@ -26,8 +26,7 @@ __all__ = ["SAFE_LEFT", "Inserter", "text_weight"]
 
 #: Characters after which a packet may go (besides they must not start a line).
 SAFE_LEFT = frozenset(
-    " \t\u3000"
-    "、。，．：；！？…—‥·〈〉《》「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟（）［］｛｝｟｠｡｢｣､･“”‘"
+    " \t\u3000、。，．：；！？…—‥·〈〉《》「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟（）［］｛｝｟｠｡｢｣､･“”‘"
 )
 _SAFE_LEFT_CLASS = "".join(sorted(SAFE_LEFT)).replace("]", r"\]").replace("\\", "\\\\")
 _SAFE_AT = re.compile(f"(?<=[{_SAFE_LEFT_CLASS}])[^\\W_]")
@@ -57,8 +56,18 @@ class Inserter:
     """
 
     __slots__ = (
-        "_budget", "_code", "_fence", "_line_has_text", "_prev", "_spacing", "_table", "_tag",
-        "_tick_at_start", "_ticks", "_units", "count",
+        "_budget",
+        "_code",
+        "_fence",
+        "_line_has_text",
+        "_prev",
+        "_spacing",
+        "_table",
+        "_tag",
+        "_tick_at_start",
+        "_ticks",
+        "_units",
+        "count",
     )
 
     def __init__(self, units: Sequence[str], spacing: int) -> None:

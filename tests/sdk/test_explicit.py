@@ -76,8 +76,14 @@ def test_render_html_escapes() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("大模型", "zh"), ("123 中文", "zh"), ("Hello 中文", "en"), ("", None), ("한국어", "zh"),
-        ("<p>大模型</p>", "zh"), ("```python\n代码", "zh"), ("123 …", None),
+        ("大模型", "zh"),
+        ("123 中文", "zh"),
+        ("Hello 中文", "en"),
+        ("", None),
+        ("한국어", "zh"),
+        ("<p>大模型</p>", "zh"),
+        ("```python\n代码", "zh"),
+        ("123 …", None),
     ],
 )
 def test_detect_language_uses_first_letter(text: str, expected: str | None) -> None:

@@ -1,0 +1,29 @@
+"""
+Type-checked, never run: the public API keeps precise types for users (mypy --strict).
+"""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+from aigclabel import AIGCMetadata, LabeledText, Labeler, LabelPolicy, StreamLabeler, UIDisclosure, Verdict, verify
+from aigclabel.verify import Status, Tier
+
+labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key="a provider secret"))
+labeled = labeler.label("大模型生成的回答……")
+assert_type(labeled, LabeledText)
+assert_type(labeled.text, str)
+assert_type(labeled.metadata, AIGCMetadata)
+assert_type(labeled.ui, UIDisclosure)
+
+stream = labeler.stream()
+assert_type(stream, StreamLabeler)
+assert_type(stream.feed("delta"), str)
+assert_type(stream.finish(), str)
+assert_type(stream.result, LabeledText | None)
+
+verdict = verify(labeled.text, key="a provider secret")
+assert_type(verdict, Verdict)
+assert_type(verdict.tier, Tier)
+assert_type(verdict.status, Status)
+assert_type(verdict.metadata, AIGCMetadata | None)
