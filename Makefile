@@ -22,6 +22,7 @@ demo: install
 
 lint: $(VENV)/.deps
 	$(PY) -m ruff check sdk middleware adapters tests examples bench
+	$(PY) -m ruff format --check sdk middleware adapters tests examples bench
 
 typecheck: install
 	$(PY) -m mypy -p aigclabel

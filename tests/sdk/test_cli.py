@@ -92,7 +92,7 @@ def test_verify_plain_text_exits_one() -> None:
     """
     Text without any label exits 1.
     """
-    code, out = run(["verify", "-"], stdin="an ordinary human sentence".encode())
+    code, out = run(["verify", "-"], stdin=b"an ordinary human sentence")
 
     assert 1 == code
     assert "tier: none" in out
@@ -171,7 +171,7 @@ def test_label_json_carries_metadata_and_ui(key_file: Path) -> None:
     """
     code, out = run(
         ["label", "-", "--producer", PRODUCER, "--key-file", str(key_file), "--json", "--placement", "start"],
-        "Hello world.".encode(),
+        b"Hello world.",
     )
 
     doc = json.loads(out)

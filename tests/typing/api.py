@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import assert_type
 
-from aigclabel import AIGCMetadata, LabeledText, Labeler, LabelPolicy, StreamLabeler, UIDisclosure, Verdict, verify
+from aigclabel import (
+    AIGCMetadata,
+    LabeledText,
+    Labeler,
+    LabelPolicy,
+    StreamLabeler,
+    UIDisclosure,
+    Verdict,
+    verify,
+)
 from aigclabel.verify import Status, Tier
 
 labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key="a provider secret"))
