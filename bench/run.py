@@ -546,6 +546,8 @@ def main(argv=None) -> int:
         if "error" in r:
             r["error"] = scrub(r["error"])
     out = Path(args.out)
+    if args.quick:  # never overwrite the committed full results with a smoke run
+        out = out / "quick"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_markdown(res, out / "RESULTS.md")

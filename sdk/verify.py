@@ -290,6 +290,7 @@ def verify(
     runs_seen = 0
     spans: list[tuple[int, int]] = []
     fragments: list[tuple[int, Literal["cf", "mn"], str]] = []
+    seen: dict[str, list[tuple[Decoded, bool | None]]] = {}
     for m in alphabet.MARK_RUN.finditer(text):
         spans.append(m.span())
         for part in alphabet.CHANNEL_PART.finditer(m.group()):
@@ -309,14 +310,17 @@ def verify(
                 if runs_seen > _MAX_RUNS:
                     ch.corrupt += 1
                     continue
-                found = False
-                for data in _candidates(run, decode, per_byte):
-                    mark = parse(data)
-                    if isinstance(mark, str):
-                        continue
-                    found = True
-                    decoded.append((m.start() + part.start(), name, mark, _authenticate(mark, keys)))
-                if not found:
+                # Every packet of a text is the same run: decode and authenticate it once.
+                marks = seen.get(run)
+                if marks is None:
+                    marks = seen[run] = [
+                        (mark, _authenticate(mark, keys))
+                        for mark in map(parse, _candidates(run, decode, per_byte))
+                        if not isinstance(mark, str)
+                    ]
+                at = m.start() + part.start()
+                decoded.extend((at, name, mark, ok) for mark, ok in marks)
+                if not marks:
                     ch.corrupt += 1
                     fragments.append((m.start() + part.start(), name, run))
     if runs_seen > _MAX_RUNS:

@@ -168,15 +168,21 @@ class Inserter:
                 return i
             self._budget -= 2 * len(rest)
             return len(chunk)
-        budget = self._budget
-        for c in rest:
-            budget -= _weight(c)
-            i += 1
-            if budget <= 0:
-                self._budget = 0
-                return i
-        self._budget = budget
-        return i
+        whole = text_weight(rest)
+        if whole < self._budget:
+            self._budget -= whole
+            return len(chunk)
+        # Smallest prefix whose weight reaches the budget: binary search over C-speed
+        # text_weight() instead of a Python loop over every character.
+        lo, hi = 1, len(rest)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if text_weight(rest[:mid]) >= self._budget:
+                hi = mid
+            else:
+                lo = mid + 1
+        self._budget = 0
+        return i + lo
 
     def _feed_slow(self, chunk: str) -> str:
         out: list[str] = []
