@@ -30,7 +30,7 @@ from .ui import UIDisclosure
 __all__ = ["LabelContext", "LabeledText", "Labeler", "StreamLabeler", "reserved_code1"]
 
 
-def _MAY_HOLD_MARKS(text: str) -> bool:
+def _may_hold_marks(text: str) -> bool:
     return "\u034f" in text or "\u2060" in text or "\u200b" in text or "\u200c" in text
 
 
@@ -203,7 +203,7 @@ class Labeler:
         if not isinstance(text, str):
             raise TypeError(f"label() takes str, not {type(text).__name__}")
         stream = self.stream(context=context, placement=placement, text_format=text_format)
-        if self.policy.marks and _MAY_HOLD_MARKS(text):
+        if self.policy.marks and _may_hold_marks(text):
             prior = self._own_label(text, explicit_needed=stream._placement != "none")
             if prior is not None:
                 return prior

@@ -1,0 +1,115 @@
+"""
+Which requests the middleware labels, and what each request asks for.
+
+Only ``POST`` to the four generation endpoints is rewritten: OpenAI chat completions,
+legacy completions and the Responses API, and Anthropic messages. Everything else
+passes through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from aigclabel.explicit import TextFormat
+
+__all__ = ["CONTEXT_HEADERS", "Endpoint", "RequestInfo", "inspect_request", "route"]
+
+
+class Endpoint(Enum):
+    """
+    A generation endpoint whose responses carry text to label.
+    """
+
+    CHAT = "chat"
+    COMPLETIONS = "text_completion"
+    RESPONSES = "responses"
+    MESSAGES = "messages"
+
+    @property
+    def provider(self) -> str:
+        return "anthropic" if self is Endpoint.MESSAGES else "openai"
+
+    @property
+    def operation(self) -> str:
+        """
+        The OpenTelemetry GenAI ``gen_ai.operation.name``.
+        """
+        return "text_completion" if self is Endpoint.COMPLETIONS else "chat"
+
+
+#: Request headers that carry per-request context; they are removed before the request goes upstream.
+CONTEXT_HEADERS = ("x-aigc-user", "x-aigc-conversation", "x-aigc-request-id", "x-aigc-opt-out")
+
+
+def route(method: str, path: str) -> Endpoint | None:
+    """
+    The endpoint a request targets, or ``None`` when it is not one we label.
+    """
+    if method != "POST":
+        return None
+    path = path.rstrip("/")
+    if path.endswith("/chat/completions"):
+        return Endpoint.CHAT
+    if path.endswith("/completions"):
+        return Endpoint.COMPLETIONS
+    if path.endswith("/responses"):
+        return Endpoint.RESPONSES
+    if path.endswith("/messages"):
+        return Endpoint.MESSAGES
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """
+    What a generation request asked for.
+
+    Attributes:
+        endpoint: the endpoint family.
+        stream: whether the response is an SSE stream.
+        model: the requested model, or ``""``.
+        structured: JSON mode or structured output was requested: nothing may be added
+            to the text, the label goes to the metadata and the interface tag only.
+        context: ``x-aigc-*`` header values (user, conversation, request id, opt out).
+    """
+
+    endpoint: Endpoint
+    stream: bool
+    model: str
+    structured: bool
+    context: Mapping[str, str]
+
+    def text_format(self, default: TextFormat) -> TextFormat:
+        return "json" if self.structured else default
+
+
+def inspect_request(endpoint: Endpoint, body: bytes, headers: Mapping[str, str]) -> RequestInfo:
+    """
+    Read the stream flag, model and output format from a JSON request body.
+
+    A body that is not a JSON object (which the upstream will reject anyway) gives the defaults.
+    """
+    try:
+        doc: Any = json.loads(body) if body else {}
+    except ValueError:
+        doc = {}
+    if not isinstance(doc, dict):
+        doc = {}
+    structured = False
+    fmt = doc.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+        structured = True
+    text = doc.get("text")
+    if isinstance(text, dict):
+        tfmt = text.get("format")
+        if isinstance(tfmt, dict) and tfmt.get("type") in ("json_object", "json_schema"):
+            structured = True
+    context = {h[len("x-aigc-") :]: headers[h] for h in CONTEXT_HEADERS if h in headers}
+    model = doc.get("model")
+    return RequestInfo(
+        endpoint, doc.get("stream") is True, model if isinstance(model, str) else "", structured, context
+    )

@@ -1,0 +1,294 @@
+"""
+Labeling transports for ``httpx`` and ``httpx2``, sync and async.
+
+A transport wraps the client's own transport and delegates ``handle_request``; it owns
+no client state. For the four generation endpoints it labels 2xx JSON bodies and SSE
+streams (see :mod:`aigclabel.middleware.rewrite`); error responses, other content
+types and every other request pass through untouched. The same classes exist for both
+HTTP libraries because openai ≥ 3 and anthropic ≥ 2 speak ``httpx2``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import types
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from aigclabel.exceptions import OptOutError
+from aigclabel.labeler import _CONTEXT, LabelContext, Labeler
+from opentelemetry.trace import Span, TracerProvider
+
+from .endpoints import CONTEXT_HEADERS, RequestInfo, inspect_request, route
+from .rewrite import JSONRewriter, StreamRewriter, UpstreamStreamError
+from .telemetry import end_span, start_span
+
+__all__ = ["transport_classes"]
+
+_DROP = ("content-length", "content-encoding", "transfer-encoding")
+
+
+class _Core:
+    """
+    Everything the four transport classes share: request inspection and response rewriting.
+    """
+
+    __slots__ = ("labeler", "tracer_provider")
+
+    def __init__(self, labeler: Labeler, tracer_provider: TracerProvider | None) -> None:
+        self.labeler = labeler
+        self.tracer_provider = tracer_provider
+
+    def prepare(self, request: Any) -> tuple[RequestInfo, LabelContext | None] | None:
+        endpoint = route(request.method, request.url.path)
+        if endpoint is None:
+            return None
+        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in CONTEXT_HEADERS}
+        for name in headers:
+            del request.headers[name]
+        info = inspect_request(endpoint, request.content, headers)
+        context = _CONTEXT.get()
+        if info.context:
+            base = context or LabelContext()
+            opt_out = info.context.get("opt-out")
+            context = LabelContext(
+                user=info.context.get("user", base.user),
+                conversation=info.context.get("conversation", base.conversation),
+                request_id=info.context.get("request-id", base.request_id),
+                opt_out=opt_out if opt_out not in (None, "", "0", "false") else base.opt_out,
+            )
+        if context is not None and context.opt_out is not None:
+            # Refuse before anything is generated: never unlabeled text without its record.
+            self.labeler.stream(context=context)
+            raise OptOutError("opt-out requested but not recordable")  # pragma: no cover - stream() raised
+        return info, context
+
+    @staticmethod
+    def mode(response: Any) -> str | None:
+        """
+        ``"json"`` or ``"sse"`` for a 2xx body we can label, else ``None`` (pass through).
+        """
+        if not 200 <= response.status_code < 300:
+            return None
+        ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return {"application/json": "json", "text/event-stream": "sse"}.get(ctype)
+
+    @staticmethod
+    def headers(response: Any, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
+        out = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROP]
+        out.extend((extra or {}).items())
+        return out
+
+
+def _finish(core: _Core, span: Span, status: int, rewriter: Any, error: BaseException | None = None) -> None:
+    end_span(
+        span,
+        status_code=status,
+        labeled=rewriter.labeled,
+        placement=core.labeler.policy.placement,
+        marks=core.labeler.policy.marks,
+        body=json.dumps(rewriter.summary).encode() if hasattr(rewriter, "summary") else None,
+        error=error,
+    )
+
+
+@functools.cache
+def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
+    """
+    Build ``(LabelingTransport, AsyncLabelingTransport)`` for ``httpx`` or ``httpx2``.
+    """
+
+    class _SyncStream(lib.SyncByteStream):  # type: ignore[name-defined, misc]
+        def __init__(self, response: Any, rewriter: StreamRewriter, core: _Core, span: Span) -> None:
+            self._response = response
+            self._rewriter = rewriter
+            self._core = core
+            self._span = span
+            self._ended = False
+
+        def __iter__(self) -> Iterator[bytes]:
+            rewriter = self._rewriter
+            try:
+                for chunk in self._response.iter_bytes():
+                    out = rewriter.feed(chunk)
+                    if out:
+                        yield out
+                tail = rewriter.close()
+            except UpstreamStreamError as exc:
+                self._end(exc)
+                raise
+            except lib.TransportError as exc:
+                error = UpstreamStreamError(f"the upstream stream broke: {exc!r}")
+                self._end(error)
+                raise error from exc
+            if tail:
+                yield tail
+            self._end(None)
+
+        def _end(self, error: BaseException | None) -> None:
+            if not self._ended:
+                self._ended = True
+                _finish(self._core, self._span, self._response.status_code, self._rewriter, error)
+
+        def close(self) -> None:
+            self._response.close()
+            self._end(None)
+
+    class _AsyncStream(lib.AsyncByteStream):  # type: ignore[name-defined, misc]
+        def __init__(self, response: Any, rewriter: StreamRewriter, core: _Core, span: Span) -> None:
+            self._response = response
+            self._rewriter = rewriter
+            self._core = core
+            self._span = span
+            self._ended = False
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            rewriter = self._rewriter
+            try:
+                async for chunk in self._response.aiter_bytes():
+                    out = rewriter.feed(chunk)
+                    if out:
+                        yield out
+                tail = rewriter.close()
+            except UpstreamStreamError as exc:
+                self._end(exc)
+                raise
+            except lib.TransportError as exc:
+                error = UpstreamStreamError(f"the upstream stream broke: {exc!r}")
+                self._end(error)
+                raise error from exc
+            if tail:
+                yield tail
+            self._end(None)
+
+        def _end(self, error: BaseException | None) -> None:
+            if not self._ended:
+                self._ended = True
+                _finish(self._core, self._span, self._response.status_code, self._rewriter, error)
+
+        async def aclose(self) -> None:
+            await self._response.aclose()
+            self._end(None)
+
+    class LabelingTransport(lib.BaseTransport):  # type: ignore[name-defined, misc]
+        """
+        Wraps a transport; labels generation responses (see module docstring).
+        """
+
+        def __init__(
+            self, inner: Any, labeler: Labeler, *, tracer_provider: TracerProvider | None = None
+        ) -> None:
+            self.inner = inner
+            self._core = _Core(labeler, tracer_provider)
+
+        def handle_request(self, request: Any) -> Any:
+            core = self._core
+            prepared = core.prepare(request)
+            if prepared is None:
+                return self.inner.handle_request(request)
+            info, context = prepared
+            span = start_span(core.tracer_provider, info)
+            try:
+                response = self.inner.handle_request(request)
+            except BaseException as exc:
+                end_span(span, status_code=0, labeled=(), placement="", marks=False, error=exc)
+                raise
+            mode = core.mode(response)
+            if mode is None:
+                end_span(span, status_code=response.status_code, labeled=(), placement="", marks=False)
+                return response
+            if mode == "sse":
+                rewriter = StreamRewriter(core.labeler, info, context)
+                return lib.Response(
+                    response.status_code,
+                    headers=core.headers(response),
+                    stream=_SyncStream(response, rewriter, core, span),
+                    extensions=response.extensions,
+                )
+            try:
+                body = response.read()
+            finally:
+                response.close()
+            return _json_response(lib, core, info, context, span, response, body)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    class AsyncLabelingTransport(lib.AsyncBaseTransport):  # type: ignore[name-defined, misc]
+        """
+        Wraps an async transport; labels generation responses (see module docstring).
+        """
+
+        def __init__(
+            self, inner: Any, labeler: Labeler, *, tracer_provider: TracerProvider | None = None
+        ) -> None:
+            self.inner = inner
+            self._core = _Core(labeler, tracer_provider)
+
+        async def handle_async_request(self, request: Any) -> Any:
+            core = self._core
+            prepared = core.prepare(request)
+            if prepared is None:
+                return await self.inner.handle_async_request(request)
+            info, context = prepared
+            span = start_span(core.tracer_provider, info)
+            try:
+                response = await self.inner.handle_async_request(request)
+            except BaseException as exc:
+                end_span(span, status_code=0, labeled=(), placement="", marks=False, error=exc)
+                raise
+            mode = core.mode(response)
+            if mode is None:
+                end_span(span, status_code=response.status_code, labeled=(), placement="", marks=False)
+                return response
+            if mode == "sse":
+                rewriter = StreamRewriter(core.labeler, info, context)
+                return lib.Response(
+                    response.status_code,
+                    headers=core.headers(response),
+                    stream=_AsyncStream(response, rewriter, core, span),
+                    extensions=response.extensions,
+                )
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+            return _json_response(lib, core, info, context, span, response, body)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    LabelingTransport.__qualname__ = LabelingTransport.__name__ = f"LabelingTransport[{lib.__name__}]"
+    AsyncLabelingTransport.__qualname__ = AsyncLabelingTransport.__name__ = (
+        f"AsyncLabelingTransport[{lib.__name__}]"
+    )
+    return LabelingTransport, AsyncLabelingTransport
+
+
+def _json_response(
+    lib: types.ModuleType,
+    core: _Core,
+    info: RequestInfo,
+    context: LabelContext | None,
+    span: Span,
+    response: Any,
+    body: bytes,
+) -> Any:
+    rewriter = JSONRewriter(core.labeler, info, context)
+    new = rewriter.rewrite(body)
+    end_span(
+        span,
+        status_code=response.status_code,
+        labeled=rewriter.labeled,
+        placement=core.labeler.policy.placement,
+        marks=core.labeler.policy.marks,
+        body=body,
+    )
+    extra = {"aigc": rewriter.labeled[0].metadata.to_json()} if rewriter.labeled else {}
+    return lib.Response(
+        response.status_code,
+        headers=core.headers(response, extra),
+        content=body if new is None else new,
+        extensions=response.extensions,
+    )
