@@ -21,6 +21,7 @@ from aigclabel.labeler import _CONTEXT, LabelContext, Labeler
 from opentelemetry.trace import Span, TracerProvider
 
 from .endpoints import CONTEXT_HEADERS, RequestInfo, inspect_request, route
+from .history import HistoryHygiene
 from .rewrite import JSONRewriter, StreamRewriter, UpstreamStreamError
 from .telemetry import end_span, start_span
 
@@ -34,13 +35,20 @@ class _Core:
     Everything the four transport classes share: request inspection and response rewriting.
     """
 
-    __slots__ = ("labeler", "tracer_provider")
+    __slots__ = ("hygiene", "labeler", "lib", "tracer_provider")
 
-    def __init__(self, labeler: Labeler, tracer_provider: TracerProvider | None) -> None:
+    def __init__(
+        self, lib: types.ModuleType, labeler: Labeler, tracer_provider: TracerProvider | None, hygiene: bool
+    ) -> None:
+        self.lib = lib
         self.labeler = labeler
         self.tracer_provider = tracer_provider
+        self.hygiene = HistoryHygiene(labeler) if hygiene else None
 
-    def prepare(self, request: Any) -> tuple[RequestInfo, LabelContext | None] | None:
+    def prepare(self, request: Any) -> tuple[Any, RequestInfo, LabelContext | None] | None:
+        """
+        ``(request to send, what it asks for, context)``, or ``None`` to pass it through.
+        """
         endpoint = route(request.method, request.url.path)
         if endpoint is None:
             return None
@@ -62,7 +70,15 @@ class _Core:
             # Refuse before anything is generated: never unlabeled text without its record.
             self.labeler.stream(context=context)
             raise OptOutError("opt-out requested but not recordable")  # pragma: no cover - stream() raised
-        return info, context
+        if self.hygiene is not None:
+            body = self.hygiene.rewrite(request.content)
+            if body is not None:
+                headers = request.headers.copy()
+                del headers["content-length"]
+                request = self.lib.Request(
+                    request.method, request.url, headers=headers, content=body, extensions=request.extensions
+                )
+        return request, info, context
 
     @staticmethod
     def mode(response: Any) -> str | None:
@@ -177,17 +193,22 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
         """
 
         def __init__(
-            self, inner: Any, labeler: Labeler, *, tracer_provider: TracerProvider | None = None
+            self,
+            inner: Any,
+            labeler: Labeler,
+            *,
+            tracer_provider: TracerProvider | None = None,
+            history_hygiene: bool = True,
         ) -> None:
             self.inner = inner
-            self._core = _Core(labeler, tracer_provider)
+            self._core = _Core(lib, labeler, tracer_provider, history_hygiene)
 
         def handle_request(self, request: Any) -> Any:
             core = self._core
             prepared = core.prepare(request)
             if prepared is None:
                 return self.inner.handle_request(request)
-            info, context = prepared
+            request, info, context = prepared
             span = start_span(core.tracer_provider, info)
             try:
                 response = self.inner.handle_request(request)
@@ -221,17 +242,22 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
         """
 
         def __init__(
-            self, inner: Any, labeler: Labeler, *, tracer_provider: TracerProvider | None = None
+            self,
+            inner: Any,
+            labeler: Labeler,
+            *,
+            tracer_provider: TracerProvider | None = None,
+            history_hygiene: bool = True,
         ) -> None:
             self.inner = inner
-            self._core = _Core(labeler, tracer_provider)
+            self._core = _Core(lib, labeler, tracer_provider, history_hygiene)
 
         async def handle_async_request(self, request: Any) -> Any:
             core = self._core
             prepared = core.prepare(request)
             if prepared is None:
                 return await self.inner.handle_async_request(request)
-            info, context = prepared
+            request, info, context = prepared
             span = start_span(core.tracer_provider, info)
             try:
                 response = await self.inner.handle_async_request(request)

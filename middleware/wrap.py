@@ -28,7 +28,13 @@ def _http_libs() -> list[types.ModuleType]:
     return libs
 
 
-def wrap(client: C, labeler: Labeler, *, tracer_provider: TracerProvider | None = None) -> C:
+def wrap(
+    client: C,
+    labeler: Labeler,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    history_hygiene: bool = True,
+) -> C:
     """
     Make *client* label every generated text it returns; return the same client.
 
@@ -44,6 +50,8 @@ def wrap(client: C, labeler: Labeler, *, tracer_provider: TracerProvider | None 
         client: the client to label; it is modified in place and returned.
         labeler: labels each text.
         tracer_provider: OpenTelemetry provider for the per-call span (the global one by default).
+        history_hygiene: drop this labeler's own invisible marks from assistant turns sent
+            back upstream (about 40 tokens a packet); responses are always labeled.
 
     Raises:
         TypeError: *client* is none of the supported types.
@@ -55,12 +63,16 @@ def wrap(client: C, labeler: Labeler, *, tracer_provider: TracerProvider | None 
     cls = async_cls if is_async else sync_cls
     current = target._transport
     if not isinstance(current, cls):
-        target._transport = cls(current, labeler, tracer_provider=tracer_provider)
+        target._transport = cls(
+            current, labeler, tracer_provider=tracer_provider, history_hygiene=history_hygiene
+        )
     mounts = getattr(target, "_mounts", None)
     if isinstance(mounts, dict):
         for pattern, mounted in list(mounts.items()):
             if mounted is not None and not isinstance(mounted, cls):
-                mounts[pattern] = cls(mounted, labeler, tracer_provider=tracer_provider)
+                mounts[pattern] = cls(
+                    mounted, labeler, tracer_provider=tracer_provider, history_hygiene=history_hygiene
+                )
     return client
 
 

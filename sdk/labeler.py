@@ -20,7 +20,7 @@ from .exceptions import OptOutError, StreamStateError
 from .explicit import ExplicitLabel, Placement, TextFormat, detect_language, middle_boundary
 from .ids import new_produce_id
 from .marks import alphabet
-from .marks.keys import SigningKeys, load_private_key, secret_bytes
+from .marks.keys import SigningKeys, VerifyingKeys, load_private_key, secret_bytes
 from .marks.packet import KIND_SEAL_ED25519, KIND_SEAL_HMAC, build_packet, build_seal, seal_message
 from .marks.placement import Inserter
 from .metadata import AIGCMetadata
@@ -150,6 +150,12 @@ class Labeler:
 
     def __repr__(self) -> str:
         return f"Labeler(producer={self.policy.producer!r}, placement={self.policy.placement!r})"
+
+    def verifying_keys(self) -> VerifyingKeys:
+        """
+        The keys that check this labeler's packets and seals.
+        """
+        return self._keys.verifying_keys()
 
     @property
     def public_key(self) -> bytes | None:

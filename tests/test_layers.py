@@ -12,14 +12,24 @@ from pathlib import Path
 import aigclabel
 import pytest
 
+import aigclabel.middleware
+
 SDK = Path(aigclabel.__file__).resolve().parent
-FORBIDDEN_TOP = {"openai", "anthropic", "httpx", "langchain", "langchain_core", "middleware", "adapters"}
+MIDDLEWARE = Path(aigclabel.middleware.__file__).resolve().parent
+FORBIDDEN_TOP = {"openai", "anthropic", "httpx", "httpx2", "langchain", "langchain_core", "middleware", "adapters"}
 FORBIDDEN_INNER = {"aigclabel.middleware", "aigclabel.adapters"}
-SDK_FILES = sorted(SDK.rglob("*.py"))
+# In an installed wheel the outer layers live inside the package folder; they are not the core.
+SDK_FILES = sorted(
+    p for p in SDK.rglob("*.py") if not p.relative_to(SDK).parts[0] in ("middleware", "adapters")
+)
+MIDDLEWARE_FILES = sorted(MIDDLEWARE.glob("*.py"))
 
 
 def _module_name(path: Path) -> str:
-    parts = ["aigclabel", *path.relative_to(SDK).with_suffix("").parts]
+    if path.is_relative_to(MIDDLEWARE):
+        parts = ["aigclabel", "middleware", *path.relative_to(MIDDLEWARE).with_suffix("").parts]
+    else:
+        parts = ["aigclabel", *path.relative_to(SDK).with_suffix("").parts]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -64,6 +74,21 @@ def test_sdk_module_imports_point_inward(path: Path) -> None:
     No SDK module imports middleware, adapters, openai, anthropic, httpx or langchain.
     """
     assert [] == sorted(name for name in _imports(path) if _forbidden(name))
+
+
+@pytest.mark.parametrize("path", MIDDLEWARE_FILES, ids=lambda p: p.name)
+def test_middleware_imports_only_the_core(path: Path) -> None:
+    """
+    The middleware imports the core and HTTP libraries, never adapters or a provider SDK.
+    """
+    bad = sorted(
+        name
+        for name in _imports(path)
+        if name.split(".")[0] in ("openai", "anthropic", "langchain", "langchain_core", "adapters")
+        or name.startswith("aigclabel.adapters")
+    )
+
+    assert [] == bad
 
 
 def test_relative_import_resolution() -> None:

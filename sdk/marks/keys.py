@@ -129,6 +129,18 @@ class SigningKeys:
         """
         return self._private is not None
 
+    def verifying_keys(self) -> VerifyingKeys:
+        """
+        The keys that check this producer's packets (the HMAC secret, or the public key).
+        """
+        if (
+            self._private is not None
+            and self.public_raw is not None
+            and self._packet_key == hashlib.sha256(self.public_raw).digest()
+        ):
+            return VerifyingKeys([], [self._private.public_key()])
+        return VerifyingKeys([self._packet_key], [self._private.public_key()] if self._private else [])
+
     def packet_mac(self, message: bytes, length: int) -> bytes:
         return hmac.digest(self._packet_key, PACKET_DOMAIN + message, "sha256")[:length]
 
