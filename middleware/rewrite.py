@@ -43,6 +43,9 @@ def aigc_item(labeled: LabeledText, **where: int) -> dict[str, Any]:
     }
 
 
+_SUMMARY_EVENTS = frozenset({"message_start", "message_delta", "response.completed", "response.incomplete"})
+
+
 def _dumps(doc: Any) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
@@ -237,22 +240,23 @@ class StreamRewriter(_Base):
         return ev.raw if out is None else b"".join(out)
 
     def _observe(self, doc: dict[str, Any]) -> None:
+        summary = self.summary
+        usage = doc.get("usage")
+        kind = doc.get("type")
+        if "model" in summary and usage is None and kind not in _SUMMARY_EVENTS:
+            return  # the common delta event: nothing new about the response
         inner = doc.get("response") or doc.get("message")
         source = inner if isinstance(inner, dict) else doc
-        summary = self.summary
         for key in ("model", "id"):
             if isinstance(source.get(key), str):
                 summary.setdefault(key, source[key])
-        for usage in (source.get("usage"), doc.get("usage")):
-            if isinstance(usage, dict):
-                summary["usage"].update({k: v for k, v in usage.items() if isinstance(v, int)})
-        for choice in doc.get("choices") or ():
-            if isinstance(choice, dict) and choice.get("finish_reason"):
-                summary["choices"].append({"finish_reason": choice["finish_reason"]})
+        for found in (source.get("usage"), usage):
+            if isinstance(found, dict):
+                summary["usage"].update({k: v for k, v in found.items() if isinstance(v, int)})
         delta = doc.get("delta")
         if isinstance(delta, dict) and isinstance(delta.get("stop_reason"), str):
             summary["stop_reason"] = delta["stop_reason"]
-        if doc.get("type") in ("response.completed", "response.incomplete") and isinstance(inner, dict):
+        if kind in ("response.completed", "response.incomplete") and isinstance(inner, dict):
             summary["choices"].append({"finish_reason": inner.get("status")})
 
     def _open(self, key: Any) -> StreamLabeler:
@@ -295,6 +299,7 @@ class StreamRewriter(_Base):
                     holder[field] = new
                     changed = True
             if choice.get("finish_reason") is not None and index not in self._finished:
+                self.summary["choices"].append({"finish_reason": choice["finish_reason"]})
                 tail, labeled = self._close(index)
                 self._finished.setdefault(index, labeled.text)
                 if tail:

@@ -68,6 +68,9 @@ class SSEDecoder:
 
 
 def _parse(raw: bytes) -> SSEEvent:
+    if raw.startswith(b"data: ") and raw.find(b"\n") == len(raw) - 2:
+        # The common case, one ``data:`` line: no splitting needed.
+        return SSEEvent(None, raw[6:-2].decode("utf-8", "replace"), raw, [])
     event: str | None = None
     data: list[str] = []
     other: list[str] = []

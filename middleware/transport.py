@@ -2,7 +2,10 @@
 Labeling transports for ``httpx`` and ``httpx2``, sync and async.
 
 A transport wraps the client's own transport and delegates ``handle_request``; it owns
-no client state. For the four generation endpoints it labels 2xx JSON bodies and SSE
+no client state. When an upstream stream breaks, the original exception propagates (the
+client SDK raises its usual connection error) and no end label or seal is emitted for the
+text that never arrived; a stream that ends cleanly before its final event raises the
+library's ``RemoteProtocolError``. For the four generation endpoints it labels 2xx JSON bodies and SSE
 streams (see :mod:`aigclabel.middleware.rewrite`); error responses, other content
 types and every other request pass through untouched. The same classes exist for both
 HTTP libraries because openai ≥ 3 and anthropic ≥ 2 speak ``httpx2``.
@@ -126,18 +129,24 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
         def __iter__(self) -> Iterator[bytes]:
             rewriter = self._rewriter
             try:
-                for chunk in self._response.iter_bytes():
+                response = self._response
+                # Undecoded bodies are read straight off the inner stream (no decoder chain).
+                source = response.iter_bytes() if "content-encoding" in response.headers else response.stream
+                for chunk in source:
                     out = rewriter.feed(chunk)
                     if out:
                         yield out
                 tail = rewriter.close()
             except UpstreamStreamError as exc:
+                # A clean end before the final event: report it the way a dropped connection is
+                # reported, so the client SDK raises its own connection error.
+                self._end(exc)
+                raise lib.RemoteProtocolError(str(exc)) from exc
+            except Exception as exc:
+                # The upstream broke mid-stream: no end label or seal for text that never came,
+                # and the original error, so the client SDK raises what it always raises.
                 self._end(exc)
                 raise
-            except lib.TransportError as exc:
-                error = UpstreamStreamError(f"the upstream stream broke: {exc!r}")
-                self._end(error)
-                raise error from exc
             if tail:
                 yield tail
             self._end(None)
@@ -162,18 +171,23 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
         async def __aiter__(self) -> AsyncIterator[bytes]:
             rewriter = self._rewriter
             try:
-                async for chunk in self._response.aiter_bytes():
+                response = self._response
+                source = response.aiter_bytes() if "content-encoding" in response.headers else response.stream
+                async for chunk in source:
                     out = rewriter.feed(chunk)
                     if out:
                         yield out
                 tail = rewriter.close()
             except UpstreamStreamError as exc:
+                # A clean end before the final event: report it the way a dropped connection is
+                # reported, so the client SDK raises its own connection error.
+                self._end(exc)
+                raise lib.RemoteProtocolError(str(exc)) from exc
+            except Exception as exc:
+                # The upstream broke mid-stream: no end label or seal for text that never came,
+                # and the original error, so the client SDK raises what it always raises.
                 self._end(exc)
                 raise
-            except lib.TransportError as exc:
-                error = UpstreamStreamError(f"the upstream stream broke: {exc!r}")
-                self._end(error)
-                raise error from exc
             if tail:
                 yield tail
             self._end(None)

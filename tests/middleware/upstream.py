@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -150,8 +150,11 @@ class RecordedRequest:
 class _Event:
     event: str | None
     data: str
-    #: Comments and other junk: sent, but neither counted by `break_after` nor parsed as an event.
-    junk: bool = False
+    #: Junk sent verbatim instead of an event (comments, stray lines): not counted by `break_after`.
+    raw: bytes | None = None
+
+    def encode(self) -> bytes:
+        return self.raw if self.raw is not None else encode_sse(self.event, self.data)
 
 
 def encode_sse(event: str | None, data: str) -> bytes:
@@ -237,6 +240,13 @@ def _tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
+def _padding(delta: str) -> str:
+    """
+    The `obfuscation` field the real API adds to deltas to even out their sizes (fixed here).
+    """
+    return "x" * (16 - len(delta) % 16)
+
+
 def _dump(value: Json) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -284,6 +294,7 @@ class Upstream:
         if self.scenario.status >= 300:
             return self._error(request, self.scenario.status, anthropic=anthropic)
         stream = bool(payload.get("stream"))
+        reply: _Reply
         if path.endswith("/chat/completions"):
             reply = _ChatCompletions(self.scenario, payload)
         elif path.endswith("/completions"):
@@ -296,7 +307,7 @@ class Upstream:
             return self._sse(request, reply.events(), anthropic=anthropic)
         return self._json(request, self.scenario.status, reply.body(), anthropic=anthropic)
 
-    def _headers(self, request: Any, content_type: str, *, anthropic: bool) -> dict[str, str]:
+    def _headers(self, content_type: str, *, anthropic: bool) -> dict[str, str]:
         if anthropic:
             return {"content-type": content_type, "request-id": "req_011CUpstream0000000000001"}
         return {
@@ -310,13 +321,16 @@ class Upstream:
         return self.scenario.gzip and "gzip" in request.headers.get("accept-encoding", "")
 
     def _json(self, request: Any, status: int, body: Json, *, anthropic: bool) -> Any:
-        headers = self._headers(request, "application/json", anthropic=anthropic)
-        content = json.dumps(body, ensure_ascii=False, indent=2).encode()
+        headers = self._headers("application/json", anthropic=anthropic)
+        # OpenAI pretty-prints its JSON bodies, Anthropic sends them compact.
+        content = (_dump(body) if anthropic else json.dumps(body, ensure_ascii=False, indent=2)).encode()
         if self._gzip(request):
             compressor = zlib.compressobj(wbits=31)
             content = compressor.compress(content) + compressor.flush()
             headers["content-encoding"] = "gzip"
-        return self.lib.Response(status, headers=headers, content=content, request=request)
+        # A stream, not `content=`: the body stays unread, as it is when it comes off a socket.
+        stream = _stream_type(self.lib)([content], None)
+        return self.lib.Response(status, headers=headers, stream=stream, request=request)
 
     def _error(self, request: Any, status: int, *, anthropic: bool) -> Any:
         if anthropic:
@@ -332,7 +346,7 @@ class Upstream:
         return self._json(request, status, body, anthropic=anthropic)
 
     def _sse(self, request: Any, events: list[_Event], *, anthropic: bool) -> Any:
-        headers = self._headers(request, "text/event-stream; charset=utf-8", anthropic=anthropic)
+        headers = self._headers("text/event-stream; charset=utf-8", anthropic=anthropic)
         headers["cache-control"] = "no-cache"
         if self.scenario.malformed_line:
             events = _with_junk(events, anthropic=anthropic)
@@ -343,8 +357,8 @@ class Upstream:
             if self.scenario.break_after is not None and counted >= self.scenario.break_after:
                 broken = True
                 break
-            frames.append(encode_sse(event.event, event.data) if not event.junk else event.data.encode())
-            counted += 0 if event.junk else 1
+            frames.append(event.encode())
+            counted += event.raw is None
         if self._gzip(request):
             headers["content-encoding"] = "gzip"
             compressor = zlib.compressobj(wbits=31)
@@ -364,20 +378,19 @@ def handler(lib: ModuleType, scenario: Scenario | None = None) -> Upstream:
 
 def _with_junk(events: list[_Event], *, anthropic: bool) -> list[_Event]:
     """
-    *events* with a keep-alive comment first and an event of an unknown type after the first real event.
+    *events* with the junk real streams carry: comments, a stray blank line, an unknown field line.
 
-    OpenAI's chat and legacy streams carry no `event:` field, so their unknown event is the Responses-style
-    `event:` line the SDKs must ignore... which they do not (see the tests): there it is a comment only.
+    Anthropic and Responses streams also get an event of an unknown type, which their docs say clients must
+    ignore. Chat and legacy Completions streams do not: they carry no `event:` field, and the OpenAI SDK
+    yields every `data:` payload there as a chunk.
     """
-    comment = _Event(None, ": keep-alive\n\n", junk=True)
-    out = [comment, *events[:1]]
-    first = events[0].event if events else None
+    junk = [_Event(None, "", raw=b": keep-alive\n\n"), *events[:1]]
     if anthropic:
-        out.append(_Event("future_event", _dump({"type": "future_event"}), junk=True))
-    elif first is not None and first.startswith("response."):
-        out.append(_Event("response.future_event", "", junk=True))
-    out.append(_Event(None, ":\n\n", junk=True))
-    return out + events[1:]
+        junk.append(_Event("future_event", _dump({"type": "future_event"})))
+    elif events and (events[0].event or "").startswith("response."):
+        junk.append(_Event("response.future_event", _dump({"type": "response.future_event"})))
+    junk += [_Event(None, "", raw=b":\n\n\n"), _Event(None, "", raw=b"x-upstream-junk: 1\n")]
+    return junk + events[1:]
 
 
 class _Reply:
@@ -415,7 +428,8 @@ class _ChatCompletions(_Reply):
     FINGERPRINT = "fp_0123456789"
 
     def usage(self) -> Json:
-        completion = sum(_tokens(t) for t in self.s.texts(self.n)) + (len(TOOL_ARGUMENTS) if self.s.tool_call else 0)
+        completion = sum(_tokens(t) for t in self.s.texts(self.n))
+        completion += self.n * _tokens(TOOL_ARGUMENTS) if self.s.tool_call else 0
         return {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": completion,
@@ -474,12 +488,15 @@ class _ChatCompletions(_Reply):
             "system_fingerprint": self.FINGERPRINT,
             "choices": choices,
         }
+        if choices:
+            chunk["obfuscation"] = _padding(choices[0]["delta"].get("content") or "")
         if self.include_usage:
             chunk["usage"] = usage
         return _Event(None, _dump(chunk))
 
     def delta(self, index: int, delta: Json, finish_reason: str | None = None) -> _Event:
-        return self.chunk([{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
+        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return self.chunk([choice])
 
     def events(self) -> list[_Event]:
         field = "content" if self.s.refusal is None else "refusal"
@@ -497,7 +514,8 @@ class _ChatCompletions(_Reply):
                 start = {**call, "index": 0, "function": {"name": call["function"]["name"], "arguments": ""}}
                 events.append(self.delta(index, {"tool_calls": [start]}))
                 for piece in self.s.pieces(TOOL_ARGUMENTS):
-                    events.append(self.delta(index, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+                    arguments = {"index": 0, "function": {"arguments": piece}}
+                    events.append(self.delta(index, {"tool_calls": [arguments]}))
         events += [self.delta(index, {}, self.finish_reason()) for index in range(self.n)]
         if self.include_usage:
             events.append(self.chunk([], usage=self.usage()))
@@ -565,7 +583,13 @@ class _Responses(_Reply):
         return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
 
     def message(self, status: str, parts: list[Json]) -> Json:
-        return {"id": self.MESSAGE_ID, "type": "message", "status": status, "content": parts, "role": "assistant"}
+        return {
+            "id": self.MESSAGE_ID,
+            "type": "message",
+            "status": status,
+            "content": parts,
+            "role": "assistant",
+        }
 
     def function_call(self, status: str, arguments: str) -> Json:
         return {
@@ -650,7 +674,7 @@ class _Responses(_Reply):
             self.event("response.output_item.added", output_index=0, item=self.message("in_progress", [])),
             self.event("response.content_part.added", **where, part=self.part("")),
             *(
-                self.event(f"{kind}.delta", **where, delta=piece, **empty, obfuscation="x" * (8 - len(piece) % 8))
+                self.event(f"{kind}.delta", **where, delta=piece, **empty, obfuscation=_padding(piece))
                 for piece in self.s.pieces(self.text)
             ),
             self.event(f"{kind}.done", **where, **done),
@@ -660,7 +684,9 @@ class _Responses(_Reply):
         if self.s.tool_call:
             call = {"item_id": self.CALL_ITEM_ID, "output_index": 1}
             events += [
-                self.event("response.output_item.added", output_index=1, item=self.function_call("in_progress", "")),
+                self.event(
+                    "response.output_item.added", output_index=1, item=self.function_call("in_progress", "")
+                ),
                 *(
                     self.event("response.function_call_arguments.delta", **call, delta=piece)
                     for piece in self.s.pieces(TOOL_ARGUMENTS)
@@ -733,8 +759,12 @@ class _Messages(_Reply):
             events += [
                 self.event("content_block_start", index=1, content_block=self.tool_use({})),
                 *(
-                    self.event("content_block_delta", index=1, delta={"type": "input_json_delta", "partial_json": p})
-                    for p in ["", *self.s.pieces(TOOL_ARGUMENTS)]
+                    self.event(
+                        "content_block_delta",
+                        index=1,
+                        delta={"type": "input_json_delta", "partial_json": part},
+                    )
+                    for part in ["", *self.s.pieces(TOOL_ARGUMENTS)]
                 ),
                 self.event("content_block_stop", index=1),
             ]
@@ -747,7 +777,3 @@ class _Messages(_Reply):
             ),
             self.event("message_stop"),
         ]
-
-
-def _iter_names(events: Iterable[_Event]) -> list[str | None]:
-    return [event.event for event in events if not event.junk]

@@ -1,0 +1,269 @@
+"""
+Wrapped vs unwrapped client, same mock transport, one run.
+
+    python bench/middleware.py [--quick]
+
+* a 2,000-chunk chat-completions stream and a 2,000-delta Responses stream through the real
+  openai SDK: total time, per-chunk overhead (µs) and the ratio wrapped / unwrapped;
+* the added time to the first token;
+* 1,000 non-stream chat completions: ratio;
+* what the marks cost in a chat history sent back upstream, with and without the
+  request-side hygiene.
+
+Writes bench/results/MIDDLEWARE.md. Measured, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import openai
+from aigclabel import Labeler, LabelPolicy
+from aigclabel.middleware import wrap
+from aigclabel.middleware.history import HistoryHygiene
+from aigclabel.tokens import count_tokens
+
+HERE = Path(__file__).resolve().parent
+PRODUCER = "001191110102MAD55U9H0F10002"
+KEY = "bench-secret-key-0123456789"
+BASE = {"id": "chatcmpl-bench", "created": 1_700_000_000, "model": "gpt-4o-mini"}
+
+
+def prose(chars: int) -> str:
+    text = (HERE / "texts" / "zh_luxun_nahan.txt").read_text("utf-8")
+    return (text * (chars // len(text) + 1))[:chars]
+
+
+def chat_sse(text: str, chunks: int) -> bytes:
+    size = max(1, len(text) // chunks)
+    events = [
+        {
+            **BASE,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": text[i : i + size]}, "finish_reason": None}],
+        }
+        for i in range(0, size * chunks, size)
+    ]
+    events.append(
+        {
+            **BASE,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+    )
+    body = "".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events) + "data: [DONE]\n\n"
+    return body.encode()
+
+
+def responses_sse(text: str, chunks: int) -> bytes:
+    size = max(1, len(text) // chunks)
+    item = {"id": "msg_1", "type": "message", "status": "in_progress", "role": "assistant", "content": []}
+    resp = {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1_700_000_000,
+        "status": "in_progress",
+        "model": "gpt-4o-mini",
+        "output": [],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+    }
+    seq = 0
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def add(kind: str, **fields: Any) -> None:
+        nonlocal seq
+        out.append((kind, {"type": kind, "sequence_number": seq, **fields}))
+        seq += 1
+
+    add("response.created", response=resp)
+    add("response.output_item.added", output_index=0, item=item)
+    add(
+        "response.content_part.added",
+        item_id="msg_1",
+        output_index=0,
+        content_index=0,
+        part={"type": "output_text", "text": "", "annotations": []},
+    )
+    full = text[: size * chunks]
+    for i in range(0, len(full), size):
+        add(
+            "response.output_text.delta",
+            item_id="msg_1",
+            output_index=0,
+            content_index=0,
+            delta=full[i : i + size],
+            logprobs=[],
+        )
+    part = {"type": "output_text", "text": full, "annotations": [], "logprobs": []}
+    add("response.output_text.done", item_id="msg_1", output_index=0, content_index=0, text=full, logprobs=[])
+    add("response.content_part.done", item_id="msg_1", output_index=0, content_index=0, part=part)
+    done_item = {**item, "status": "completed", "content": [part]}
+    add("response.output_item.done", output_index=0, item=done_item)
+    add("response.completed", response={**resp, "status": "completed", "output": [done_item]})
+    return "".join(f"event: {k}\ndata: {json.dumps(d, ensure_ascii=False)}\n\n" for k, d in out).encode()
+
+
+def client(body: bytes, ctype: str, labeler: Labeler | None) -> openai.OpenAI:
+    # A server flushes one SSE event per token: deliver the stream one event per chunk.
+    pieces = [e + b"\n\n" for e in body.split(b"\n\n") if e] if ctype == "text/event-stream" else [body]
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=iter(pieces), headers={"content-type": ctype})
+
+    c = openai.OpenAI(
+        api_key="bench",
+        base_url="http://bench.invalid/v1",
+        max_retries=0,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+    )
+    return wrap(c, labeler) if labeler is not None else c
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    chunks = 200 if args.quick else 2000
+    repeats = 2 if args.quick else 7
+    calls = 50 if args.quick else 1000
+    labeler = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+    text = prose(chunks * 10)
+    rows: list[dict[str, Any]] = []
+    messages = [{"role": "user", "content": "hi"}]
+
+    for name, body, consume in (
+        (
+            "chat.completions stream",
+            chat_sse(text, chunks),
+            lambda c: [ch for ch in c.chat.completions.create(model="m", messages=messages, stream=True)],
+        ),
+        (
+            "responses stream",
+            responses_sse(text, chunks),
+            lambda c: [ev for ev in c.responses.create(model="m", input="hi", stream=True)],
+        ),
+    ):
+        plain = client(body, "text/event-stream", None)
+        wrapped = client(body, "text/event-stream", labeler)
+        t_plain = timed(lambda: consume(plain), repeats)
+        t_wrapped = timed(lambda: consume(wrapped), repeats)
+        rows.append(
+            {
+                "what": f"{name}, {chunks} chunks",
+                "unwrapped_ms": round(t_plain * 1e3, 2),
+                "wrapped_ms": round(t_wrapped * 1e3, 2),
+                "ratio": round(t_wrapped / t_plain, 3),
+                "added_us_per_chunk": round((t_wrapped - t_plain) / chunks * 1e6, 2),
+            }
+        )
+
+    def first_token(c: openai.OpenAI) -> None:
+        stream = c.chat.completions.create(model="m", messages=messages, stream=True)
+        for ch in stream:
+            if ch.choices and ch.choices[0].delta.content:
+                break
+        stream.close()
+
+    body = chat_sse(text, chunks)
+    plain, wrapped = client(body, "text/event-stream", None), client(body, "text/event-stream", labeler)
+    ttft_plain = timed(lambda: first_token(plain), repeats * 5)
+    ttft_wrapped = timed(lambda: first_token(wrapped), repeats * 5)
+    rows.append(
+        {
+            "what": "time to first token",
+            "unwrapped_ms": round(ttft_plain * 1e3, 3),
+            "wrapped_ms": round(ttft_wrapped * 1e3, 3),
+            "ratio": round(ttft_wrapped / ttft_plain, 3),
+            "added_us": round((ttft_wrapped - ttft_plain) * 1e6, 1),
+        }
+    )
+
+    answer = prose(600)
+    json_body = json.dumps(
+        {
+            **BASE,
+            "object": "chat.completion",
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}
+            ],
+        },
+        ensure_ascii=False,
+    ).encode()
+    plain, wrapped = (
+        client(json_body, "application/json", None),
+        client(json_body, "application/json", labeler),
+    )
+
+    def many(c: openai.OpenAI) -> None:
+        for _ in range(calls):
+            c.chat.completions.create(model="m", messages=messages)
+
+    t_plain, t_wrapped = timed(lambda: many(plain), 3), timed(lambda: many(wrapped), 3)
+    rows.append(
+        {
+            "what": f"{calls} non-stream calls (600-char answers)",
+            "unwrapped_ms": round(t_plain * 1e3, 1),
+            "wrapped_ms": round(t_wrapped * 1e3, 1),
+            "ratio": round(t_wrapped / t_plain, 3),
+            "added_us_per_call": round((t_wrapped - t_plain) / calls * 1e6, 1),
+        }
+    )
+
+    # History: ten labeled assistant turns of ~600 characters sent back upstream.
+    turns: list[dict[str, str]] = []
+    for i in range(10):
+        turns.append({"role": "user", "content": f"问题 {i}"})
+        turns.append({"role": "assistant", "content": labeler.label(prose(600 + 37 * i)).text})
+    body_marked = json.dumps({"model": "m", "messages": turns}, ensure_ascii=False).encode()
+    cleaned = HistoryHygiene(labeler).rewrite(body_marked) or body_marked
+
+    def history_tokens(raw: bytes) -> int:
+        return sum(count_tokens(m["content"]) for m in json.loads(raw)["messages"])
+
+    marked, clean = history_tokens(body_marked), history_tokens(cleaned)
+    rows.append(
+        {
+            "what": "10-turn history sent upstream (tokens)",
+            "with_marks": marked,
+            "after_hygiene": clean,
+            "marks_share": f"{(marked - clean) / clean:.1%}",
+        }
+    )
+    for row in rows:
+        print(row)
+    if args.quick:
+        return 0
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "middleware.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+    lines = [
+        "# Wrapped vs unwrapped openai client (same mock transport)",
+        "",
+        "Generated by `python bench/middleware.py`; medians; the real openai SDK parses every chunk.",
+        "",
+    ]
+    lines += [f"- {json.dumps(r, ensure_ascii=False)}" for r in rows]
+    (out / "MIDDLEWARE.md").write_text("\n".join(lines) + "\n", "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
