@@ -16,6 +16,7 @@ Writes bench/results/MIDDLEWARE.md. Measured, never asserted.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import time
@@ -153,18 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         (
             "chat.completions stream",
             chat_sse(text, chunks),
-            lambda c: [ch for ch in c.chat.completions.create(model="m", messages=messages, stream=True)],
+            lambda c: list(c.chat.completions.create(model="m", messages=messages, stream=True)),
         ),
         (
             "responses stream",
             responses_sse(text, chunks),
-            lambda c: [ev for ev in c.responses.create(model="m", input="hi", stream=True)],
+            lambda c: list(c.responses.create(model="m", input="hi", stream=True)),
         ),
     ):
         plain = client(body, "text/event-stream", None)
         wrapped = client(body, "text/event-stream", labeler)
-        t_plain = timed(lambda: consume(plain), repeats)
-        t_wrapped = timed(lambda: consume(wrapped), repeats)
+        t_plain = timed(functools.partial(consume, plain), repeats)
+        t_wrapped = timed(functools.partial(consume, wrapped), repeats)
         rows.append(
             {
                 "what": f"{name}, {chunks} chunks",

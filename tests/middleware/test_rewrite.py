@@ -68,9 +68,12 @@ def streamed_texts(endpoint: Endpoint, body: bytes) -> dict[Any, str]:
         elif endpoint is Endpoint.RESPONSES and doc.get("type") == "response.output_text.delta":
             key = (doc["item_id"], doc["content_index"])
             out[key] = out.get(key, "") + doc["delta"]
-        elif endpoint is Endpoint.MESSAGES and doc.get("type") == "content_block_delta":
-            if doc["delta"]["type"] == "text_delta":
-                out[doc["index"]] = out.get(doc["index"], "") + doc["delta"]["text"]
+        elif (
+            endpoint is Endpoint.MESSAGES
+            and doc.get("type") == "content_block_delta"
+            and doc["delta"]["type"] == "text_delta"
+        ):
+            out[doc["index"]] = out.get(doc["index"], "") + doc["delta"]["text"]
     return out
 
 
