@@ -10,17 +10,25 @@ import sys
 from pathlib import Path
 
 import aigclabel
-import pytest
-
 import aigclabel.middleware
+import pytest
 
 SDK = Path(aigclabel.__file__).resolve().parent
 MIDDLEWARE = Path(aigclabel.middleware.__file__).resolve().parent
-FORBIDDEN_TOP = {"openai", "anthropic", "httpx", "httpx2", "langchain", "langchain_core", "middleware", "adapters"}
+FORBIDDEN_TOP = {
+    "openai",
+    "anthropic",
+    "httpx",
+    "httpx2",
+    "langchain",
+    "langchain_core",
+    "middleware",
+    "adapters",
+}
 FORBIDDEN_INNER = {"aigclabel.middleware", "aigclabel.adapters"}
 # In an installed wheel the outer layers live inside the package folder; they are not the core.
 SDK_FILES = sorted(
-    p for p in SDK.rglob("*.py") if not p.relative_to(SDK).parts[0] in ("middleware", "adapters")
+    p for p in SDK.rglob("*.py") if p.relative_to(SDK).parts[0] not in ("middleware", "adapters")
 )
 MIDDLEWARE_FILES = sorted(MIDDLEWARE.glob("*.py"))
 
