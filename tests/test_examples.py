@@ -4,6 +4,7 @@ Every example and every README code block runs (offline).
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import re
 import types
@@ -30,10 +31,18 @@ def load(path: Path) -> types.ModuleType:
 @pytest.fixture(autouse=True, name="offline")
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """
-    Examples switch to a real endpoint when OPENAI_API_KEY is set; tests never do.
+    Examples switch to a real endpoint when an API key or base URL is set; tests never do.
+    Examples import their offline stand-ins from the examples folder.
     """
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_MODEL",
+        "ANTHROPIC_API_KEY",
+        "COMPATIBLE_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.syspath_prepend(str(REPO / "examples"))
 
 
 def test_there_are_examples() -> None:
@@ -57,6 +66,51 @@ def test_openai_example_labels_one_shot_and_stream() -> None:
     assert one_shot.startswith(module.ANSWER)
 
 
+@pytest.mark.parametrize("name", ["wrap_openai", "wrap_anthropic"])
+def test_wrap_examples_label_one_shot_and_stream(name: str) -> None:
+    """
+    The one-line wrap examples return texts that verify intact (one-shot and streamed).
+    """
+    module = load(REPO / "examples" / f"{name}.py")
+
+    texts = module.main()
+
+    assert ["intact"] * len(texts) == [verify(t, key=module.KEY).status for t in texts]
+
+
+def test_httpx_compatible_example_labels_stream() -> None:
+    """
+    The OpenAI-compatible httpx example's streamed text verifies intact.
+    """
+    module = load(REPO / "examples" / "wrap_httpx_compatible.py")
+
+    assert "intact" == verify(module.main(), key=module.KEY).status
+
+
+def test_async_streaming_example_labels_stream() -> None:
+    """
+    The async streaming example's text verifies intact.
+    """
+    module = load(REPO / "examples" / "async_streaming.py")
+
+    assert "intact" == verify(asyncio.run(module.main()), key=module.KEY).status
+
+
+def test_every_example_is_exercised() -> None:
+    """
+    Every script in examples/ has a test here (the stand-in module is a helper, not an example).
+    """
+    tested = {
+        "openai_label_completion",
+        "wrap_openai",
+        "wrap_anthropic",
+        "wrap_httpx_compatible",
+        "async_streaming",
+    }
+
+    assert tested == {p.stem for p in EXAMPLES} - {"standin"}
+
+
 def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text("utf-8"), re.S)
 
@@ -68,21 +122,20 @@ def test_readme_headline_block_runs() -> None:
     exec(compile(_python_blocks()[0], "README.md", "exec"), {})
 
 
-def test_readme_openai_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_wrap_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """
-    The README's OpenAI block runs against the example's offline stand-in client.
+    The README's one-line wrap block runs against the example's offline stand-in client.
     """
-    example = load(REPO / "examples" / "openai_label_completion.py")
+    example = load(REPO / "examples" / "wrap_openai.py")
     (tmp_path / "aigclabel.toml").write_text(
-        f'producer = "{example.PRODUCER}"\nkey = "{example.KEY}"\n', "utf-8"
+        f'producer = "001191110102MAD55U9H0F10002"\nkey = "{example.KEY}"\n', "utf-8"
     )
     monkeypatch.chdir(tmp_path)
     sent: list[Any] = []
     emitted: list[str] = []
-    stand_in = types.SimpleNamespace(OpenAI=example.make_client)
-    block = next(b for b in _python_blocks() if "import openai" in b).replace("import openai\n", "")
+    block = next(b for b in _python_blocks() if "wrap(openai.OpenAI()" in b).replace("import openai\n", "")
     namespace = {
-        "openai": stand_in,
+        "openai": types.SimpleNamespace(OpenAI=example.make_client),
         "messages": [{"role": "user", "content": "hi"}],
         "send": lambda *args, **kwargs: sent.append((args, kwargs)),
         "emit": emitted.append,
@@ -91,4 +144,17 @@ def test_readme_openai_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     exec(compile(block, "README.md", "exec"), namespace)
 
     assert "intact" == verify(sent[0][0][0], key=example.KEY).status
+    assert sent[0][1]["aigc"]["items"][0]["produce_id"]
     assert "intact" == verify("".join(emitted), key=example.KEY).status
+
+
+def test_readme_label_yourself_block_runs(labeler: Any) -> None:
+    """
+    The README's "label text yourself" block runs with a labeler, a text and deltas.
+    """
+    block = next(b for b in _python_blocks() if "labeler.stream()" in b)
+    namespace: dict[str, Any] = {"labeler": labeler, "text": "你好，世界。", "deltas": ["你好，", "世界。"]}
+
+    exec(compile(block, "README.md", "exec"), namespace)
+
+    assert "intact" == verify("".join(namespace["released"]), key="a provider secret").status

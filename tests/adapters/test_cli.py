@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from aigclabel import cli
+from aigclabel.adapters import cli
 
 from tests.helpers import KEY, PRODUCER
 
@@ -195,15 +195,25 @@ def test_label_reads_policy_file(tmp_path: Path, key_file: Path) -> None:
     assert out.startswith("【本内容由人工智能生成】")
 
 
-def test_demo_runs_offline_and_shows_all_outcomes() -> None:
+def test_demo_runs_offline_and_shows_all_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
     """
-    The demo labels its text, verifies it intact, and shows tampered and forged outcomes.
+    The demo labels its text, verifies it intact, shows tampered and forged outcomes, and
+    streams through a wrapped OpenAI client from the embedded stand-in model.
     """
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
     code, out = run(["demo"])
 
     assert 0 == code
-    for expected in ("status: intact", "status: tampered", "status: forged", '"AIGC"'):
+    for expected in (
+        "status: intact",
+        "status: tampered",
+        "status: forged",
+        '"AIGC"',
+        "stand-in model (offline)",
+    ):
         assert expected in out
+    assert "status: intact" in out.split("a wrapped OpenAI client")[1]
 
 
 def test_console_script_is_installed() -> None:
@@ -211,7 +221,7 @@ def test_console_script_is_installed() -> None:
     The installed command runs (python -m and the entry point share main()).
     """
     proc = subprocess.run(
-        [sys.executable, "-m", "aigclabel.cli", "verify", "-"],
+        [sys.executable, "-m", "aigclabel.adapters.cli", "verify", "-"],
         input=b"plain",
         capture_output=True,
         check=False,

@@ -1,6 +1,8 @@
 """
 The ``aigclabel`` command: label, verify and demo.
 
+It lives with the adapters because ``demo`` drives a wrapped client (the middleware layer).
+
 Exit codes of ``aigclabel verify``:
 
 ====  ==========================================================
@@ -19,12 +21,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
-from .exceptions import AIGCLabelError
-from .labeler import Labeler
-from .policy import LabelPolicy
-from .verify import Verdict, verify
+from aigclabel.exceptions import AIGCLabelError
+from aigclabel.labeler import Labeler
+from aigclabel.marks.alphabet import MARK_RUN
+from aigclabel.policy import LabelPolicy
+from aigclabel.verify import Verdict, verify
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTACT", "EXIT_NOT_FOUND", "EXIT_TAMPERED", "main"]
 
@@ -185,8 +188,6 @@ def _cmd_demo(stdout: TextIO) -> int:
     labeled = labeler.label(DEMO_TEXT)
     visible = labeled.text
     stdout.write("== labeled text (invisible marks shown as ·) ==\n")
-    from .marks.alphabet import MARK_RUN
-
     stdout.write(MARK_RUN.sub("·", visible) + "\n\n")
     stdout.write(
         f"== {len(visible) - len(MARK_RUN.sub('', visible))} invisible code points carry "
@@ -199,8 +200,71 @@ def _cmd_demo(stdout: TextIO) -> int:
     edited = visible.replace("两到三天", "五到六天", 1)
     stdout.write("== after editing one word ==\n" + _summary(verify(edited, key=DEMO_KEY)) + "\n\n")
     wrong = verify(visible, key="somebody else's secret")
-    stdout.write("== with the wrong key ==\n" + _summary(wrong) + "\n")
+    stdout.write("== with the wrong key ==\n" + _summary(wrong) + "\n\n")
+    _demo_wrapped_client(labeler, stdout)
     return 0 if verdict.status == "intact" else 1
+
+
+def _demo_wrapped_client(labeler: Labeler, stdout: TextIO) -> None:
+    """
+    Stream through a wrapped OpenAI client: an embedded stand-in model offline, or the
+    real endpoint when OPENAI_API_KEY (and optionally OPENAI_BASE_URL, OPENAI_MODEL) is set.
+    """
+    try:
+        import httpx2
+        import openai
+    except ImportError:
+        stdout.write(
+            "== wrapped client: install the openai extra to see it: pip install 'aigc-label[openai]' ==\n"
+        )
+        return
+    from aigclabel.middleware import wrap
+
+    if os.environ.get("OPENAI_API_KEY"):
+        client = openai.OpenAI()
+        where = f"the endpoint at {client.base_url}"
+    else:
+        transport = httpx2.MockTransport(_stand_in_model)
+        client = openai.OpenAI(
+            api_key="offline",
+            base_url="http://stand-in.invalid/v1",
+            http_client=httpx2.Client(transport=transport),
+        )
+        where = "an embedded stand-in model (offline)"
+    client = wrap(client, labeler)
+    stdout.write(f"== a wrapped OpenAI client streaming from {where} ==\n")
+    model = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+    parts: list[str] = []
+    for chunk in client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "用三句话介绍杭州。"}], stream=True
+    ):
+        if chunk.choices and chunk.choices[0].delta.content:
+            parts.append(chunk.choices[0].delta.content)
+            stdout.write(MARK_RUN.sub("·", parts[-1]))
+    text = "".join(parts)
+    stdout.write("\n\n== verify(streamed text, key) ==\n" + _summary(verify(text, key=DEMO_KEY)) + "\n")
+
+
+def _stand_in_model(request: Any) -> Any:
+    """
+    An OpenAI-compatible chat endpoint that streams a fixed answer, a few characters a chunk.
+    """
+    import httpx2
+
+    answer = "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，适合游览西湖、灵隐寺和龙井村。从上海乘高铁约一小时即可到达。"
+    base = {
+        "id": "chatcmpl-demo",
+        "created": 1_700_000_000,
+        "model": "stand-in",
+        "object": "chat.completion.chunk",
+    }
+    events = [
+        {**base, "choices": [{"index": 0, "delta": {"content": answer[i : i + 4]}, "finish_reason": None}]}
+        for i in range(0, len(answer), 4)
+    ]
+    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    body = [f"data: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"]
+    return httpx2.Response(200, content=iter(body), headers={"content-type": "text/event-stream"})
 
 
 def main(

@@ -1,0 +1,52 @@
+"""
+Any OpenAI-compatible server (vLLM, Ollama, DeepSeek, Qwen compatible mode) through plain httpx.
+
+Offline by default; set COMPATIBLE_BASE_URL (for example http://localhost:11434/v1 for Ollama)
+and COMPATIBLE_MODEL to call a real server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import httpx
+from aigclabel import Labeler, LabelPolicy, verify
+from aigclabel.middleware import wrap
+from standin import openai_chat
+
+KEY = os.environ.get("AIGCLABEL_KEY", "example secret - use your own")
+
+
+def make_client() -> httpx.Client:
+    base_url = os.environ.get("COMPATIBLE_BASE_URL")
+    if base_url:
+        return httpx.Client(base_url=base_url, timeout=60)
+    return httpx.Client(
+        base_url="http://stand-in.invalid/v1", transport=httpx.MockTransport(openai_chat(httpx))
+    )
+
+
+def main() -> str:
+    labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key=KEY))
+    request = {
+        "model": os.environ.get("COMPATIBLE_MODEL", "qwen2.5"),
+        "messages": [{"role": "user", "content": "用两句话介绍杭州。"}],
+        "stream": True,
+    }
+    text = ""
+    with (
+        wrap(make_client(), labeler) as client,
+        client.stream("POST", "/chat/completions", json=request) as response,
+    ):
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                for choice in json.loads(line[6:])["choices"]:
+                    text += choice["delta"].get("content") or ""
+    print(text)
+    print(verify(text, key=KEY).status)
+    return text
+
+
+if __name__ == "__main__":
+    main()

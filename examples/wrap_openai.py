@@ -1,0 +1,55 @@
+"""
+Label every completion an existing OpenAI client returns — one line: ``wrap(client, labeler)``.
+
+Offline by default (a recorded-shape stand-in); set OPENAI_API_KEY (and optionally
+OPENAI_BASE_URL, OPENAI_MODEL) to call a real endpoint. ``pip install 'aigc-label[openai]'``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import httpx2
+import openai
+from aigclabel import Labeler, LabelPolicy, verify
+from aigclabel.middleware import wrap
+from standin import openai_chat
+
+KEY = os.environ.get("AIGCLABEL_KEY", "example secret - use your own")
+
+
+def make_client() -> openai.OpenAI:
+    if os.environ.get("OPENAI_API_KEY"):
+        return openai.OpenAI()
+    transport = httpx2.MockTransport(openai_chat(httpx2))
+    return openai.OpenAI(
+        api_key="offline",
+        base_url="http://stand-in.invalid/v1",
+        http_client=httpx2.Client(transport=transport),
+    )
+
+
+def main() -> list[str]:
+    labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key=KEY))
+    client = wrap(make_client(), labeler)  # still an openai.OpenAI
+    model = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+    messages = [{"role": "user", "content": "用两句话介绍杭州。"}]
+
+    completion = client.chat.completions.create(model=model, messages=messages)  # type: ignore[arg-type]
+    print(completion.choices[0].message.content)
+    print(completion.aigc["items"][0]["metadata"])  # type: ignore[attr-defined]  # the Annex E label
+
+    streamed = "".join(
+        chunk.choices[0].delta.content or ""
+        for chunk in client.chat.completions.create(model=model, messages=messages, stream=True)  # type: ignore[call-overload]
+        if chunk.choices
+    )
+    raw = client.chat.completions.with_raw_response.create(model=model, messages=messages)  # type: ignore[arg-type]
+    print("AIGC header:", raw.headers["aigc"])
+    texts = [completion.choices[0].message.content or "", streamed]
+    print([verify(t, key=KEY).status for t in texts])
+    return texts
+
+
+if __name__ == "__main__":
+    main()
