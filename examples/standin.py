@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-ANSWER = "杭州位于浙江省北部，以西湖闻名。春秋两季气候宜人，最适合旅行。Hangzhou is an hour from Shanghai by train."
+ANSWER = (
+    "杭州位于浙江省北部，以西湖闻名。春秋两季气候宜人，最适合旅行。"
+    "Hangzhou is an hour from Shanghai by train."
+)
 CREATED = 1_700_000_000
 
 
