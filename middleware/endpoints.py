@@ -9,6 +9,7 @@ passes through untouched.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -45,21 +46,29 @@ class Endpoint(Enum):
 CONTEXT_HEADERS = ("x-aigc-user", "x-aigc-conversation", "x-aigc-request-id", "x-aigc-opt-out")
 
 
+_ROUTES = (
+    # (method, pattern, endpoint): creation, and retrieval of stored generated content.
+    ("POST", re.compile(r"/chat/completions$"), Endpoint.CHAT),
+    ("GET", re.compile(r"/chat/completions/[^/]+$"), Endpoint.CHAT),
+    ("POST", re.compile(r"(?<!/chat)/completions$"), Endpoint.COMPLETIONS),
+    ("POST", re.compile(r"/responses$"), Endpoint.RESPONSES),
+    ("GET", re.compile(r"/responses/[^/]+$"), Endpoint.RESPONSES),
+    # Anthropic's /v1/messages; not e.g. /v1/threads/{id}/messages (user-written messages).
+    ("POST", re.compile(r"(?:^|/v1)/messages$"), Endpoint.MESSAGES),
+)
+
+
 def route(method: str, path: str) -> Endpoint | None:
     """
     The endpoint a request targets, or ``None`` when it is not one we label.
+
+    Generation (``POST``) and retrieval of stored generated content (``GET`` of a chat
+    completion or a response by id) are labeled: each is a release of AI-generated text.
     """
-    if method != "POST":
-        return None
     path = path.rstrip("/")
-    if path.endswith("/chat/completions"):
-        return Endpoint.CHAT
-    if path.endswith("/completions"):
-        return Endpoint.COMPLETIONS
-    if path.endswith("/responses"):
-        return Endpoint.RESPONSES
-    if path.endswith("/messages"):
-        return Endpoint.MESSAGES
+    for verb, pattern, endpoint in _ROUTES:
+        if method == verb and pattern.search(path):
+            return endpoint
     return None
 
 
@@ -87,9 +96,12 @@ class RequestInfo:
         return "json" if self.structured else default
 
 
-def inspect_request(endpoint: Endpoint, body: bytes, headers: Mapping[str, str]) -> RequestInfo:
+def inspect_request(
+    endpoint: Endpoint, body: bytes, headers: Mapping[str, str], *, stream_query: bool = False
+) -> RequestInfo:
     """
-    Read the stream flag, model and output format from a JSON request body.
+    Read the stream flag, model and output format from a JSON request body (a retrieval
+    has no body; its ``?stream=true`` query is *stream_query*).
 
     A body that is not a JSON object (which the upstream will reject anyway) gives the defaults.
     """
@@ -103,11 +115,12 @@ def inspect_request(endpoint: Endpoint, body: bytes, headers: Mapping[str, str])
     fmt = doc.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
         structured = True
-    text = doc.get("text")
-    if isinstance(text, dict):
-        tfmt = text.get("format")
-        if isinstance(tfmt, dict) and tfmt.get("type") in ("json_object", "json_schema"):
-            structured = True
+    # Responses API text.format; Anthropic output_config.format (and the older output_format).
+    for holder in (doc.get("text"), doc.get("output_config"), {"format": doc.get("output_format")}):
+        if isinstance(holder, dict):
+            tfmt = holder.get("format")
+            if isinstance(tfmt, dict) and tfmt.get("type") in ("json_object", "json_schema"):
+                structured = True
     context = {h[len("x-aigc-") :]: headers[h] for h in CONTEXT_HEADERS if h in headers}
     model = doc.get("model")
     return RequestInfo(

@@ -58,7 +58,9 @@ class _Core:
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in CONTEXT_HEADERS}
         for name in headers:
             del request.headers[name]
-        info = inspect_request(endpoint, request.content, headers)
+        info = inspect_request(
+            endpoint, request.content, headers, stream_query=request.url.params.get("stream") == "true"
+        )
         context = _CONTEXT.get()
         if info.context:
             base = context or LabelContext()
@@ -219,6 +221,8 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
 
         def handle_request(self, request: Any) -> Any:
             core = self._core
+            if route(request.method, request.url.path) is not None:
+                request.read()  # a streamed request body must be read before it is inspected
             prepared = core.prepare(request)
             if prepared is None:
                 return self.inner.handle_request(request)
@@ -268,6 +272,8 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
 
         async def handle_async_request(self, request: Any) -> Any:
             core = self._core
+            if route(request.method, request.url.path) is not None:
+                await request.aread()  # a streamed request body must be read before it is inspected
             prepared = core.prepare(request)
             if prepared is None:
                 return await self.inner.handle_async_request(request)

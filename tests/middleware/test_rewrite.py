@@ -95,9 +95,22 @@ def test_route_recognises_generation_posts(endpoint: Endpoint) -> None:
 
 def test_route_ignores_other_paths() -> None:
     """
-    Models, embeddings and files are not labeled.
+    Models, embeddings, files and user-written thread messages are not labeled.
     """
-    assert [None, None, None] == [route("POST", p) for p in ("/v1/embeddings", "/v1/files", "/v1/models")]
+    paths = ("/v1/embeddings", "/v1/files", "/v1/models", "/v1/threads/t_1/messages")
+
+    assert [None] * len(paths) == [route("POST", p) for p in paths]
+
+
+def test_route_labels_retrieval_of_stored_generations() -> None:
+    """
+    Retrieving a stored response or chat completion releases generated text again: it is labeled.
+    """
+    assert [Endpoint.RESPONSES, Endpoint.CHAT, None] == [
+        route("GET", "/v1/responses/resp_1"),
+        route("GET", "/v1/chat/completions/chatcmpl-1"),
+        route("GET", "/v1/chat/completions/chatcmpl-1/messages"),
+    ]
 
 
 def test_inspect_request_reads_stream_model_and_structured_output() -> None:
