@@ -68,9 +68,18 @@ class SSEDecoder:
 
 
 def _parse(raw: bytes) -> SSEEvent:
+    # The common cases, ``data:`` alone or after one ``event:`` line: no general splitting.
     if raw.startswith(b"data: ") and raw.find(b"\n") == len(raw) - 2:
-        # The common case, one ``data:`` line: no splitting needed.
         return SSEEvent(None, raw[6:-2].decode("utf-8", "replace"), raw, [])
+    if raw.startswith(b"event: "):
+        first = raw.find(b"\n")
+        if raw.startswith(b"data: ", first + 1) and raw.find(b"\n", first + 1) == len(raw) - 2:
+            return SSEEvent(
+                raw[7:first].decode("utf-8", "replace"),
+                raw[first + 7 : -2].decode("utf-8", "replace"),
+                raw,
+                [],
+            )
     event: str | None = None
     data: list[str] = []
     other: list[str] = []

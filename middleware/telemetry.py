@@ -4,6 +4,7 @@ One OpenTelemetry CLIENT span per labeled call, with GenAI semantic-convention a
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -19,11 +20,17 @@ __all__ = ["end_span", "start_span"]
 _TRACER_NAME = "aigclabel.middleware"
 
 
+@functools.lru_cache(maxsize=64)
+def _tracer(provider: TracerProvider) -> trace.Tracer:
+    return provider.get_tracer(_TRACER_NAME)
+
+
 def start_span(provider: TracerProvider | None, info: RequestInfo) -> Span:
     """
     Start the span ``{operation} {model}`` (for example ``chat gpt-4o-mini``).
     """
-    tracer = (provider or trace.get_tracer_provider()).get_tracer(_TRACER_NAME)
+    # The global provider is looked up per call (it may be set after wrap()); tracers are cached.
+    tracer = _tracer(provider or trace.get_tracer_provider())
     name = f"{info.endpoint.operation} {info.model}".strip()
     return tracer.start_span(
         name,
@@ -46,6 +53,7 @@ def end_span(
     placement: str,
     marks: bool,
     body: bytes | None = None,
+    summary: dict[str, Any] | None = None,
     error: BaseException | None = None,
 ) -> None:
     """
@@ -61,7 +69,9 @@ def end_span(
         attrs["aigc.explicit"] = any(item.explicit for item in labeled)
     else:
         attrs["aigc.label_applied"] = False
-    if body:
+    if summary is not None:
+        attrs.update(_attributes(summary))
+    elif body:
         attrs.update(_response_attributes(body))
     span.set_attributes(attrs)
     if error is not None:
@@ -79,7 +89,13 @@ def _response_attributes(body: bytes) -> dict[str, Any]:
         return {}
     if not isinstance(doc, dict):
         return {}
-    doc = doc.get("response", doc) if isinstance(doc.get("response"), dict) else doc
+    return _attributes(doc.get("response", doc) if isinstance(doc.get("response"), dict) else doc)
+
+
+def _attributes(doc: dict[str, Any]) -> dict[str, Any]:
+    """
+    GenAI attributes from a response object, or from a stream's summary of the same shape.
+    """
     out: dict[str, Any] = {}
     if isinstance(doc.get("model"), str):
         out["gen_ai.response.model"] = doc["model"]

@@ -30,7 +30,7 @@ from .telemetry import end_span, start_span
 
 __all__ = ["transport_classes"]
 
-_DROP = ("content-length", "content-encoding", "transfer-encoding")
+_DROP = (b"content-length", b"content-encoding", b"transfer-encoding")
 
 
 class _Core:
@@ -55,12 +55,15 @@ class _Core:
         endpoint = route(request.method, request.url.path)
         if endpoint is None:
             return None
-        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in CONTEXT_HEADERS}
-        for name in headers:
-            del request.headers[name]
-        info = inspect_request(
-            endpoint, request.content, headers, stream_query=request.url.params.get("stream") == "true"
-        )
+        headers: dict[str, str] = {}
+        # Headers.__contains__ is slow; scan the raw pairs once for our prefix.
+        if any(k[:7].lower() == b"x-aigc-" for k, _ in request.headers.raw):
+            headers = {name: request.headers[name] for name in CONTEXT_HEADERS if name in request.headers}
+            for name in headers:
+                del request.headers[name]
+        # A retrieval (GET) has no body: its stream flag is the query (parsing it is not free).
+        stream_query = request.method == "GET" and request.url.params.get("stream") == "true"
+        info = inspect_request(endpoint, request.content, headers, stream_query=stream_query)
         context = _CONTEXT.get()
         if info.context:
             base = context or LabelContext()
@@ -92,14 +95,21 @@ class _Core:
         """
         if not 200 <= response.status_code < 300:
             return None
-        ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        return {"application/json": "json", "text/event-stream": "sse"}.get(ctype)
+        ctype = _raw_header(response, b"content-type").split(b";")[0].strip().lower()
+        return {b"application/json": "json", b"text/event-stream": "sse"}.get(ctype)
 
     @staticmethod
-    def headers(response: Any, extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
-        out = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROP]
-        out.extend((extra or {}).items())
+    def headers(response: Any, extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
+        out = [(k, v) for k, v in response.headers.raw if k.lower() not in _DROP]
+        out.extend((k.encode("ascii"), v.encode("utf-8")) for k, v in (extra or {}).items())
         return out
+
+
+def _raw_header(response: Any, name: bytes) -> bytes:
+    for key, value in response.headers.raw:
+        if key.lower() == name:
+            return bytes(value)
+    return b""
 
 
 def _finish(core: _Core, span: Span, status: int, rewriter: Any, error: BaseException | None = None) -> None:
@@ -109,7 +119,7 @@ def _finish(core: _Core, span: Span, status: int, rewriter: Any, error: BaseExce
         labeled=rewriter.labeled,
         placement=core.labeler.policy.placement,
         marks=core.labeler.policy.marks,
-        body=json.dumps(rewriter.summary).encode() if hasattr(rewriter, "summary") else None,
+        summary=rewriter.summary,
         error=error,
     )
 
@@ -133,7 +143,8 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             try:
                 response = self._response
                 # Undecoded bodies are read straight off the inner stream (no decoder chain).
-                source = response.iter_bytes() if "content-encoding" in response.headers else response.stream
+                encoded = _raw_header(response, b"content-encoding") not in (b"", b"identity")
+                source = response.iter_bytes() if encoded else response.stream
                 for chunk in source:
                     out = rewriter.feed(chunk)
                     if out:
@@ -174,7 +185,8 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             rewriter = self._rewriter
             try:
                 response = self._response
-                source = response.aiter_bytes() if "content-encoding" in response.headers else response.stream
+                encoded = _raw_header(response, b"content-encoding") not in (b"", b"identity")
+                source = response.aiter_bytes() if encoded else response.stream
                 async for chunk in source:
                     out = rewriter.feed(chunk)
                     if out:

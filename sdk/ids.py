@@ -46,7 +46,8 @@ def produce_id_from_parts(parts: ProduceIdParts) -> str:
     unix_ms, rand_a, mark_id = parts
     value = (unix_ms << 80) | (7 << 76) | (rand_a << 64) | (0b10 << 62) | (mark_id << 30)
     value |= _check(unix_ms, rand_a, mark_id)
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"  # str(uuid.UUID(int=value)), cheaper
 
 
 def new_produce_id(*, now_ms: int | None = None) -> tuple[str, ProduceIdParts]:
