@@ -14,7 +14,6 @@ HTTP libraries because openai ≥ 3 and anthropic ≥ 2 speak ``httpx2``.
 from __future__ import annotations
 
 import functools
-import json
 import types
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
