@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import json
 import statistics
 import time
@@ -35,6 +36,11 @@ HERE = Path(__file__).resolve().parent
 PRODUCER = "001191110102MAD55U9H0F10002"
 KEY = "bench-secret-key-0123456789"
 BASE = {"id": "chatcmpl-bench", "created": 1_700_000_000, "model": "gpt-4o-mini"}
+
+
+def _compact(doc: Any) -> str:
+    # The APIs send compact JSON (no spaces after separators).
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
 def prose(chars: int) -> str:
@@ -59,7 +65,7 @@ def chat_sse(text: str, chunks: int) -> bytes:
             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
         }
     )
-    body = "".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events) + "data: [DONE]\n\n"
+    body = "".join(f"data: {_compact(e)}\n\n" for e in events) + "data: [DONE]\n\n"
     return body.encode()
 
 
@@ -110,7 +116,7 @@ def responses_sse(text: str, chunks: int) -> bytes:
     done_item = {**item, "status": "completed", "content": [part]}
     add("response.output_item.done", output_index=0, item=done_item)
     add("response.completed", response={**resp, "status": "completed", "output": [done_item]})
-    return "".join(f"event: {k}\ndata: {json.dumps(d, ensure_ascii=False)}\n\n" for k, d in out).encode()
+    return "".join(f"event: {k}\ndata: {_compact(d)}\n\n" for k, d in out).encode()
 
 
 def client(body: bytes, ctype: str, labeler: Labeler | None) -> openai.OpenAI:
@@ -132,10 +138,36 @@ def client(body: bytes, ctype: str, labeler: Labeler | None) -> openai.OpenAI:
 def timed(fn: Callable[[], Any], repeats: int) -> float:
     samples = []
     for _ in range(repeats):
+        gc.collect()
+        gc.disable()  # a collection landing in one side's run would swamp a 5% difference
+        try:
+            t0 = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t0)
+        finally:
+            gc.enable()
+    return statistics.median(samples)
+
+
+def _loop(fn: Callable[[], Any], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
         t0 = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def paired(plain: Callable[[], Any], wrapped: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """
+    Medians of alternating runs, so that drift in the machine's speed hits both sides alike.
+    """
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(repeats):
+        a.append(timed(plain, 1))
+        b.append(timed(wrapped, 1))
+    return statistics.median(a), statistics.median(b)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     chunks = 200 if args.quick else 2000
-    repeats = 2 if args.quick else 7
+    repeats = 2 if args.quick else 11
     calls = 50 if args.quick else 1000
     labeler = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
     text = prose(chunks * 10)
@@ -164,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         plain = client(body, "text/event-stream", None)
         wrapped = client(body, "text/event-stream", labeler)
-        t_plain = timed(functools.partial(consume, plain), repeats)
-        t_wrapped = timed(functools.partial(consume, wrapped), repeats)
+        t_plain, t_wrapped = paired(
+            functools.partial(consume, plain), functools.partial(consume, wrapped), repeats
+        )
         rows.append(
             {
                 "what": f"{name}, {chunks} chunks",
@@ -185,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
 
     body = chat_sse(text, chunks)
     plain, wrapped = client(body, "text/event-stream", None), client(body, "text/event-stream", labeler)
-    ttft_plain = timed(lambda: first_token(plain), repeats * 5)
-    ttft_wrapped = timed(lambda: first_token(wrapped), repeats * 5)
+    # Single first-token runs are ~0.5 ms: many of them, no forced collection between them.
+    ttft_plain = statistics.median(_loop(functools.partial(first_token, plain), repeats * 30))
+    ttft_wrapped = statistics.median(_loop(functools.partial(first_token, wrapped), repeats * 30))
     rows.append(
         {
             "what": "time to first token",
@@ -217,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(calls):
             c.chat.completions.create(model="m", messages=messages)
 
-    t_plain, t_wrapped = timed(lambda: many(plain), 3), timed(lambda: many(wrapped), 3)
+    t_plain, t_wrapped = paired(functools.partial(many, plain), functools.partial(many, wrapped), 3)
     rows.append(
         {
             "what": f"{calls} non-stream calls (600-char answers)",
