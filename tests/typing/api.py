@@ -36,3 +36,14 @@ assert_type(verdict, Verdict)
 assert_type(verdict.tier, Tier)
 assert_type(verdict.status, Status)
 assert_type(verdict.metadata, AIGCMetadata | None)
+
+# wrap() keeps the client's type: users' code and their type checker see no difference.
+import anthropic  # noqa: E402
+import httpx  # noqa: E402
+import openai  # noqa: E402
+from aigclabel.middleware import wrap  # noqa: E402
+
+assert_type(wrap(openai.OpenAI(api_key="x"), labeler), openai.OpenAI)
+assert_type(wrap(openai.AsyncOpenAI(api_key="x"), labeler), openai.AsyncOpenAI)
+assert_type(wrap(anthropic.Anthropic(api_key="x"), labeler), anthropic.Anthropic)
+assert_type(wrap(httpx.Client(), labeler), httpx.Client)
