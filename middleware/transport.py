@@ -87,40 +87,140 @@ class _Core:
                 )
         return request, info, context
 
-    @staticmethod
-    def mode(response: Any) -> str | None:
+    def begin(self, request: Any) -> _Call | None:
         """
-        ``"json"`` or ``"sse"`` for a 2xx body we can label, else ``None`` (pass through).
+        Start labeling one call (span opened), or ``None`` to pass the request through.
         """
-        if not 200 <= response.status_code < 300:
+        prepared = self.prepare(request)
+        if prepared is None:
             return None
-        ctype = _raw_header(response, b"content-type").split(b";")[0].strip().lower()
-        return {b"application/json": "json", b"text/event-stream": "sse"}.get(ctype)
+        request, info, context = prepared
+        return _Call(self, request, info, context, start_span(self.tracer_provider, info))
 
-    @staticmethod
-    def headers(response: Any, extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
-        out = [(k, v) for k, v in response.headers.raw if k.lower() not in _DROP]
-        out.extend((k.encode("ascii"), v.encode("utf-8")) for k, v in (extra or {}).items())
-        return out
+
+class _Call:
+    """
+    One labeled call, shared by the sync and async shells: what to send, what to do with
+    the response, and the span that ends exactly once.
+    """
+
+    __slots__ = ("context", "core", "ended", "info", "request", "response", "rewriter", "span")
+
+    def __init__(
+        self, core: _Core, request: Any, info: RequestInfo, context: LabelContext | None, span: Span
+    ) -> None:
+        self.core = core
+        self.request = request
+        self.info = info
+        self.context = context
+        self.span = span
+        self.ended = False
+        self.response: Any = None
+        self.rewriter: StreamRewriter | JSONRewriter | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        """
+        The inner transport raised before a response.
+        """
+        self.end(exc, status=0)
+
+    def respond(self, response: Any, stream_cls: type) -> tuple[Any, bool]:
+        """
+        ``(response, body_needed)``: a passed-through or streaming response, or the
+        inner response whose JSON body the shell must read and hand to :meth:`json`.
+        """
+        self.response = response
+        mode = _mode(response)
+        if mode is None:
+            self.end(None)
+            return response, False
+        if mode == "json":
+            return response, True
+        self.rewriter = StreamRewriter(self.core.labeler, self.info, self.context)
+        lib = self.core.lib
+        stream = stream_cls(self)
+        return lib.Response(
+            response.status_code, headers=_headers(response), stream=stream, extensions=response.extensions
+        ), False
+
+    def json(self, body: bytes) -> Any:
+        """
+        The response with its JSON body labeled.
+        """
+        response = self.response
+        rewriter = self.rewriter = JSONRewriter(self.core.labeler, self.info, self.context)
+        new = rewriter.rewrite(body)
+        self.end(None, body=body)
+        extra = {"aigc": rewriter.labeled[0].metadata.to_json()} if rewriter.labeled else {}
+        return self.core.lib.Response(
+            response.status_code,
+            headers=_headers(response, extra),
+            content=body if new is None else new,
+            extensions=response.extensions,
+        )
+
+    @property
+    def encoded(self) -> bool:
+        """
+        Whether the stream must go through the library's content decoders.
+        """
+        return _raw_header(self.response, b"content-encoding") not in (b"", b"identity")
+
+    def stream_error(self, exc: Exception) -> Exception:
+        """
+        What to raise when the upstream stream fails: the original error (the client SDK
+        raises what it always raises), or for a clean end before the final event the
+        library's ``RemoteProtocolError``. No end label or seal is emitted either way.
+        """
+        self.end(exc)
+        if isinstance(exc, UpstreamStreamError):
+            error: Exception = self.core.lib.RemoteProtocolError(str(exc))
+            error.__cause__ = exc
+            return error
+        return exc
+
+    def end(
+        self, error: BaseException | None, *, status: int | None = None, body: bytes | None = None
+    ) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        rewriter = self.rewriter
+        policy = self.core.labeler.policy
+        end_span(
+            self.span,
+            status_code=self.response.status_code if status is None else status,
+            labeled=rewriter.labeled if rewriter is not None else (),
+            placement=policy.placement,
+            marks=policy.marks,
+            body=body,
+            summary=rewriter.summary if isinstance(rewriter, StreamRewriter) else None,
+            error=error,
+        )
+
+
+def _mode(response: Any) -> str | None:
+    """
+    ``"json"`` or ``"sse"`` for a 2xx body we can label, else ``None`` (pass through).
+    """
+    if not 200 <= response.status_code < 300:
+        return None
+    ctype = _raw_header(response, b"content-type").split(b";")[0].strip().lower()
+    return {b"application/json": "json", b"text/event-stream": "sse"}.get(ctype)
+
+
+def _headers(response: Any, extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
+    out = [(k, v) for k, v in response.headers.raw if k.lower() not in _DROP]
+    out.extend((k.encode("ascii"), v.encode("utf-8")) for k, v in (extra or {}).items())
+    return out
 
 
 def _raw_header(response: Any, name: bytes) -> bytes:
+    # Headers.get / __contains__ rebuild lower-cased lists on every call; scan the raw pairs.
     for key, value in response.headers.raw:
         if key.lower() == name:
             return bytes(value)
     return b""
-
-
-def _finish(core: _Core, span: Span, status: int, rewriter: Any, error: BaseException | None = None) -> None:
-    end_span(
-        span,
-        status_code=status,
-        labeled=rewriter.labeled,
-        placement=core.labeler.policy.placement,
-        marks=core.labeler.policy.marks,
-        summary=rewriter.summary,
-        error=error,
-    )
 
 
 @functools.cache
@@ -130,89 +230,55 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
     """
 
     class _SyncStream(lib.SyncByteStream):  # type: ignore[name-defined, misc]
-        def __init__(self, response: Any, rewriter: StreamRewriter, core: _Core, span: Span) -> None:
-            self._response = response
-            self._rewriter = rewriter
-            self._core = core
-            self._span = span
-            self._ended = False
+        def __init__(self, call: _Call) -> None:
+            self._call = call
 
         def __iter__(self) -> Iterator[bytes]:
-            rewriter = self._rewriter
+            call = self._call
+            rewriter = call.rewriter
+            assert isinstance(rewriter, StreamRewriter)
             try:
-                response = self._response
                 # Undecoded bodies are read straight off the inner stream (no decoder chain).
-                encoded = _raw_header(response, b"content-encoding") not in (b"", b"identity")
-                source = response.iter_bytes() if encoded else response.stream
+                source = call.response.iter_bytes() if call.encoded else call.response.stream
                 for chunk in source:
                     out = rewriter.feed(chunk)
                     if out:
                         yield out
                 tail = rewriter.close()
-            except UpstreamStreamError as exc:
-                # A clean end before the final event: report it the way a dropped connection is
-                # reported, so the client SDK raises its own connection error.
-                self._end(exc)
-                raise lib.RemoteProtocolError(str(exc)) from exc
             except Exception as exc:
-                # The upstream broke mid-stream: no end label or seal for text that never came,
-                # and the original error, so the client SDK raises what it always raises.
-                self._end(exc)
-                raise
+                raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
             if tail:
                 yield tail
-            self._end(None)
-
-        def _end(self, error: BaseException | None) -> None:
-            if not self._ended:
-                self._ended = True
-                _finish(self._core, self._span, self._response.status_code, self._rewriter, error)
+            call.end(None)
 
         def close(self) -> None:
-            self._response.close()
-            self._end(None)
+            self._call.response.close()
+            self._call.end(None)
 
     class _AsyncStream(lib.AsyncByteStream):  # type: ignore[name-defined, misc]
-        def __init__(self, response: Any, rewriter: StreamRewriter, core: _Core, span: Span) -> None:
-            self._response = response
-            self._rewriter = rewriter
-            self._core = core
-            self._span = span
-            self._ended = False
+        def __init__(self, call: _Call) -> None:
+            self._call = call
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            rewriter = self._rewriter
+            call = self._call
+            rewriter = call.rewriter
+            assert isinstance(rewriter, StreamRewriter)
             try:
-                response = self._response
-                encoded = _raw_header(response, b"content-encoding") not in (b"", b"identity")
-                source = response.aiter_bytes() if encoded else response.stream
+                source = call.response.aiter_bytes() if call.encoded else call.response.stream
                 async for chunk in source:
                     out = rewriter.feed(chunk)
                     if out:
                         yield out
                 tail = rewriter.close()
-            except UpstreamStreamError as exc:
-                # A clean end before the final event: report it the way a dropped connection is
-                # reported, so the client SDK raises its own connection error.
-                self._end(exc)
-                raise lib.RemoteProtocolError(str(exc)) from exc
             except Exception as exc:
-                # The upstream broke mid-stream: no end label or seal for text that never came,
-                # and the original error, so the client SDK raises what it always raises.
-                self._end(exc)
-                raise
+                raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
             if tail:
                 yield tail
-            self._end(None)
-
-        def _end(self, error: BaseException | None) -> None:
-            if not self._ended:
-                self._ended = True
-                _finish(self._core, self._span, self._response.status_code, self._rewriter, error)
+            call.end(None)
 
         async def aclose(self) -> None:
-            await self._response.aclose()
-            self._end(None)
+            await self._call.response.aclose()
+            self._call.end(None)
 
     class LabelingTransport(lib.BaseTransport):  # type: ignore[name-defined, misc]
         """
@@ -231,36 +297,24 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             self._core = _Core(lib, labeler, tracer_provider, history_hygiene)
 
         def handle_request(self, request: Any) -> Any:
-            core = self._core
             if route(request.method, request.url.path) is not None:
                 request.read()  # a streamed request body must be read before it is inspected
-            prepared = core.prepare(request)
-            if prepared is None:
+            call = self._core.begin(request)
+            if call is None:
                 return self.inner.handle_request(request)
-            request, info, context = prepared
-            span = start_span(core.tracer_provider, info)
             try:
-                response = self.inner.handle_request(request)
+                response = self.inner.handle_request(call.request)
             except BaseException as exc:
-                end_span(span, status_code=0, labeled=(), placement="", marks=False, error=exc)
+                call.failed(exc)
                 raise
-            mode = core.mode(response)
-            if mode is None:
-                end_span(span, status_code=response.status_code, labeled=(), placement="", marks=False)
+            response, body_needed = call.respond(response, _SyncStream)
+            if not body_needed:
                 return response
-            if mode == "sse":
-                rewriter = StreamRewriter(core.labeler, info, context)
-                return lib.Response(
-                    response.status_code,
-                    headers=core.headers(response),
-                    stream=_SyncStream(response, rewriter, core, span),
-                    extensions=response.extensions,
-                )
             try:
                 body = response.read()
             finally:
                 response.close()
-            return _json_response(lib, core, info, context, span, response, body)
+            return call.json(body)
 
         def close(self) -> None:
             self.inner.close()
@@ -282,36 +336,24 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             self._core = _Core(lib, labeler, tracer_provider, history_hygiene)
 
         async def handle_async_request(self, request: Any) -> Any:
-            core = self._core
             if route(request.method, request.url.path) is not None:
                 await request.aread()  # a streamed request body must be read before it is inspected
-            prepared = core.prepare(request)
-            if prepared is None:
+            call = self._core.begin(request)
+            if call is None:
                 return await self.inner.handle_async_request(request)
-            request, info, context = prepared
-            span = start_span(core.tracer_provider, info)
             try:
-                response = await self.inner.handle_async_request(request)
+                response = await self.inner.handle_async_request(call.request)
             except BaseException as exc:
-                end_span(span, status_code=0, labeled=(), placement="", marks=False, error=exc)
+                call.failed(exc)
                 raise
-            mode = core.mode(response)
-            if mode is None:
-                end_span(span, status_code=response.status_code, labeled=(), placement="", marks=False)
+            response, body_needed = call.respond(response, _AsyncStream)
+            if not body_needed:
                 return response
-            if mode == "sse":
-                rewriter = StreamRewriter(core.labeler, info, context)
-                return lib.Response(
-                    response.status_code,
-                    headers=core.headers(response),
-                    stream=_AsyncStream(response, rewriter, core, span),
-                    extensions=response.extensions,
-                )
             try:
                 body = await response.aread()
             finally:
                 await response.aclose()
-            return _json_response(lib, core, info, context, span, response, body)
+            return call.json(body)
 
         async def aclose(self) -> None:
             await self.inner.aclose()
@@ -321,31 +363,3 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
         f"AsyncLabelingTransport[{lib.__name__}]"
     )
     return LabelingTransport, AsyncLabelingTransport
-
-
-def _json_response(
-    lib: types.ModuleType,
-    core: _Core,
-    info: RequestInfo,
-    context: LabelContext | None,
-    span: Span,
-    response: Any,
-    body: bytes,
-) -> Any:
-    rewriter = JSONRewriter(core.labeler, info, context)
-    new = rewriter.rewrite(body)
-    end_span(
-        span,
-        status_code=response.status_code,
-        labeled=rewriter.labeled,
-        placement=core.labeler.policy.placement,
-        marks=core.labeler.policy.marks,
-        body=body,
-    )
-    extra = {"aigc": rewriter.labeled[0].metadata.to_json()} if rewriter.labeled else {}
-    return lib.Response(
-        response.status_code,
-        headers=core.headers(response, extra),
-        content=body if new is None else new,
-        extensions=response.extensions,
-    )
