@@ -27,8 +27,11 @@ def _tracer(provider: TracerProvider) -> trace.Tracer:
 
 def start_span(provider: TracerProvider | None, info: RequestInfo) -> Span:
     """
-    Start the span ``{operation} {model}`` (for example ``chat gpt-4o-mini``).
+    Start the span ``{operation} {model}`` (for example ``chat gpt-4o-mini``); a no-op span
+    when no tracer provider is configured (OpenTelemetry's default proxy), at no cost.
     """
+    if provider is None and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return trace.INVALID_SPAN
     # The global provider is looked up per call (it may be set after wrap()); tracers are cached.
     tracer = _tracer(provider or trace.get_tracer_provider())
     name = f"{info.endpoint.operation} {info.model}".strip()
@@ -59,6 +62,8 @@ def end_span(
     """
     Record the outcome (response model, usage, finish reasons, labels) and end the span.
     """
+    if not span.is_recording():
+        return
     attrs: dict[str, Any] = {"http.response.status_code": status_code}
     if labeled:
         attrs["aigc.label_applied"] = True

@@ -330,15 +330,23 @@ class StreamLabeler:
         self._out: list[str] = []  # everything returned, for result.text
         self._done = False
         self.result: LabeledText | None = None
-        self._packet = build_packet(policy.label, parts.mark_id, labeler._keys)
+        self._packet: bytes | None = None  # built when first needed
         if policy.marks and not structured:
-            packet = self._packet
-            mn, cf = alphabet.encode_mn(packet), alphabet.encode_cf(packet)
-            # The first in-text packet goes on the channel the seal does not use.
-            units = (mn, cf) if policy.seal_channels == "cf" else (cf, mn)
-            self._inserter: Inserter | None = Inserter(units, labeler._spacing)
+            self._inserter: Inserter | None = Inserter(self._units, labeler._spacing)
         else:
             self._inserter = None
+
+    def _packet_bytes(self) -> bytes:
+        if self._packet is None:
+            policy = self._labeler.policy
+            self._packet = build_packet(policy.label, self._parts.mark_id, self._labeler._keys)
+        return self._packet
+
+    def _units(self) -> tuple[str, str]:
+        packet = self._packet_bytes()
+        mn, cf = alphabet.encode_mn(packet), alphabet.encode_cf(packet)
+        # The first in-text packet goes on the channel the seal does not use.
+        return (mn, cf) if self._labeler.policy.seal_channels == "cf" else (cf, mn)
 
     def feed(self, delta: str) -> str:
         """
@@ -452,7 +460,7 @@ class StreamLabeler:
         visible = "".join(self._visible)
         digest = text_digest(visible)
         kind = KIND_SEAL_ED25519 if keys.signs else KIND_SEAL_HMAC
-        message = seal_message(policy.label, kind, self._parts, policy.producer, digest, self._packet)
+        message = seal_message(policy.label, kind, self._parts, policy.producer, digest, self._packet_bytes())
         rc1 = reserved_code1("Ed25519" if keys.signs else "HS256", keys.slot, digest, keys.full_auth(message))
         metadata = AIGCMetadata.first_write(
             producer=policy.producer, produce_id=self.produce_id, label=policy.label, reserved_code1=rc1

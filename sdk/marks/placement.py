@@ -20,7 +20,7 @@ after it, so any chunking of the same text gives the same output.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["SAFE_LEFT", "Inserter", "text_weight"]
 
@@ -50,7 +50,9 @@ class Inserter:
     Sans-I/O packet inserter: ``feed(chunk) -> chunk with packets``.
 
     Args:
-        units: the encoded packets to insert, used in turn (one per channel).
+        units: the encoded packets to insert, used in turn (one per channel), or a
+            function returning them, called when the first packet falls due (most short
+            answers never need one, and a stream's first token should not wait for it).
         spacing: weight units of visible text from one packet to the point where the
             next one is due; the first is due after ``spacing`` units.
     """
@@ -70,10 +72,10 @@ class Inserter:
         "count",
     )
 
-    def __init__(self, units: Sequence[str], spacing: int) -> None:
+    def __init__(self, units: Sequence[str] | Callable[[], Sequence[str]], spacing: int) -> None:
         if spacing < 1:
             raise ValueError("spacing must be at least 1 unit")
-        self._units = tuple(units)
+        self._units: Sequence[str] | Callable[[], Sequence[str]] = units
         self._spacing = spacing
         self._budget = spacing
         self._prev = "\n"
@@ -85,7 +87,10 @@ class Inserter:
         self.count = 0
 
     def _unit(self) -> str:
-        unit = self._units[self.count % len(self._units)]
+        units = self._units
+        if callable(units):
+            units = self._units = tuple(units())
+        unit = units[self.count % len(units)]
         self.count += 1
         self._budget = self._spacing
         return unit
