@@ -16,7 +16,10 @@ of them. Where the meaning matches a built-in, the class also derives from it
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 ``verify()`` never raises for damaged text: "not found", "corrupt", "forged" and
-"tampered" are answers, not exceptions.
+"tampered" are answers, not exceptions. The middleware layer adds one more subclass,
+``aigclabel.middleware.UpstreamStreamError`` (also a ``ConnectionError``): an upstream
+stream ended before a text's final event (transports report it to the client SDK as the
+HTTP library's ``RemoteProtocolError``).
 """
 
 from __future__ import annotations
