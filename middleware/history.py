@@ -52,7 +52,14 @@ class HistoryHygiene:
                 for turn in turns:
                     if isinstance(turn, dict) and turn.get("role") == "assistant":
                         changed |= self._turn(turn)
-        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8") if changed else None
+        if not changed:
+            return None
+        try:
+            # Re-serialising must not change anything else: no NaN/Infinity from out-of-range
+            # numbers, no lone surrogates; if it would, the body goes upstream as it was.
+            return json.dumps(doc, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+        except ValueError:
+            return None
 
     def _turn(self, turn: dict[str, Any]) -> bool:
         content = turn.get("content")

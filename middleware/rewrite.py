@@ -47,7 +47,12 @@ _SUMMARY_EVENTS = frozenset({"message_start", "message_delta", "response.complet
 
 
 def _dumps(doc: Any) -> str:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: only the \u escape form is valid UTF-8 JSON
+        return json.dumps(doc, ensure_ascii=True, separators=(",", ":"))
+    return text
 
 
 class _Base:

@@ -31,16 +31,25 @@ class SSEDecoder:
     ``feed(chunk) -> [events]`` and ``flush() -> [events]`` over a byte stream.
     """
 
-    __slots__ = ("_buffer",)
+    __slots__ = ("_buffer", "_started")
 
     def __init__(self) -> None:
         self._buffer = b""
+        self._started = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """
         Return the events completed by *chunk* (an event ends at a blank line).
         """
         buffer = self._buffer + chunk if self._buffer else chunk
+        if not self._started:
+            # The stream may begin with a UTF-8 byte order mark, which is not part of a field name.
+            if len(buffer) < 3 and b"\xef\xbb\xbf".startswith(buffer):
+                self._buffer = buffer
+                return []
+            self._started = True
+            if buffer.startswith(b"\xef\xbb\xbf"):
+                buffer = buffer[3:]
         if b"\r" in buffer:
             # Normalise CRLF / CR line ends; a trailing CR may be the first half of CRLF.
             keep_cr = buffer.endswith(b"\r")

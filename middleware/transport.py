@@ -149,7 +149,11 @@ class _Call:
         """
         response = self.response
         rewriter = self.rewriter = JSONRewriter(self.core.labeler, self.info, self.context)
-        new = rewriter.rewrite(body)
+        try:
+            new = rewriter.rewrite(body)
+        except Exception as exc:
+            self.end(exc)  # never release the body unlabeled; never leave the span open
+            raise
         self.end(None, body=body)
         extra = {"aigc": rewriter.labeled[0].metadata.to_json()} if rewriter.labeled else {}
         return self.core.lib.Response(

@@ -7,14 +7,18 @@ invisible channel) and still notice edited words. So it covers exactly:
 
 * the **letters and digits** of the text (``str.isalnum``: Unicode categories L and N),
 * after compatibility decomposition (NFKD) with combining marks removed,
-* excluding Markdown link and image destinations ``](…)``, code-fence info strings,
+* excluding Markdown link destinations ``](…)`` and reference labels ``][…]``, whole
+  images ``![alt](…)`` (their alt text does not survive rendering), reference-link
+  definition lines, code-fence info strings,
   ordered-list markers (a 1–3 digit number with ``.`` or ``)`` between whitespace, as in
   ``1. item``: renderers renumber or drop them — so such a number at a sentence end
   is not covered either),
-  HTML tags and character references.
+  HTML tags (not autolinks such as ``<https://…>`` or ``<me@example.com>``, which render
+  as text) and character references.
 
-It does **not** cover whitespace, punctuation, symbols, emoji, diacritics, letter
-width or markup. Changing, adding or removing any letter or digit changes it.
+It does **not** cover whitespace, punctuation, symbols, emoji, combining marks (accents,
+and also Thai, Devanagari and other vowel signs: dropping category Mn is a benign
+transform the mark must survive), letter width or markup. Changing, adding or removing any letter or digit changes it.
 """
 
 from __future__ import annotations
@@ -26,9 +30,13 @@ import unicodedata
 __all__ = ["canonical_text", "text_digest"]
 
 _MARKUP = re.compile(
-    r"\]\([^)\n]*\)"  # markdown link / image destination and title
+    r"!\[[^\]\n]*\]\([^)\n]*\)"  # markdown image: renderers keep no text of it
+    r"|\]\([^)\n]*\)"  # markdown link destination and title
+    r"|\]\[[^\]\n]*\]"  # the label of a reference-style link
+    r"|^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S.*$"  # reference-link definition line
     r"|^[ \t]{0,3}(?:```|~~~)[^\n]*"  # code-fence line with its info string
-    r"|<[A-Za-z/!?][^<>\n]*>"  # HTML tag, comment or declaration
+    # an HTML tag, comment or declaration, but not an autolink (<https://...>, <me@example.com>)
+    r"|<(?![A-Za-z][A-Za-z0-9.+-]{1,31}:[^<>\s]*>|[^<>\s@]+@[^<>\s]+>)[A-Za-z/!?][^<>\n]*>"
     r"|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});",  # character reference
     re.MULTILINE,
 )
@@ -38,7 +46,7 @@ _MARKUP = re.compile(
 # "after whitespace or at the start" condition is checked on the (rare) matches.
 _LIST_MARKER = re.compile(r"[0-9]{1,3}[.)][ \t]")
 _NOT_ALNUM = re.compile(r"[\W_]+")
-_MARKUP_TRIGGERS = ("](", "`", "~~~", "<", "&")
+_MARKUP_TRIGGERS = ("](", "]:", "`", "~~~", "<", "&")
 _ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
@@ -74,4 +82,4 @@ def text_digest(text: str) -> bytes:
     """
     Return SHA-256 over the UTF-8 canonical form of *text* (32 bytes).
     """
-    return hashlib.sha256(canonical_text(text).encode("utf-8")).digest()
+    return hashlib.sha256(canonical_text(text).encode("utf-8", "surrogatepass")).digest()

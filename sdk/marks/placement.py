@@ -10,7 +10,12 @@ token in English and in Chinese alike, computed from ``len()`` and one UTF-8 enc
   Markdown block syntax and indented code keep their meaning),
 * the character after it is a letter or digit (a new word or ideograph, hence a
   grapheme-cluster and emoji-sequence boundary; never a combining mark or joiner),
-* it is outside fenced code, inline code spans, HTML tags and table rows.
+* it is outside indented code and table rows (any line with a ``|`` from that point on),
+  fenced code (backtick or tilde fences, closed only by a fence of the same
+  character at least as long), inline code spans (closed by a run of the same length),
+  HTML tags (which may span lines), ``<pre>``, ``<code>``, ``<script>``, ``<style>``,
+  ``<textarea>``, ``<kbd>`` and ``<samp>`` elements. A blank line ends an
+  unclosed code span or tag, as in CommonMark.
 
 URLs end at whitespace or CJK punctuation, so no safe position falls inside one.
 The decision for a position depends only on the text before it and one character
@@ -26,11 +31,15 @@ __all__ = ["SAFE_LEFT", "Inserter", "text_weight"]
 
 #: Characters after which a packet may go (besides they must not start a line).
 SAFE_LEFT = frozenset(
-    " \t\u3000、。，．：；！？…—‥·〈〉《》「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟（）［］｛｝｟｠｡｢｣､･“”‘"
+    " \t\u3000、。，：；！？…—‥〈〉《》「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟（）［］｛｝｟｠｡｢｣､･“”‘"
 )
 _SAFE_LEFT_CLASS = "".join(sorted(SAFE_LEFT)).replace("]", r"\]").replace("\\", "\\\\")
 _SAFE_AT = re.compile(f"(?<=[{_SAFE_LEFT_CLASS}])[^\\W_]")
-_SPECIAL = re.compile(r"[`<>|\n]")
+_SPECIAL = re.compile(r"[`~<>|\n]")
+_NAME_START = re.compile(r"/?[A-Za-z0-9]*")
+_NAME_MORE = re.compile(r"[A-Za-z0-9]*")
+#: Elements whose content is code or raw text: no packet goes inside them.
+_RAW_ELEMENTS = frozenset({"pre", "code", "script", "style", "textarea", "kbd", "samp"})
 
 
 def _weight(c: str) -> int:
@@ -42,7 +51,8 @@ def text_weight(text: str) -> int:
     """
     The placement weight of *text* (see module docstring).
     """
-    return 2 * len(text) if text.isascii() else 3 * len(text.encode("utf-8")) - len(text)
+    # surrogatepass: a lone surrogate (legal in JSON strings) must not make labeling fail
+    return 2 * len(text) if text.isascii() else 3 * len(text.encode("utf-8", "surrogatepass")) - len(text)
 
 
 class Inserter:
@@ -61,13 +71,18 @@ class Inserter:
         "_budget",
         "_code",
         "_fence",
+        "_indent",
         "_line_has_text",
         "_prev",
+        "_raw",
+        "_run_at_start",
+        "_run_char",
+        "_run_len",
         "_spacing",
         "_table",
         "_tag",
-        "_tick_at_start",
-        "_ticks",
+        "_tag_done",
+        "_tag_name",
         "_units",
         "count",
     )
@@ -79,10 +94,18 @@ class Inserter:
         self._spacing = spacing
         self._budget = spacing
         self._prev = "\n"
-        self._fence = self._code = self._tag = self._table = False
+        self._fence: tuple[str, int] | None = None  # (character, length) of the open fence
+        self._code = 0  # length of the backtick run that opened the current code span
+        self._run_char = ""  # a run of ` or ~ not yet resolved, its length and line position
+        self._run_len = 0
+        self._run_at_start = False
+        self._tag = False
+        self._tag_name = ""
+        self._tag_done = False
+        self._raw: str | None = None  # inside <pre>, <code>, <script>...
+        self._table = False  # the line is a table row or indented code: no packet in it
+        self._indent = 0  # columns of leading whitespace on the current line
         self._line_has_text = False
-        self._ticks = 0
-        self._tick_at_start = False
         #: number of packets inserted so far
         self.count = 0
 
@@ -123,17 +146,22 @@ class Inserter:
         return "".join(out)
 
     def _plain(self, chunk: str) -> str:
-        if self._ticks:  # the first character closes a backtick run
+        if self._run_len:  # the first character resolves a pending ` or ~ run
             head = self._feed_slow(chunk[0])
             return head + self._plain(chunk[1:]) if len(chunk) > 1 else head
+        if self._tag and not self._tag_done:
+            self._collect_tag_name(chunk)
         first_text = 0
         if not self._line_has_text:
             first_text = len(chunk) - len(chunk.lstrip(" \t"))
+            lead = chunk[:first_text]
+            self._indent += len(lead) + 3 * lead.count("\t")
             if first_text < len(chunk):
                 self._line_has_text = True
+                self._table = self._indent >= 4  # indented code
                 first_text += 1  # positions up to the line's first character are not safe
         n = text_weight(chunk)
-        if self._budget > n or self._fence or self._code or self._tag or self._table:
+        if self._budget > n or self._blocked():
             self._budget = max(self._budget - n, 0)
             self._prev = chunk[-1]
             return chunk
@@ -197,7 +225,7 @@ class Inserter:
                 self._budget <= 0
                 and prev in SAFE_LEFT
                 and self._line_has_text
-                and not (self._ticks or self._fence or self._code or self._tag or self._table)
+                and not self._blocked()
                 and c.isalnum()
             ):
                 out.append(self._unit())
@@ -209,26 +237,73 @@ class Inserter:
         self._prev = prev
         return "".join(out)
 
+    def _blocked(self) -> bool:
+        return bool(
+            self._run_len or self._fence or self._code or self._tag or self._table or self._raw is not None
+        )
+
+    def _collect_tag_name(self, text: str) -> None:
+        m = (_NAME_MORE if self._tag_name else _NAME_START).match(text)
+        assert m is not None  # both patterns match the empty string
+        self._tag_name = (self._tag_name + m.group())[:16]
+        self._tag_done = m.end() < len(text)
+
+    def _resolve_run(self) -> None:
+        char, n, at_start = self._run_char, self._run_len, self._run_at_start
+        self._run_char, self._run_len = "", 0
+        if at_start and n >= 3:
+            fence = self._fence
+            if fence is None and not self._code:
+                self._fence = (char, n)
+            elif fence is not None and fence[0] == char and n >= fence[1]:
+                self._fence = None
+        elif char == "`" and self._fence is None:
+            if not self._code:
+                self._code = n
+            elif self._code == n:
+                self._code = 0
+
     def _step(self, c: str) -> None:
-        if c == "`":
-            if not self._ticks:
-                self._tick_at_start = not self._line_has_text
-            self._ticks += 1
-            self._line_has_text = True
+        if c in "`~":
+            if self._run_char == c:
+                self._run_len += 1
+                return
+            if self._run_len:
+                self._resolve_run()
+            at_start = not self._line_has_text and self._indent < 4
+            self._run_char, self._run_len, self._run_at_start = c, 1, at_start
+            if not self._line_has_text:
+                self._line_has_text = True
+                self._table = self._indent >= 4
             return
-        if self._ticks:
-            if self._ticks >= 3 and self._tick_at_start:
-                self._fence = not self._fence
-                self._code = False
-            elif not self._fence:
-                self._code = not self._code
-            self._ticks = 0
+        if self._run_len:
+            self._resolve_run()
         if c == "\n":
-            self._line_has_text = self._code = self._tag = self._table = False
-        elif not self._line_has_text and c not in " \t":
-            self._line_has_text = True
-            self._table = c == "|"
-        if c == "<" and not (self._code or self._fence):
-            self._tag = True
+            if not self._line_has_text:  # a blank line ends an unclosed code span or tag
+                self._code = 0
+                self._tag = False
+            self._line_has_text = self._table = False
+            self._indent = 0
+            return
+        if not self._line_has_text:
+            if c in " \t":
+                self._indent += 4 if c == "\t" else 1
+            else:
+                self._line_has_text = True
+                self._table = self._indent >= 4
+        if c == "|":
+            self._table = True  # a table row, with or without a leading pipe
+        if self._fence is not None or self._code:
+            return
+        if c == "<":
+            self._tag, self._tag_name, self._tag_done = True, "", False
         elif c == ">":
+            if self._tag:
+                name = self._tag_name.lower()
+                if self._raw is None and name in _RAW_ELEMENTS:
+                    self._raw = name
+                elif self._raw is not None and name == "/" + self._raw:
+                    self._raw = None
             self._tag = False
+        elif self._tag and not self._tag_done:
+            self._collect_tag_name(c)

@@ -272,3 +272,31 @@ def test_unknown_events_and_comments_pass_through_byte_for_byte(labeler: Labeler
     rewriter = StreamRewriter(labeler, info(Endpoint.MESSAGES, stream=True), None)
 
     assert junk == rewriter.feed(junk) + rewriter.close()
+
+
+def test_history_hygiene_never_rewrites_numbers_it_cannot_keep() -> None:
+    """
+    A body whose re-serialisation would change a number (1e400 becomes Infinity) goes upstream untouched.
+    """
+    from aigclabel.middleware.history import HistoryHygiene
+
+    marked = LABELER.label(TEXT * 8).text
+    body = (
+        '{"model":"m","temperature":1e400,"messages":[{"role":"assistant","content":'
+        + json.dumps(marked)
+        + "}]}"
+    ).encode()
+
+    assert HistoryHygiene(LABELER).rewrite(body) is None
+
+
+def test_lone_surrogate_in_a_json_body_is_labeled(labeler: Labeler) -> None:
+    """
+    A content string with a lone surrogate is labeled and re-encoded as valid UTF-8 JSON.
+    """
+    body = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"hi \\ud83d there"}}]}'
+
+    out = JSONRewriter(labeler, info(Endpoint.CHAT, stream=False), None).rewrite(body) or b""
+
+    out.decode("utf-8")  # valid UTF-8
+    assert "intact" == verify(json.loads(out)["choices"][0]["message"]["content"], key=KEY).status

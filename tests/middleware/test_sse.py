@@ -84,3 +84,12 @@ def test_encode_round_trips() -> None:
     data = encode_event("content_block_delta", '{"a":1}', ["id: 3"])
 
     assert [("content_block_delta", '{"a":1}', ["id: 3"])] == decode_all([data])
+
+
+def test_leading_byte_order_mark_is_ignored() -> None:
+    """
+    A UTF-8 BOM before the first field is not part of the field name, even when split.
+    """
+    body = b"\xef\xbb\xbf" + b'data: {"a":1}\n\n'
+
+    assert [(None, '{"a":1}', [])] == decode_all([body[:2], body[2:]])

@@ -495,3 +495,36 @@ def test_to_dict_is_json_ready(labeled: LabeledText) -> None:
     data = json.loads(json.dumps(verify(labeled.text, key=KEY).to_dict()))
 
     assert ("intact", PRODUCER) == (data["status"], data["metadata"]["ContentProducer"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "See the docs at <https://example.com/guide> for details.",
+        "Mail <me@example.com> today.",
+        "Here is a chart ![sales chart](https://x.com/a.png) for you.",
+        "Read [the guide][g] now.\n\n[g]: https://example.com/guide",
+    ],
+)
+def test_markdown_render_of_links_and_images_stays_intact(text: str) -> None:
+    """
+    Autolinks, images and reference links render differently from their source; the seal still holds.
+    """
+    from bs4 import BeautifulSoup
+    from markdown_it import MarkdownIt
+
+    labeled = Labeler(LabelPolicy(producer=PRODUCER, key=KEY)).label(
+        "\n\n".join([text] * 3), text_format="markdown"
+    )
+    rendered = BeautifulSoup(MarkdownIt().render(labeled.text), "html.parser").get_text()
+
+    assert "intact" == verify(rendered, key=KEY).status
+
+
+def test_lone_surrogate_is_labeled_not_an_error() -> None:
+    """
+    A lone surrogate (legal in a JSON string) is labeled and verifies.
+    """
+    labeled = Labeler(LabelPolicy(producer=PRODUCER, key=KEY)).label("half \ud83d of an emoji")
+
+    assert "intact" == verify(labeled.text, key=KEY).status
