@@ -18,7 +18,8 @@ invisible channel) and still notice edited words. So it covers exactly:
 
 It does **not** cover whitespace, punctuation, symbols, emoji, combining marks (accents,
 and also Thai, Devanagari and other vowel signs: dropping category Mn is a benign
-transform the mark must survive), letter width or markup. Changing, adding or removing any letter or digit changes it.
+transform the mark must survive), letter width or markup. Changing, adding or removing
+any letter or digit changes it.
 """
 
 from __future__ import annotations
