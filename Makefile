@@ -28,13 +28,15 @@ typecheck: install
 	$(PY) -m mypy -p aigclabel
 	$(PY) -m mypy tests/typing
 
+# The record-store tests run against a real PostgreSQL: scripts/test-postgres.sh starts one.
 pytest: install
-	$(PY) -m pytest
+	AIGCLABEL_TEST_POSTGRES_URL="$${AIGCLABEL_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)}" $(PY) -m pytest
 
 test: lint typecheck pytest
 
 bench-quick: install
 	$(PY) bench/run.py --quick
+	$(PY) bench/audit.py --quick
 
 bench: install
 	$(PY) bench/run.py

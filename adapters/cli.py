@@ -29,6 +29,8 @@ from aigclabel.marks.alphabet import MARK_RUN
 from aigclabel.policy import LabelPolicy
 from aigclabel.verify import Verdict, verify
 
+from .audit_cli import add_audit_commands, run_audit
+
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTACT", "EXIT_NOT_FOUND", "EXIT_TAMPERED", "main"]
 
 EXIT_INTACT = 0
@@ -111,6 +113,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
 
     sub.add_parser("demo", help="label a built-in text offline and verify it")
+    add_audit_commands(sub)
     return parser
 
 
@@ -284,6 +287,8 @@ def main(
             return _cmd_label(args, stdin, stdout)
         if args.command == "verify":
             return _cmd_verify(args, stdin, stdout)
+        if args.command == "audit":
+            return run_audit(args, stdout)
         return _cmd_demo(stdout)
     except (_BadInput, AIGCLabelError) as exc:
         sys.stderr.write(f"aigclabel: error: {exc}\n")

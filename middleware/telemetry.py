@@ -69,7 +69,7 @@ def end_span(
         attrs["aigc.label_applied"] = True
         attrs["aigc.placement"] = placement
         attrs["aigc.marks"] = marks
-        attrs["aigc.opted_out"] = False
+        attrs["aigc.opted_out"] = any(item.opted_out for item in labeled)
         attrs["aigc.produce_id"] = [item.produce_id for item in labeled]
         attrs["aigc.explicit"] = any(item.explicit for item in labeled)
     else:

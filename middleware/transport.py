@@ -20,6 +20,7 @@ from typing import Any
 
 from aigclabel.exceptions import OptOutError
 from aigclabel.labeler import _CONTEXT, LabelContext, Labeler
+from aigclabel.optout import OptOut
 from opentelemetry.trace import Span, TracerProvider
 
 from .endpoints import CONTEXT_HEADERS, RequestInfo, inspect_request, route
@@ -64,19 +65,27 @@ class _Core:
         stream_query = request.method == "GET" and request.url.params.get("stream") == "true"
         info = inspect_request(endpoint, request.content, headers, stream_query=stream_query)
         context = _CONTEXT.get()
-        if info.context:
+        if info.context or info.model:
             base = context or LabelContext()
-            opt_out = info.context.get("opt-out")
+            opt_out = base.opt_out
+            agreement = info.context.get("opt-out")
+            if agreement not in (None, "", "0", "false"):
+                # x-aigc-opt-out carries the accepted user-agreement version; x-aigc-user the recipient.
+                assert agreement is not None
+                opt_out = OptOut(user=info.context.get("user", base.user or ""), agreement_version=agreement)
             context = LabelContext(
                 user=info.context.get("user", base.user),
                 conversation=info.context.get("conversation", base.conversation),
                 request_id=info.context.get("request-id", base.request_id),
-                opt_out=opt_out if opt_out not in (None, "", "0", "false") else base.opt_out,
+                opt_out=opt_out,
+                model=base.model or info.model or None,
             )
         if context is not None and context.opt_out is not None:
-            # Refuse before anything is generated: never unlabeled text without its record.
-            self.labeler.stream(context=context)
-            raise OptOutError("opt-out requested but not recordable")  # pragma: no cover - stream() raised
+            # A refused opt-out in "raise" mode fails before anything is generated upstream;
+            # an accepted one is recorded by the labeler before any unlabeled text is released.
+            _, refusal = self.labeler._recorder.decide(context)
+            if refusal is not None and self.labeler.policy.opt_out_on_error == "raise":
+                raise OptOutError(refusal)
         if self.hygiene is not None:
             body = self.hygiene.rewrite(request.content)
             if body is not None:

@@ -26,6 +26,7 @@ from .exceptions import (
 from .explicit import DEFAULT_LABEL_TEXT, ExplicitLabel, is_compliant_label_text
 from .labeler import LabelContext, LabeledText, Labeler, StreamLabeler
 from .metadata import AIGCMetadata
+from .optout import OptOut
 from .policy import LabelPolicy
 from .producer import validate_producer_code
 from .ui import UIDisclosure
@@ -48,6 +49,7 @@ __all__ = [
     "MappingResolver",
     "MetadataError",
     "MissingDependencyError",
+    "OptOut",
     "OptOutError",
     "PolicyError",
     "ProducerCodeError",

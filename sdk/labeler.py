@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import base64
 import contextvars
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from .audit.recorder import Recorder
 from .canonical import text_digest
-from .exceptions import OptOutError, StreamStateError
+from .exceptions import AIGCLabelError, OptOutError, StreamStateError
 from .explicit import ExplicitLabel, Placement, TextFormat, detect_language, middle_boundary
 from .ids import new_produce_id
 from .marks import alphabet
@@ -24,10 +26,14 @@ from .marks.keys import SigningKeys, VerifyingKeys, load_private_key, secret_byt
 from .marks.packet import KIND_SEAL_ED25519, KIND_SEAL_HMAC, build_packet, build_seal, seal_message
 from .marks.placement import Inserter
 from .metadata import AIGCMetadata
+from .optout import OptOut
 from .policy import LabelPolicy
 from .ui import UIDisclosure
 
 __all__ = ["LabelContext", "LabeledText", "Labeler", "StreamLabeler", "reserved_code1"]
+
+
+_log = logging.getLogger("aigclabel")
 
 
 def _may_hold_marks(text: str) -> bool:
@@ -55,14 +61,17 @@ class LabelContext:
         user: the recipient's user id, as the integrator knows it.
         conversation: conversation or session id.
         request_id: the integrator's request id.
-        opt_out: an Art. 9 request for content without the visible label. It needs an
-            audit record store; without one, labeling raises :class:`OptOutError`.
+        opt_out: an Art. 9 request (:class:`~aigclabel.OptOut`) for content without the
+            visible label; honoured only with an accepted agreement version and a record
+            store, and recorded before any unlabeled text is released.
+        model: the model that generated the content (recorded with an opt-out).
     """
 
     user: str | None = None
     conversation: str | None = None
     request_id: str | None = None
-    opt_out: object | None = None
+    opt_out: OptOut | None = None
+    model: str | None = None
 
 
 _CONTEXT: contextvars.ContextVar[LabelContext | None] = contextvars.ContextVar(
@@ -83,6 +92,8 @@ class LabeledText:
         mark_id: the 8-hex-digit identifier carried by every in-text packet.
         explicit: whether the visible label is in ``text``.
         packets: how many packets were inserted (the seal not counted).
+        opted_out: the visible label was waived at the user's request (Art. 9) and recorded.
+        notice: why a requested opt-out was not honoured (the text is then labeled as usual).
     """
 
     text: str
@@ -92,6 +103,8 @@ class LabeledText:
     mark_id: str
     explicit: bool
     packets: int = 0
+    opted_out: bool = False
+    notice: str | None = None
 
     def __str__(self) -> str:
         return self.text
@@ -134,7 +147,7 @@ class Labeler:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_keys", "_spacing", "policy")
+    __slots__ = ("_keys", "_recorder", "_spacing", "policy")
 
     def __init__(self, policy: LabelPolicy) -> None:
         self.policy = policy
@@ -147,6 +160,7 @@ class Labeler:
         self._keys = SigningKeys(secret=secret, private=private, slot=policy.key_id)
         gap = max(1, policy.excerpt_tokens - _PACKET_TOKENS - _SLACK_TOKENS)
         self._spacing = int(gap * UNITS_PER_TOKEN)
+        self._recorder = Recorder(policy)
 
     def __repr__(self) -> str:
         return f"Labeler(producer={self.policy.producer!r}, placement={self.policy.placement!r})"
@@ -171,12 +185,15 @@ class Labeler:
         user: str | None = None,
         conversation: str | None = None,
         request_id: str | None = None,
-        opt_out: object | None = None,
+        opt_out: OptOut | None = None,
+        model: str | None = None,
     ) -> Iterator[LabelContext]:
         """
         Bind per-request facts for every label() / stream() in this context (contextvars).
         """
-        ctx = LabelContext(user=user, conversation=conversation, request_id=request_id, opt_out=opt_out)
+        ctx = LabelContext(
+            user=user, conversation=conversation, request_id=request_id, opt_out=opt_out, model=model
+        )
         token = _CONTEXT.set(ctx)
         try:
             yield ctx
@@ -202,21 +219,76 @@ class Labeler:
                 ``json`` for structured output, which is returned unchanged — its label is
                 the metadata and the interface tag).
 
+        With an accepted Art. 9 opt-out in the context, the text carries no visible label
+        (the implicit label stays) and the record is committed before this returns; a
+        refused or unrecordable opt-out labels as usual and says why in ``notice``.
+
         Raises:
-            OptOutError: the context asks for an opt-out and no record store is configured.
+            OptOutError: an opt-out was refused or could not be recorded, and the policy
+                says to raise (``opt_out_on_error = "raise"``).
             TypeError: *text* is not a ``str``.
         """
         if not isinstance(text, str):
             raise TypeError(f"label() takes str, not {type(text).__name__}")
-        stream = self.stream(context=context, placement=placement, text_format=text_format)
-        if self.policy.marks and _may_hold_marks(text):
+        ctx = context if context is not None else _CONTEXT.get()
+        stream = self._stream(ctx, placement, text_format, record_now=False)
+        if stream._opt_out is None and self.policy.marks and _may_hold_marks(text):
             prior = self._own_label(text, explicit_needed=stream._placement != "none")
             if prior is not None:
                 return prior
         stream.feed(text)
         stream.finish()
-        assert stream.result is not None  # set by finish()
-        return stream.result
+        result = stream.result
+        assert result is not None  # set by finish()
+        if stream._opt_out is not None:
+            # The record goes in before the unlabeled text is returned.
+            try:
+                self._recorder.record(
+                    kind="generated",
+                    context=ctx,
+                    opt_out=stream._opt_out,
+                    produce_id=result.produce_id,
+                    text=result.text,
+                )
+            except AIGCLabelError as exc:
+                notice = self._refuse(
+                    f"the opt-out record could not be written ({exc}); the text is labeled", exc
+                )
+                assert ctx is not None  # an opt-out came from it
+                labeled = self.label(
+                    text, context=replace(ctx, opt_out=None), placement=placement, text_format=text_format
+                )
+                return replace(labeled, notice=notice)
+        elif self.policy.audit_record_all and self.policy.audit_store is not None:
+            self._record_quietly(ctx, result)
+        return result
+
+    def _refuse(self, notice: str, cause: BaseException | None = None) -> str:
+        """
+        A refused or unrecordable opt-out: raise, or log it and label as usual (the policy says which).
+        """
+        if self.policy.opt_out_on_error == "raise":
+            raise OptOutError(notice) from cause
+        _log.warning("aigc-label: opt-out not honoured: %s", notice)
+        return notice
+
+    def _record_quietly(self, context: LabelContext | None, result: LabeledText) -> None:
+        try:
+            self._recorder.record(
+                kind="generated",
+                context=context,
+                opt_out=None,
+                produce_id=result.produce_id,
+                text=result.text,
+            )
+        except AIGCLabelError:  # a labeled release needs no record: keep going, but say so
+            _log.exception("aigc-label: the record of a labeled release could not be written")
+
+    def close(self) -> None:
+        """
+        Close the record store, if one was opened.
+        """
+        self._recorder.close()
 
     def _own_label(self, text: str, *, explicit_needed: bool) -> LabeledText | None:
         """
@@ -269,19 +341,48 @@ class Labeler:
     ) -> StreamLabeler:
         """
         Start labeling one streamed response; see :class:`StreamLabeler`.
+
+        With an accepted opt-out in the context, the record is committed here, before any
+        text can be released, and the stream carries no visible label (marks stay).
+
+        Raises:
+            OptOutError: an opt-out was refused or could not be recorded, and the policy
+                says to raise (``opt_out_on_error = "raise"``); otherwise the stream labels.
         """
-        ctx = context if context is not None else _CONTEXT.get()
+        return self._stream(context if context is not None else _CONTEXT.get(), placement, text_format, True)
+
+    def _stream(
+        self,
+        ctx: LabelContext | None,
+        placement: Placement | None,
+        text_format: TextFormat | None,
+        record_now: bool,
+    ) -> StreamLabeler:
+        placement = placement or self.policy.placement
+        text_format = text_format or self.policy.text_format
+        opt_out: OptOut | None = None
+        notice: str | None = None
         if ctx is not None and ctx.opt_out is not None:
-            raise OptOutError(
-                "an opt-out of the visible label (Art. 9) must be recorded with who received the content, "
-                "and this labeler has no audit record store; the text was not released. Remove opt_out "
-                "from the context to release labeled text."
-            )
-        return StreamLabeler(
-            self,
-            placement=placement or self.policy.placement,
-            text_format=text_format or self.policy.text_format,
-        )
+            opt_out, refusal = self._recorder.decide(ctx)
+            if refusal is not None:
+                notice = self._refuse(refusal)
+        stream = StreamLabeler(self, placement="none" if opt_out else placement, text_format=text_format)
+        if opt_out is not None and record_now:
+            try:
+                self._recorder.record(
+                    kind="generated", context=ctx, opt_out=opt_out, produce_id=stream.produce_id, text=None
+                )
+            except AIGCLabelError as exc:
+                notice = self._refuse(
+                    f"the opt-out record could not be written ({exc}); the text is labeled", exc
+                )
+                opt_out = None
+                stream = StreamLabeler(self, placement=placement, text_format=text_format)
+        stream._context = ctx
+        stream._opt_out = opt_out
+        stream._notice = notice
+        stream._recorded = record_now
+        return stream
 
 
 class StreamLabeler:
@@ -297,16 +398,20 @@ class StreamLabeler:
     """
 
     __slots__ = (
+        "_context",
         "_done",
         "_inserter",
         "_labeler",
         "_language",
+        "_notice",
+        "_opt_out",
         "_out",
         "_packet",
         "_parts",
         "_pending",
         "_placement",
         "_plan",
+        "_recorded",
         "_text_format",
         "_visible",
         "mark_id",
@@ -328,6 +433,10 @@ class StreamLabeler:
         self._pending: list[str] = []  # held-back model text
         self._visible: list[str] = []  # everything visible released so far, marks excluded
         self._out: list[str] = []  # everything returned, for result.text
+        self._context: LabelContext | None = None
+        self._opt_out: OptOut | None = None  # an accepted Art. 9 opt-out (visible label waived)
+        self._notice: str | None = None
+        self._recorded = False  # the opt-out's "generated" record is already committed
         self._done = False
         self.result: LabeledText | None = None
         self._packet: bytes | None = None  # built when first needed
@@ -449,8 +558,27 @@ class StreamLabeler:
         out += self._seal()
         self._out.append(out)
         assert self.result is not None
-        self.result = replace(self.result, text="".join(self._out))
+        self.result = result = replace(
+            self.result, text="".join(self._out), opted_out=self._opt_out is not None, notice=self._notice
+        )
         self._out = []
+        labeler = self._labeler
+        if self._recorded and self._opt_out is not None:
+            # The stream's release was recorded before its first chunk; now bind the content.
+            try:
+                labeler._recorder.record(
+                    kind="completed",
+                    context=self._context,
+                    opt_out=self._opt_out,
+                    produce_id=result.produce_id,
+                    text=result.text,
+                )
+            except AIGCLabelError:
+                _log.exception(
+                    "aigc-label: the completion record of an opted-out stream could not be written"
+                )
+        elif self._recorded and labeler.policy.audit_record_all and labeler.policy.audit_store is not None:
+            labeler._record_quietly(self._context, result)
         return out
 
     def _seal(self) -> str:

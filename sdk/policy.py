@@ -72,6 +72,29 @@ class LabelPolicy(BaseModel):
     seal_channels: SealChannels = "mn"
     ui_position: UIPosition = "near_content"
     ui_text: str | None = None
+    audit_store: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the record store (sqlite:///aigc-audit.db, postgresql+psycopg://...).",
+    )
+    opt_out_allowed: bool = Field(default=True, description="Whether users may opt out of the visible label.")
+    opt_out_agreements: tuple[str, ...] = Field(
+        default=(), description="User-agreement versions that state the user's labeling duty (Art. 8, 9)."
+    )
+    opt_out_on_error: Literal["label", "raise"] = Field(
+        default="label",
+        description="A refused or unrecordable opt-out: label as usual (default) or raise OptOutError.",
+    )
+    audit_retention_days: int = Field(default=184, description="Days records are kept; at least 184.")
+    audit_record_all: bool = Field(
+        default=False, description="Record every labeled release, not only opt-outs (mark ids then resolve)."
+    )
+    audit_store_text: bool = Field(
+        default=False, description="Store the released text itself in each record."
+    )
+    audit_chain_key: SecretStr | None = Field(default=None, description="HMAC key for the record chain.")
+    audit_log_dir: str | None = Field(
+        default=None, description="Directory for a JSON-lines mirror of the records, one file a day."
+    )
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -81,7 +104,7 @@ class LabelPolicy(BaseModel):
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
-            if name in ("key", "signing_key"):
+            if name in ("key", "signing_key", "audit_chain_key"):
                 yield name, None if value is None else "**********"
             else:
                 yield name, value
@@ -103,6 +126,24 @@ class LabelPolicy(BaseModel):
     def _signing_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             load_private_key(value.get_secret_value(), field="signing_key")
+        return value
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value < 184:
+            raise PolicyError(
+                f"audit_retention_days: {value} is too short; Art. 9 requires at least six months, "
+                "which can be 184 days — use 184 or more",
+                field="audit_retention_days",
+            )
+        return value
+
+    @field_validator("opt_out_agreements", mode="before")
+    @classmethod
+    def _agreements(cls, value: object) -> object:
+        if isinstance(value, str):  # from the environment: comma-separated
+            return tuple(v.strip() for v in value.split(",") if v.strip())
         return value
 
     @field_validator("label_text", "ui_text")
@@ -219,5 +260,5 @@ def _policy_error(exc: ValidationError) -> AIGCLabelError:
     if field and field in LabelPolicy.model_fields:
         annotation = LabelPolicy.model_fields[field].annotation
         expected = f" (expected {annotation})".replace("typing.", "")
-    shown = "" if field in ("key", "signing_key") else f", got {err.get('input')!r}"
+    shown = "" if field in ("key", "signing_key", "audit_chain_key") else f", got {err.get('input')!r}"
     return PolicyError(f"{field}: {err['msg']}{shown}{expected}", field=field)

@@ -158,3 +158,29 @@ def test_readme_label_yourself_block_runs(labeler: Any) -> None:
     exec(compile(block, "README.md", "exec"), namespace)
 
     assert "intact" == verify("".join(namespace["released"]), key="a provider secret").status
+
+
+def test_readme_opt_out_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The README's Art. 9 block runs: no visible label, marks intact, one record in the store.
+    """
+    from aigclabel.audit.store import AuditStore
+
+    monkeypatch.chdir(tmp_path)
+    block = next(b for b in _python_blocks() if "OptOut(" in b)
+    namespace: dict[str, Any] = {"text": "杭州是浙江省的省会，以西湖闻名。" * 30}
+
+    exec(compile(block, "README.md", "exec"), namespace)
+
+    out = namespace["out"]
+    namespace["labeler"].close()
+    store = AuditStore.open("sqlite:///aigc-audit.db")
+    try:
+        kinds = [r.kind for r in store.query()]
+    finally:
+        store.close()
+    assert (True, "intact", ["generated"]) == (
+        out.opted_out,
+        verify(out.text, key="a provider secret").status,
+        kinds,
+    )

@@ -13,11 +13,11 @@ from typing import Any
 import anthropic
 import httpx2
 import pytest
-from aigclabel import Labeler, OptOutError, verify
+from aigclabel import Labeler, LabelPolicy, OptOutError, verify
 from aigclabel.middleware import wrap
 from pydantic import BaseModel
 
-from tests.helpers import KEY, visible
+from tests.helpers import KEY, PRODUCER, visible
 from tests.middleware.upstream import TOOL_ARGUMENTS, Scenario, Upstream, handler
 
 CLAUDE = "claude-sonnet-4-6"
@@ -447,25 +447,18 @@ def test_context_header_never_reaches_upstream(upstream: Upstream, client: anthr
     assert "x-aigc-user" not in upstream.requests[-1].headers
 
 
-def test_opt_out_sends_nothing_upstream(upstream: Upstream, client: anthropic.Anthropic) -> None:
+def test_refused_opt_out_arrives_as_the_sdks_connection_error(upstream: Upstream) -> None:
     """
-    `x-aigc-opt-out: 1` without an audit store fails the call; the upstream receives nothing.
+    With opt_out_on_error = "raise", the anthropic SDK wraps the transport's OptOutError in
+    APIConnectionError (documented behaviour); nothing was sent upstream.
     """
-    with pytest.raises(Exception, match=r"opt|Connection error"):
-        _create(client, extra_headers={"x-aigc-opt-out": "1"})
+    strict = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, opt_out_on_error="raise"))
 
-    assert [] == upstream.requests
-
-
-def test_opt_out_error_arrives_as_the_sdks_connection_error(client: anthropic.Anthropic) -> None:
-    """
-    The anthropic SDK wraps any transport exception in APIConnectionError; the cause is
-    `aigclabel.OptOutError` (documented behaviour: nothing was sent upstream).
-    """
     with pytest.raises(anthropic.APIConnectionError) as exc_info:
-        _create(client, extra_headers={"x-aigc-opt-out": "1"})
+        _create(_anthropic(upstream, strict), extra_headers={"x-aigc-opt-out": "2025-09", "x-aigc-user": "u"})
 
     assert isinstance(exc_info.value.__cause__, OptOutError)
+    assert [] == upstream.requests
 
 
 def _history(labeled: Any) -> list[Any]:

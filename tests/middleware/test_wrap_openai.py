@@ -839,14 +839,26 @@ def test_context_headers_still_label(client: openai.OpenAI) -> None:
     assert "intact" == _status(completion.choices[0].message.content)
 
 
-def test_opt_out_raises_before_anything_reaches_upstream(upstream: Upstream, client: openai.OpenAI) -> None:
+def test_refused_opt_out_raises_before_anything_reaches_upstream(upstream: Upstream) -> None:
     """
-    `x-aigc-opt-out: 1` without an audit store raises `OptOutError`; the upstream receives nothing.
+    With opt_out_on_error = "raise", `x-aigc-opt-out: <version>` that cannot be honoured (no
+    record store) raises `OptOutError`; the upstream receives nothing.
     """
+    strict = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, opt_out_on_error="raise"))
+
     with pytest.raises(OptOutError):
-        _chat(client, extra_headers={"x-aigc-opt-out": "1"})
+        _chat(_openai(upstream, strict), extra_headers={"x-aigc-opt-out": "2025-09", "x-aigc-user": "u-1"})
 
     assert [] == upstream.requests
+
+
+def test_refused_opt_out_is_labeled_by_default(client: openai.OpenAI) -> None:
+    """
+    By default a refused opt-out labels the text as usual (visible label and intact marks).
+    """
+    completion = _chat(client, extra_headers={"x-aigc-opt-out": "2025-09", "x-aigc-user": "u-1"})
+
+    assert "intact" == _status(completion.choices[0].message.content)
 
 
 def test_opt_out_zero_is_not_an_opt_out(client: openai.OpenAI) -> None:

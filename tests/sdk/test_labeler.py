@@ -13,6 +13,7 @@ from aigclabel import (
     LabeledText,
     Labeler,
     LabelPolicy,
+    OptOut,
     OptOutError,
     is_compliant_label_text,
     verify,
@@ -115,22 +116,48 @@ def test_label_rejects_bytes(labeler: Labeler) -> None:
         labeler.label(b"bytes")  # type: ignore[arg-type]
 
 
-def test_opt_out_without_record_store_raises(labeler: Labeler) -> None:
+def test_opt_out_without_record_store_is_labeled_with_a_notice() -> None:
     """
-    An Art. 9 opt-out cannot be honoured without a record store: OptOutError, nothing released.
+    An Art. 9 opt-out cannot be honoured without a record store: the text is labeled as usual
+    and the result says why.
     """
-    with pytest.raises(OptOutError):
-        labeler.label("text", context=LabelContext(user="u1", opt_out=True))
+    labeler = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, opt_out_agreements=["v1"]))
+    out = labeler.label(
+        "text", context=LabelContext(user="u1", opt_out=OptOut(user="u1", agreement_version="v1"))
+    )
+
+    assert (True, False) == (out.explicit, out.opted_out)
+    assert out.notice is not None
+    assert "record store" in out.notice
 
 
-def test_context_manager_binds_and_resets(labeler: Labeler) -> None:
+def test_opt_out_refusal_raises_when_the_policy_says_so() -> None:
+    """
+    With opt_out_on_error = "raise", a refused opt-out raises OptOutError and nothing is returned.
+    """
+    strict = Labeler(
+        LabelPolicy(producer=PRODUCER, key=KEY, opt_out_on_error="raise", opt_out_agreements=["v1"])
+    )
+
+    with pytest.raises(OptOutError, match="record store"):
+        strict.label(
+            "text", context=LabelContext(user="u1", opt_out=OptOut(user="u1", agreement_version="v1"))
+        )
+
+
+def test_context_manager_binds_and_resets() -> None:
     """
     labeler.context() binds the context for calls inside it only.
     """
-    with labeler.context(user="u1", opt_out=True), pytest.raises(OptOutError):
-        labeler.label("text")
+    strict = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, opt_out_on_error="raise"))
 
-    assert labeler.label("text").explicit
+    with (
+        strict.context(user="u1", opt_out=OptOut(user="u1", agreement_version="v1")),
+        pytest.raises(OptOutError),
+    ):
+        strict.label("text")
+
+    assert strict.label("text").explicit
 
 
 def test_marks_off_leaves_no_invisible_characters() -> None:

@@ -1,0 +1,193 @@
+"""
+``aigclabel audit``: verify, query, export and purge the Art. 9 audit record store.
+
+The store URL comes from ``--store`` or ``AIGCLABEL_AUDIT_STORE``; the key of an HMAC chain from
+``--chain-key-file`` or ``AIGCLABEL_AUDIT_CHAIN_KEY`` (never printed).
+
+Exit codes:
+
+====  ==========================================================
+0     done; for ``verify``: the chain is intact
+2     ``verify``: the chain is broken (the first broken record is named)
+3     bad input (malformed time, since after until, unreadable key file) or the store cannot be used
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from aigclabel.audit.records import RECORD_FIELDS, AuditRecord, parse_time
+from aigclabel.audit.store import MIN_RETENTION_DAYS, AuditStore
+from aigclabel.exceptions import AIGCLabelError
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BROKEN", "EXIT_OK", "add_audit_commands", "run_audit"]
+
+EXIT_OK = 0
+EXIT_BROKEN = 2
+EXIT_BAD_INPUT = 3
+
+STORE_ENV = "AIGCLABEL_AUDIT_STORE"
+CHAIN_KEY_ENV = "AIGCLABEL_AUDIT_CHAIN_KEY"
+
+
+class _BadInput(Exception):
+    pass
+
+
+def add_audit_commands(subparsers: Any) -> None:
+    """
+    Add ``audit`` with its ``verify``, ``query``, ``export`` and ``purge`` subcommands to *subparsers*
+    (the action returned by ``ArgumentParser.add_subparsers``).
+    """
+    audit = subparsers.add_parser("audit", help="verify, query, export or purge the audit record store")
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", help=f"SQLAlchemy URL of the store (default: ${STORE_ENV})")
+        p.add_argument(
+            "--chain-key-file", help=f"file holding the chain's HMAC key (default: ${CHAIN_KEY_ENV})"
+        )
+
+    ver = sub.add_parser("verify", help="prove the hash chain intact or name the first broken record")
+    common(ver)
+
+    qry = sub.add_parser("query", help="print the records of a user, a ProduceID or a time range")
+    common(qry)
+    qry.add_argument("--user", help="recipient user id")
+    qry.add_argument("--produce-id", help="ProduceID of the content")
+    qry.add_argument("--since", help="ISO 8601 time, inclusive (UTC when no offset is given)")
+    qry.add_argument("--until", help="ISO 8601 time, exclusive (UTC when no offset is given)")
+    qry.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", dest="out_format")
+    qry.add_argument("-o", "--output", help="write to FILE instead of standard output")
+
+    exp = sub.add_parser("export", help="write every record (for a regulator's request)")
+    common(exp)
+    exp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", dest="out_format")
+    exp.add_argument("-o", "--output", help="write to FILE instead of standard output")
+
+    pur = sub.add_parser("purge", help="delete records past retention; the chain stays verifiable")
+    common(pur)
+    pur.add_argument(
+        "--retention-days",
+        type=int,
+        default=MIN_RETENTION_DAYS,
+        help=f"keep records this many days (at least {MIN_RETENTION_DAYS}, the default)",
+    )
+
+
+def run_audit(args: argparse.Namespace, stdout: TextIO) -> int:
+    """
+    Run the parsed ``audit`` subcommand; return the exit code (see the module docstring).
+    Errors go to standard error as ``aigclabel audit: error: …``.
+    """
+    try:
+        return _run(args, stdout)
+    except (_BadInput, AIGCLabelError, ValueError) as exc:
+        sys.stderr.write(f"aigclabel audit: error: {exc}\n")
+        return EXIT_BAD_INPUT
+
+
+def _run(args: argparse.Namespace, stdout: TextIO) -> int:
+    command = args.audit_command
+    since = _time("--since", getattr(args, "since", None))
+    until = _time("--until", getattr(args, "until", None))
+    if since is not None and until is not None and since > until:
+        raise _BadInput(f"--since ({since.isoformat()}) is after --until ({until.isoformat()})")
+    url = args.store or os.environ.get(STORE_ENV)
+    if not url:
+        raise _BadInput(f"no audit store: pass --store URL or set {STORE_ENV}")
+    key = _chain_key(args.chain_key_file)
+    retention = args.retention_days if command == "purge" else MIN_RETENTION_DAYS
+    with AuditStore.open(url, chain_key=key, retention_days=retention, create=False) as store:
+        if command == "verify":
+            report = store.verify()
+            if report.ok:
+                stdout.write(f"audit chain intact: {report.records} records\n")
+                return EXIT_OK
+            stdout.write(
+                f"audit chain BROKEN at record {report.first_broken_seq}: {report.reason} "
+                f"({report.records} records verified before it)\n"
+            )
+            return EXIT_BROKEN
+        if command == "purge":
+            purged = store.purge()
+            if purged.deleted:
+                stdout.write(
+                    f"purged {purged.deleted} records through seq {purged.purged_through_seq} "
+                    f"(older than {purged.cutoff.isoformat()}); checkpoint record {purged.checkpoint_seq}\n"
+                )
+            else:
+                stdout.write(f"nothing to purge (no record older than {purged.cutoff.isoformat()})\n")
+            return EXIT_OK
+        if command == "query":
+            records = store.query(user=args.user, produce_id=args.produce_id, since=since, until=until)
+        else:
+            records = store.query()
+        with _output(args.output, stdout) as out:
+            _write(records, args.out_format, out)
+        return EXIT_OK
+
+
+def _time(flag: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise _BadInput(
+            f"{flag} {value!r} is not an ISO 8601 time (e.g. 2025-09-01 or 2025-09-01T08:00:00+08:00)"
+        ) from None
+
+
+def _chain_key(path: str | None) -> bytes | None:
+    if path is None:
+        value = os.environ.get(CHAIN_KEY_ENV)
+        return value.encode("utf-8") if value else None
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise _BadInput(f"cannot read chain key file {path!r}: {exc.strerror}") from exc
+    return data.rstrip(b"\r\n")
+
+
+@contextmanager
+def _output(path: str | None, stdout: TextIO) -> Iterator[TextIO]:
+    if path is None:
+        yield stdout
+        return
+    try:
+        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise _BadInput(f"cannot write {path!r}: {exc.strerror}") from exc
+    with handle:
+        yield handle
+
+
+def _write(records: Iterable[AuditRecord], fmt: str, out: TextIO) -> None:
+    if fmt == "jsonl":
+        for rec in records:
+            out.write(json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=False) + "\n")
+        return
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RECORD_FIELDS)
+    for rec in records:
+        row = rec.to_dict()
+        writer.writerow([_cell(row[name]) for name in RECORD_FIELDS])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
