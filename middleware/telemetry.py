@@ -70,6 +70,9 @@ def end_span(
         attrs["aigc.placement"] = placement
         attrs["aigc.marks"] = marks
         attrs["aigc.opted_out"] = any(item.opted_out for item in labeled)
+        notices = [item.notice for item in labeled if item.notice]
+        if notices:  # an opt-out that was refused or could not be recorded: the text was labeled
+            attrs["aigc.opt_out_refused"] = notices[0]
         attrs["aigc.produce_id"] = [item.produce_id for item in labeled]
         attrs["aigc.explicit"] = any(item.explicit for item in labeled)
     else:
