@@ -211,7 +211,7 @@ def _cmd_demo(stdout: TextIO) -> int:
 def _demo_wrapped_client(labeler: Labeler, stdout: TextIO) -> None:
     """
     Stream through a wrapped OpenAI client: an embedded stand-in model offline, or the
-    real endpoint when OPENAI_API_KEY (and optionally OPENAI_BASE_URL, OPENAI_MODEL) is set.
+    real endpoint when OPENAI_API_KEY or OPENAI_BASE_URL (and optionally OPENAI_MODEL) is set.
     """
     try:
         import httpx2
@@ -223,8 +223,9 @@ def _demo_wrapped_client(labeler: Labeler, stdout: TextIO) -> None:
         return
     from aigclabel.middleware import wrap
 
-    if os.environ.get("OPENAI_API_KEY"):
-        client = openai.OpenAI()
+    if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
+        # A local OpenAI-compatible server (vLLM, Ollama) usually needs no key.
+        client = openai.OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or "not-needed")
         where = f"the endpoint at {client.base_url}"
     else:
         transport = httpx2.MockTransport(_stand_in_model)

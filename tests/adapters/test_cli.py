@@ -201,6 +201,7 @@ def test_demo_runs_offline_and_shows_all_outcomes(monkeypatch: pytest.MonkeyPatc
     streams through a wrapped OpenAI client from the embedded stand-in model.
     """
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
 
     code, out = run(["demo"])
 
