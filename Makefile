@@ -28,8 +28,10 @@ typecheck: install
 	$(PY) -m mypy -p aigclabel
 	$(PY) -m mypy tests/typing
 
-# The record-store tests run against a real PostgreSQL: scripts/test-postgres.sh starts one.
+# The record-store tests run against a real PostgreSQL (scripts/test-postgres.sh starts one);
+# the export tests need LibreOffice and a CJK font (scripts/test-office.sh installs them).
 pytest: install
+	bash scripts/test-office.sh
 	AIGCLABEL_TEST_POSTGRES_URL="$${AIGCLABEL_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)}" $(PY) -m pytest
 
 test: lint typecheck pytest
@@ -37,6 +39,8 @@ test: lint typecheck pytest
 bench-quick: install
 	$(PY) bench/run.py --quick
 	$(PY) bench/audit.py --quick
+	$(PY) bench/export.py --quick
+	$(PY) bench/verify_files.py --quick
 
 bench: install
 	$(PY) bench/run.py

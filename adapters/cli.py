@@ -30,6 +30,8 @@ from aigclabel.policy import LabelPolicy
 from aigclabel.verify import Verdict, verify
 
 from .audit_cli import add_audit_commands, run_audit
+from .export_cli import add_export_command, run_export
+from .files_cli import add_files_commands, run_files, verify_path
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTACT", "EXIT_NOT_FOUND", "EXIT_TAMPERED", "main"]
 
@@ -111,9 +113,14 @@ def _build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--key-file", help="file holding the HMAC secret (default: $AIGCLABEL_KEY)")
     ver.add_argument("--public-key", help="Ed25519 public key (64 hex characters) for signed seals")
     ver.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+    ver.add_argument("--recursive", action="store_true", help="FILE is a directory: verify every file in it")
+    ver.add_argument("--jsonl", help="with a directory: write one JSON line per file to this path")
+    ver.add_argument("--declared", action="store_true", help="the uploader declared the content AI-generated")
 
     sub.add_parser("demo", help="label a built-in text offline and verify it")
     add_audit_commands(sub)
+    add_files_commands(sub)
+    add_export_command(sub)
     return parser
 
 
@@ -176,6 +183,8 @@ def _cmd_label(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    if (code := verify_path(args, stdout)) is not None:  # documents and directories
+        return code
     text = _read_text(args.file, stdin)
     verdict = verify(text, key=_read_key(args.key_file), public_key=args.public_key)
     if args.json:
@@ -290,6 +299,10 @@ def main(
             return _cmd_verify(args, stdin, stdout)
         if args.command == "audit":
             return run_audit(args, stdout)
+        if args.command == "propagate":
+            return run_files(args, stdin, stdout)
+        if args.command == "export":
+            return run_export(args, stdin, stdout)
         return _cmd_demo(stdout)
     except (_BadInput, AIGCLabelError) as exc:
         sys.stderr.write(f"aigclabel: error: {exc}\n")

@@ -1,0 +1,601 @@
+"""
+DOCX export: a real Word document built from the Markdown, labeled three ways.
+
+* The body is converted from Markdown (parsed by markdown-it-py) into Word structures with
+  python-docx: headings, paragraphs, bold/italic/strikethrough, bullet and numbered lists
+  (each numbered list restarts), code blocks in a monospace font, tables, hyperlinks and
+  block quotes. The invisible marks stay in the run text.
+* The visible label is the first paragraph and sits in the page footer of every section.
+* The implicit label is the ``docProps/custom.xml`` property ``AIGC`` holding the bare
+  seven-key JSON as ``vt:lpwstr`` (TC260 text-file guide), registered in ``_rels/.rels`` and
+  ``[Content_Types].xml``. :func:`replace_aigc_property` writes it into any .docx/.xlsx/.pptx
+  package and replaces an existing one, so a file holds exactly one ``AIGC`` property.
+
+Core properties: author and last-modified-by are the producer code, created/modified the
+export time (UTC).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from aigclabel.exceptions import MissingDependencyError
+from aigclabel.metadata import AIGCMetadata
+
+from . import ExportDocument, ExportError
+
+__all__ = ["LABEL_STYLE", "aigc_properties", "document_text", "render", "replace_aigc_property"]
+
+CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+RT_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+CT_CUSTOM = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+#: The format identifier of user-defined properties (FMTID_UserDefinedProperties).
+FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
+MONOSPACE = "Courier New"
+#: The paragraph style of the visible label this exporter adds (readers skip it to get the content).
+LABEL_STYLE = "AIGC Label"
+#: Limits for a package read by :func:`replace_aigc_property` (hostile templates, zip bombs).
+MAX_PACKAGE_BYTES = 256 << 20
+MAX_XML_PART_BYTES = 16 << 20
+MAX_MEMBERS = 10_000
+
+# Characters XML 1.0 cannot hold (python-docx would raise on them).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_INVALID.sub("", text)
+
+
+# -- the custom property ---------------------------------------------------------------------
+
+
+def _etree() -> Any:
+    from lxml import etree  # python-docx depends on lxml
+
+    return etree
+
+
+def _parse(data: bytes, name: str) -> Any:
+    """
+    Parse one package XML part: no DTD, no entities, no network, bounded size.
+    """
+    if len(data) > MAX_XML_PART_BYTES:
+        raise ExportError(f"{name} is larger than {MAX_XML_PART_BYTES} bytes")
+    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+        raise ExportError(f"{name} declares a DTD or entities, which OOXML parts never do")
+    etree = _etree()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ExportError(f"{name} is not well-formed XML: {exc}") from exc
+
+
+def _serialize(root: Any) -> bytes:
+    return bytes(_etree().tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
+def _read_members(data: bytes) -> tuple[list[zipfile.ZipInfo], dict[str, bytes]]:
+    try:
+        zin = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ExportError(f"not an OOXML package (zip): {exc}") from exc
+    with zin:
+        infos = zin.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise ExportError(f"the package has {len(infos)} members (limit {MAX_MEMBERS})")
+        if sum(i.file_size for i in infos) > MAX_PACKAGE_BYTES:
+            raise ExportError(f"the package expands to more than {MAX_PACKAGE_BYTES} bytes")
+        try:
+            # ZipExtFile stops at the declared size and checks the CRC: the sum above bounds memory.
+            return infos, {i.filename: zin.read(i) for i in infos}
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+            raise ExportError(f"the package cannot be read: {exc}") from exc
+
+
+def _custom_part_name(rels: Any) -> str:
+    """
+    The custom-properties part named by the package relationships (one kept, others dropped).
+    """
+    found: str | None = None
+    used = {r.get("Id") for r in rels}
+    for rel in list(rels):
+        if rel.get("Type") != RT_CUSTOM or rel.get("TargetMode") == "External":
+            continue
+        if found is None:
+            found = posixpath.normpath(rel.get("Target", "").lstrip("/"))
+        else:
+            rels.remove(rel)
+    if found is None or found.startswith("..") or found in ("", "."):
+        n = 1
+        while f"rId{n}" in used:
+            n += 1
+        found = "docProps/custom.xml"
+        for rel in [r for r in rels if r.get("Type") == RT_CUSTOM]:
+            rels.remove(rel)
+        etree = _etree()
+        etree.SubElement(rels, f"{{{REL_NS}}}Relationship", Id=f"rId{n}", Type=RT_CUSTOM, Target=found)
+    return found
+
+
+def _register_content_type(types: Any, part: str) -> None:
+    partname = "/" + part
+    for el in list(types):
+        if el.tag == f"{{{CT_NS}}}Override" and el.get("PartName", "").lower() == partname.lower():
+            types.remove(el)
+    _etree().SubElement(types, f"{{{CT_NS}}}Override", PartName=partname, ContentType=CT_CUSTOM)
+
+
+def _custom_xml(existing: bytes | None, value: str) -> bytes:
+    etree = _etree()
+    if existing is None:
+        root = etree.Element(f"{{{CUSTOM_NS}}}Properties", nsmap={None: CUSTOM_NS, "vt": VT_NS})
+    else:
+        root = _parse(existing, "docProps/custom.xml")
+        if root.tag != f"{{{CUSTOM_NS}}}Properties":
+            raise ExportError("docProps/custom.xml is not a custom-properties part")
+    pids = []
+    for prop in list(root):
+        if str(prop.get("name", "")).casefold() == "aigc":
+            root.remove(prop)
+            continue
+        pid = str(prop.get("pid", ""))
+        if pid.isdigit():
+            pids.append(int(pid))
+    prop = etree.SubElement(
+        root, f"{{{CUSTOM_NS}}}property", fmtid=FMTID, pid=str(max([1, *pids]) + 1), name="AIGC"
+    )
+    etree.SubElement(prop, f"{{{VT_NS}}}lpwstr").text = value
+    return _serialize(root)
+
+
+def replace_aigc_property(data: bytes, metadata: AIGCMetadata | str) -> bytes:
+    """
+    Return the OOXML package *data* with exactly one custom property ``AIGC`` = *metadata*.
+
+    Every existing ``AIGC`` property (any letter case) is removed first; the new one gets a pid
+    one above the highest in use (at least 2). The part is registered in ``_rels/.rels`` and
+    ``[Content_Types].xml`` if it was not. Other members are copied unchanged.
+
+    Raises:
+        ExportError: not a zip package, too large, or a malformed or hostile XML part.
+    """
+    value = metadata.for_format("docx") if isinstance(metadata, AIGCMetadata) else metadata
+    infos, members = _read_members(data)
+    for required in ("[Content_Types].xml", "_rels/.rels"):
+        if required not in members:
+            raise ExportError(f"not an OOXML package: {required} is missing")
+    rels = _parse(members["_rels/.rels"], "_rels/.rels")
+    types = _parse(members["[Content_Types].xml"], "[Content_Types].xml")
+    part = _custom_part_name(rels)
+    _register_content_type(types, part)
+    updated = {
+        "_rels/.rels": _serialize(rels),
+        "[Content_Types].xml": _serialize(types),
+        part: _custom_xml(members.get(part), value),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        zout.writestr("[Content_Types].xml", updated.pop("[Content_Types].xml"))
+        for info in infos:
+            if info.filename == "[Content_Types].xml":
+                continue
+            body = updated.pop(info.filename, members[info.filename])
+            zout.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED)
+        for name, body in updated.items():  # a custom part that did not exist yet
+            zout.writestr(name, body)
+    return out.getvalue()
+
+
+def aigc_properties(data: bytes) -> list[str]:
+    """
+    The values of every custom property named ``AIGC`` in the package *data* (normally one).
+    """
+    _, members = _read_members(data)
+    rels = _parse(members["_rels/.rels"], "_rels/.rels") if "_rels/.rels" in members else []
+    names = [
+        posixpath.normpath(r.get("Target", "").lstrip("/"))
+        for r in rels
+        if r.get("Type") == RT_CUSTOM and r.get("TargetMode") != "External"
+    ]
+    values = []
+    for name in names:
+        if name in members:
+            root = _parse(members[name], name)
+            for prop in root:
+                if str(prop.get("name", "")).casefold() == "aigc":
+                    values.append("".join(prop.itertext()))
+    return values
+
+
+# -- Markdown to Word --------------------------------------------------------------------------
+
+
+@dataclass
+class _List:
+    ordered: bool
+    start: int
+    num_id: int | None = None
+    first: bool = False
+
+
+@dataclass
+class _Inline:
+    bold: int = 0
+    italic: int = 0
+    strike: int = 0
+    link: Any = None
+
+
+class _Writer:
+    """
+    Walks markdown-it tokens and appends Word structures to a python-docx Document.
+    """
+
+    def __init__(self, document: Any) -> None:
+        self.doc = document
+        self.lists: list[_List] = []
+        self.quote = 0
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _style(self, name: str, fallback: str | None = None) -> Any:
+        for candidate in (name, fallback):
+            if candidate is None:
+                continue
+            try:
+                return self.doc.styles[candidate]
+            except KeyError:
+                continue
+        return None
+
+    def _paragraph(self, style: str | None = None, fallback: str | None = None) -> Any:
+        para = self.doc.add_paragraph()
+        if style is not None:
+            found = self._style(style, fallback)
+            if found is not None:
+                para.style = found
+        return para
+
+    def _restart_numbering(self, style: Any, start: int) -> int | None:
+        """
+        A new numbering instance of *style*'s list that starts at *start*.
+        """
+        ppr = style.element.pPr
+        if ppr is None or ppr.numPr is None or ppr.numPr.numId is None:
+            return None
+        numbering = self.doc.part.numbering_part.element
+        base = numbering.num_having_numId(ppr.numPr.numId.val)
+        num = numbering.add_num(base.abstractNumId.val)
+        num.add_lvlOverride(ilvl=0).add_startOverride(start)
+        return int(num.numId)
+
+    def _block_paragraph(self) -> Any:
+        """
+        A paragraph for the current context: list item, list continuation, quote or plain.
+        """
+        if self.lists:
+            state = self.lists[-1]
+            depth = min(len(self.lists), 3)
+            suffix = "" if depth == 1 else f" {depth}"
+            if not state.first:
+                return self._paragraph(f"List Continue{suffix}", "List Continue")
+            state.first = False
+            kind = "List Number" if state.ordered else "List Bullet"
+            para = self._paragraph(f"{kind}{suffix}", kind)
+            if state.ordered:
+                style = self._style(f"{kind}{suffix}", kind)
+                if state.num_id is None and style is not None:
+                    state.num_id = self._restart_numbering(style, state.start)
+                if state.num_id is not None:
+                    num_pr = para._p.get_or_add_pPr().get_or_add_numPr()
+                    num_pr.get_or_add_ilvl().val = 0
+                    num_pr.get_or_add_numId().val = state.num_id
+            return para
+        if self.quote:
+            return self._paragraph("Quote")
+        return self._paragraph()
+
+    def _run(self, para: Any, text: str, fmt: _Inline, *, code: bool = False) -> Any:
+        from docx.shared import RGBColor
+        from docx.text.run import Run
+
+        text = _xml_text(text)
+        if fmt.link is not None:
+            from docx.oxml import OxmlElement
+
+            element = OxmlElement("w:r")
+            fmt.link.append(element)
+            run = Run(cast(Any, element), para)
+            run.text = text
+            run.font.underline = True
+            run.font.color.rgb = RGBColor(0x05, 0x63, 0xC1)
+        else:
+            run = para.add_run(text)
+        if fmt.bold:
+            run.bold = True
+        if fmt.italic:
+            run.italic = True
+        if fmt.strike:
+            run.font.strike = True
+        if code:
+            _monospace(run)
+        return run
+
+    def _start_link(self, para: Any, href: str) -> Any:
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+
+        r_id = self.doc.part.relate_to(href, RT.HYPERLINK, is_external=True)
+        link = OxmlElement("w:hyperlink")
+        link.set(qn("r:id"), r_id)
+        para._p.append(link)
+        return link
+
+    def inline(self, para: Any, token: Any) -> None:
+        """
+        Append the runs of one ``inline`` token to *para*.
+        """
+        fmt = _Inline()
+        for child in token.children or []:
+            kind = child.type
+            if kind == "text":
+                self._run(para, child.content, fmt)
+            elif kind == "code_inline":
+                self._run(para, child.content, fmt, code=True)
+            elif kind in ("softbreak", "hardbreak"):
+                self._run(para, "", fmt).add_break()
+            elif kind == "strong_open":
+                fmt.bold += 1
+            elif kind == "strong_close":
+                fmt.bold -= 1
+            elif kind == "em_open":
+                fmt.italic += 1
+            elif kind == "em_close":
+                fmt.italic -= 1
+            elif kind == "s_open":
+                fmt.strike += 1
+            elif kind == "s_close":
+                fmt.strike -= 1
+            elif kind == "link_open":
+                fmt.link = self._start_link(para, str(child.attrGet("href") or ""))
+            elif kind == "link_close":
+                fmt.link = None
+            elif kind == "image":
+                self._run(para, child.content or str(child.attrGet("src") or ""), fmt)
+            elif child.content:
+                self._run(para, child.content, fmt)
+
+    def code_block(self, text: str) -> None:
+        """
+        A code block: one paragraph, monospace runs, a line break per source line.
+        """
+        from docx.shared import Pt
+
+        para = self._paragraph("No Spacing")
+        para.paragraph_format.left_indent = Pt(18)
+        lines = text.rstrip("\n").split("\n")
+        for i, line in enumerate(lines):
+            run = para.add_run(_xml_text(line))
+            _monospace(run)
+            if i < len(lines) - 1:
+                run.add_break()
+
+    def table(self, tokens: list[Any], start: int) -> int:
+        """
+        Render the table starting at ``tokens[start]``; return the index after ``table_close``.
+        """
+        rows: list[list[tuple[bool, Any]]] = []
+        i = start + 1
+        while i < len(tokens) and tokens[i].type != "table_close":
+            t = tokens[i]
+            if t.type == "tr_open":
+                rows.append([])
+            elif t.type in ("th_open", "td_open"):
+                inline = tokens[i + 1] if tokens[i + 1].type == "inline" else None
+                rows[-1].append((t.type == "th_open", inline))
+            i += 1
+        cols = max((len(r) for r in rows), default=0)
+        if rows and cols:
+            table = self.doc.add_table(rows=len(rows), cols=cols)
+            style = self._style("Table Grid")
+            if style is not None:
+                table.style = style
+            for r, row in enumerate(rows):
+                for c, (header, inline) in enumerate(row):
+                    para = table.cell(r, c).paragraphs[0]
+                    if inline is not None:
+                        self.inline(para, inline)
+                    if header:
+                        for run in para.runs:
+                            run.bold = True
+        return i + 1
+
+    def render(self, text: str) -> None:
+        """
+        Append the Markdown *text* to the document.
+        """
+        from .html import markdown_parser
+
+        tokens = markdown_parser().parse(text)
+        i = 0
+        while i < len(tokens):
+            t = tokens[i]
+            kind = t.type
+            if kind == "heading_open":
+                para = self.doc.add_heading("", level=min(int(t.tag[1:]), 9))
+                self.inline(para, tokens[i + 1])
+                i += 3
+                continue
+            if kind == "paragraph_open":
+                para = self._block_paragraph()
+                self.inline(para, tokens[i + 1])
+                i += 3
+                continue
+            if kind in ("bullet_list_open", "ordered_list_open"):
+                start = t.attrGet("start")
+                self.lists.append(_List(kind == "ordered_list_open", int(start) if start else 1))
+            elif kind in ("bullet_list_close", "ordered_list_close"):
+                self.lists.pop()
+            elif kind == "list_item_open":
+                self.lists[-1].first = True
+            elif kind == "blockquote_open":
+                self.quote += 1
+            elif kind == "blockquote_close":
+                self.quote -= 1
+            elif kind in ("fence", "code_block"):
+                self.code_block(t.content)
+            elif kind == "table_open":
+                i = self.table(tokens, i)
+                continue
+            elif kind == "hr":
+                _bottom_border(self._paragraph())
+            elif kind == "inline":  # stray inline (html disabled: should not happen)
+                self.inline(self._block_paragraph(), t)
+            i += 1
+
+
+def _monospace(run: Any) -> None:
+    from docx.oxml.ns import qn
+
+    run.font.name = MONOSPACE
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), MONOSPACE)
+
+
+def _bottom_border(para: Any) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for k, v in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "auto")):
+        bottom.set(qn(k), v)
+    borders.append(bottom)
+    para._p.get_or_add_pPr().append(borders)
+
+
+def _load(template: bytes | str | os.PathLike[str] | None) -> Any:
+    try:
+        import docx
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError("python-docx", "docx") from exc
+    if template is None:
+        return docx.Document()
+    data = template if isinstance(template, bytes) else Path(template).read_bytes()
+    _read_members(data)  # size and member limits before python-docx expands it
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several unrelated types for a broken package
+        raise ExportError(f"the template is not a readable .docx: {exc}") from exc
+    from docx.oxml.ns import qn
+
+    body = document.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+    return document
+
+
+def _footer_label(document: Any, label: str) -> None:
+    for section in document.sections:
+        footer = section.footer
+        if label in "\n".join(p.text for p in footer.paragraphs):
+            continue
+        paras = footer.paragraphs
+        para = paras[0] if paras and not paras[0].text else footer.add_paragraph()
+        para.add_run(label)
+
+
+def _label_style(document: Any) -> Any:
+    from docx.enum.style import WD_STYLE_TYPE
+
+    try:
+        return document.styles[LABEL_STYLE]
+    except KeyError:
+        style = document.styles.add_style(LABEL_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = document.styles["Normal"]
+        style.font.bold = True
+        return style
+
+
+def document_text(data: bytes) -> str:
+    """
+    The body text of a .docx in document order, one line per paragraph or table row
+    (cells joined by `` | ``), without the label paragraphs this exporter adds.
+
+    This is the text to pass to ``verify()``: the invisible marks and seal survive in it.
+    """
+    try:
+        import docx
+        from docx.oxml.ns import qn
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError("python-docx", "docx") from exc
+    _read_members(data)
+    document = docx.Document(io.BytesIO(data))
+    skip = None
+    with contextlib.suppress(KeyError):
+        skip = document.styles[LABEL_STYLE].style_id
+
+    breaks = {qn("w:br"): "\n", qn("w:tab"): "\t"}
+
+    def text_of(element: Any) -> str:
+        return "".join(breaks.get(node.tag, node.text or "") for node in element.iter(qn("w:t"), *breaks))
+
+    lines = []
+    for element in document.element.body.iterchildren():
+        if element.tag == qn("w:p"):
+            style = element.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
+            if skip is not None and style is not None and style.get(qn("w:val")) == skip:
+                continue
+            lines.append(text_of(element))
+        elif element.tag == qn("w:tbl"):
+            for row in element.iter(qn("w:tr")):
+                lines.append(" | ".join(text_of(cell) for cell in row.iter(qn("w:tc"))))
+    return "\n".join(lines)
+
+
+def render(doc: ExportDocument, *, template: bytes | str | os.PathLike[str] | None = None) -> bytes:
+    """
+    The .docx file of *doc*.
+
+    Raises:
+        ExportError: the template is not a readable .docx or exceeds the package limits.
+        MissingDependencyError: python-docx or markdown-it-py is missing (``[docx]``, ``[markdown]``).
+    """
+    document = _load(template)
+    label = _xml_text(doc.label_text)
+    if doc.show_label:
+        document.add_paragraph(label, style=_label_style(document))
+    if doc.title is not None:
+        document.add_heading(_xml_text(doc.title), level=0)
+    writer = _Writer(document)
+    for part in doc.parts:
+        if part.role is not None:
+            document.add_heading(doc.role_name(part.role), level=3)
+        writer.render(part.text)
+    if doc.show_label:
+        _footer_label(document, label)
+    core = document.core_properties
+    producer = doc.metadata.content_producer
+    core.author = producer
+    core.last_modified_by = producer
+    core.created = doc.created
+    core.modified = doc.created
+    if doc.title is not None:
+        core.title = _xml_text(doc.title)
+    buf = io.BytesIO()
+    document.save(buf)
+    return replace_aigc_property(buf.getvalue(), doc.metadata)

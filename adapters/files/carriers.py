@@ -1,0 +1,621 @@
+"""
+Per-format carriers of the implicit label and the visible text of a file.
+
+========  ===========================================  =====================================
+format    implicit label (``where``)                    visible text fed to ``verify()``
+========  ===========================================  =====================================
+docx      ``docProps/custom.xml#AIGC`` (vt:lpwstr)      paragraphs and tables; headers/footers
+md        ``front-matter:AIGC`` (YAML mapping)          the body after the front matter
+html      ``meta[name=AIGC]``                           text outside head/script/style
+pdf       ``pdf:/Info/AIGC`` (also ``pdf:XMP``)         page text (pypdf)
+txt       none: the in-text marks are the only channel  the whole file
+========  ===========================================  =====================================
+
+Reading is defensive: XML goes through defusedxml (no DTDs or entities), ZIP archives
+are checked for member count and declared uncompressed size before anything is read,
+YAML is read with ``safe_load`` and every text is capped. Problems raise
+:class:`CarrierError` with a message meant for a report line.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Literal
+from xml.etree import ElementTree as ET
+
+import defusedxml
+import defusedxml.ElementTree as DET
+import yaml
+from aigclabel.exceptions import MetadataError
+from aigclabel.metadata import AIGCMetadata
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_TEXT_BYTES",
+    "MAX_ZIP_MEMBERS",
+    "MAX_ZIP_TOTAL",
+    "CarrierError",
+    "Extracted",
+    "Format",
+    "detect_format",
+    "read_document",
+    "rewrite",
+]
+
+Format = Literal["docx", "md", "html", "txt", "pdf", "unknown"]
+
+MAX_FILE_BYTES = 100 * 1024 * 1024  #: any file larger than this is not read at all
+MAX_TEXT_BYTES = 20 * 1024 * 1024  #: cap on the text of a file (UTF-8 bytes)
+MAX_ZIP_TOTAL = 50 * 1024 * 1024  #: cap on the declared uncompressed size of a docx
+MAX_ZIP_MEMBERS = 10_000  #: cap on the member count of a docx
+
+_EXT: dict[str, Format] = {
+    ".docx": "docx",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".txt": "txt",
+    ".text": "txt",
+    ".pdf": "pdf",
+}
+#: The file name suffixes a batch picks up.
+SUFFIXES = frozenset(_EXT)
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+CP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
+CUSTOM_PART = "docProps/custom.xml"
+CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+
+
+class CarrierError(Exception):
+    """
+    The file cannot be read safely (hostile, broken or over a size cap).
+    """
+
+
+@dataclass(slots=True)
+class Extracted:
+    """
+    What one file holds: its visible text (candidates, best first) and its implicit label.
+
+    ``texts`` lists the text to verify, then alternatives (for docx: without headers and
+    footers, whose repeated visible label is not part of the sealed text).
+    ``labels`` counts the AIGC carriers found (a file should hold exactly one);
+    ``metadata_error`` says why a present carrier could not be read.
+    """
+
+    format: Format
+    texts: list[str]
+    metadata: AIGCMetadata | None = None
+    where: str | None = None
+    labels: int = 0
+    metadata_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_format(path: Path, head: bytes) -> Format:
+    """
+    The format by file name suffix, else by the first bytes.
+    """
+    fmt = _EXT.get(path.suffix.lower())
+    if fmt is not None:
+        return fmt
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "docx"
+    return "unknown"
+
+
+def read_document(path: Path) -> Extracted:
+    """
+    Read *path*: its format, visible text and implicit label.
+
+    Raises:
+        CarrierError: unreadable, hostile or over a cap.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CarrierError(f"file size {size} bytes exceeds the {MAX_FILE_BYTES // 2**20} MB cap")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CarrierError(f"cannot read file: {exc.strerror or exc}") from exc
+    fmt = detect_format(path, data[:8])
+    return parse_bytes(fmt, data)
+
+
+def parse_bytes(fmt: Format, data: bytes) -> Extracted:
+    """
+    Parse the bytes of a file of format *fmt* (see :func:`read_document`).
+    """
+    if fmt == "docx":
+        return _read_docx(data)
+    if fmt == "pdf":
+        return _read_pdf(data)
+    if fmt == "unknown":
+        raise CarrierError("unsupported format (expected docx, md, html, txt or pdf)")
+    text = _decode(data)
+    if fmt == "md":
+        return _read_md(text)
+    if fmt == "html":
+        return _read_html(text)
+    return Extracted("txt", [text])
+
+
+def _decode(data: bytes) -> str:
+    if len(data) > MAX_TEXT_BYTES:
+        raise CarrierError(f"text of {len(data)} bytes exceeds the {MAX_TEXT_BYTES // 2**20} MB text cap")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CarrierError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+
+
+def _parse_meta(value: object, where: str, out: Extracted) -> None:
+    out.labels += 1
+    out.where = where
+    try:
+        if isinstance(value, str):
+            out.metadata = AIGCMetadata.from_json(value)
+        else:
+            out.metadata = AIGCMetadata.from_obj(value)
+    except MetadataError as exc:
+        out.metadata_error = f"{where}: {exc}"
+
+
+# -- docx -------------------------------------------------------------------------------
+
+
+def _open_zip(data: bytes) -> zipfile.ZipFile:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise CarrierError(f"not a readable docx (ZIP) archive: {exc}") from exc
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise CarrierError(f"archive member count {len(infos)} exceeds the cap of {MAX_ZIP_MEMBERS}")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_ZIP_TOTAL:
+        raise CarrierError(
+            f"archive uncompressed size {total} bytes exceeds the {MAX_ZIP_TOTAL // 2**20} MB cap"
+        )
+    return zf
+
+
+def _zip_read(zf: zipfile.ZipFile, name: str) -> bytes | None:
+    try:
+        zf.getinfo(name)
+    except KeyError:
+        return None
+    try:
+        return zf.read(name)  # never more than the declared (capped) size
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as exc:
+        raise CarrierError(f"{name}: cannot decompress: {exc}") from exc
+
+
+def _xml(data: bytes, name: str) -> ET.Element:
+    try:
+        root: ET.Element = DET.fromstring(data, forbid_dtd=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise CarrierError(f"{name}: DTDs and XML entity declarations are refused ({exc})") from exc
+    except ET.ParseError as exc:
+        raise CarrierError(f"{name}: broken XML ({exc})") from exc
+    return root
+
+
+def _paragraph_text(root: ET.Element) -> Iterator[str]:
+    w = f"{{{W_NS}}}"
+    for p in root.iter(f"{w}p"):
+        parts: list[str] = []
+        for el in p.iter():
+            if el.tag == f"{w}t" and el.text:
+                parts.append(el.text)
+            elif el.tag == f"{w}tab":
+                parts.append("\t")
+            elif el.tag in (f"{w}br", f"{w}cr"):
+                parts.append("\n")
+        yield "".join(parts)
+
+
+def _read_docx(data: bytes) -> Extracted:
+    zf = _open_zip(data)
+    with zf:
+        doc = _zip_read(zf, "word/document.xml")
+        if doc is None:
+            raise CarrierError("not a Word document: word/document.xml is missing")
+        body = "\n".join(_paragraph_text(_xml(doc, "word/document.xml")))
+        extra: list[str] = []
+        names = sorted(n for n in zf.namelist() if re.fullmatch(r"word/(header|footer)\d*\.xml", n))
+        for name in names:
+            part = _zip_read(zf, name)
+            if part is not None:
+                extra.append("\n".join(_paragraph_text(_xml(part, name))))
+        if len(body.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+            raise CarrierError(f"document text exceeds the {MAX_TEXT_BYTES // 2**20} MB text cap")
+        full = "\n".join([body, *(e for e in extra if e)])
+        out = Extracted("docx", [full, body] if full != body else [body])
+        custom = _zip_read(zf, CUSTOM_PART)
+        if custom is not None:
+            root = _xml(custom, CUSTOM_PART)
+            for prop in root.findall(f"{{{CP_NS}}}property"):
+                if (prop.get("name") or "").upper() == "AIGC":
+                    value = "".join(prop.itertext())
+                    _parse_meta(value, f"{CUSTOM_PART}#AIGC", out)
+    return out
+
+
+def _rewrite_docx(data: bytes, metadata: AIGCMetadata, prompt: str | None) -> bytes:
+    zf = _open_zip(data)
+    ET.register_namespace("", CP_NS)
+    ET.register_namespace("vt", VT_NS)
+    with zf:
+        names = zf.namelist()
+        custom_raw = _zip_read(zf, CUSTOM_PART)
+        props: list[ET.Element] = []
+        if custom_raw is not None:
+            root = _xml(custom_raw, CUSTOM_PART)
+            props = [p for p in root if (p.get("name") or "").upper() != "AIGC"]
+        pids = [int(p.get("pid") or 0) for p in props if (p.get("pid") or "").isdigit()]
+        new = ET.Element(f"{{{CP_NS}}}property", {"fmtid": FMTID, "pid": str(max([1, *pids]) + 1)})
+        new.set("name", "AIGC")
+        ET.SubElement(new, f"{{{VT_NS}}}lpwstr").text = metadata.for_format("docx")
+        top = ET.Element(f"{{{CP_NS}}}Properties")
+        top.extend([*props, new])
+        custom = ET.tostring(top, encoding="UTF-8", xml_declaration=True)
+        rels = _zip_read(zf, "_rels/.rels") or b""
+        types = _zip_read(zf, "[Content_Types].xml") or b""
+        if CUSTOM_REL.encode() not in rels:
+            rels = _add_before(rels, b"</Relationships>", _custom_rel(rels))
+        if b'PartName="/docProps/custom.xml"' not in types:
+            override = f'<Override PartName="/{CUSTOM_PART}" ContentType="{CUSTOM_CT}"/>'.encode()
+            types = _add_before(types, b"</Types>", override)
+        doc = _zip_read(zf, "word/document.xml") or b""
+        if prompt:
+            doc = _prepend_paragraph(doc, prompt)
+        replaced = {CUSTOM_PART: custom, "_rels/.rels": rels, "[Content_Types].xml": types}
+        replaced["word/document.xml"] = doc
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in zf.infolist():  # same order, replaced parts in place
+                body = replaced.get(info.filename)
+                out.writestr(info, body if body is not None else zf.read(info.filename))
+            if CUSTOM_PART not in names:
+                out.writestr(CUSTOM_PART, custom)
+    return buf.getvalue()
+
+
+def _custom_rel(rels: bytes) -> bytes:
+    ids = {int(m) for m in re.findall(rb'Id="rId(\d+)"', rels)}
+    rid = max(ids, default=0) + 1
+    return f'<Relationship Id="rId{rid}" Type="{CUSTOM_REL}" Target="{CUSTOM_PART}"/>'.encode()
+
+
+def _add_before(xml: bytes, closing: bytes, piece: bytes) -> bytes:
+    at = xml.rfind(closing)
+    if at < 0:
+        raise CarrierError(f"cannot register the custom properties part: no {closing.decode()} found")
+    return xml[:at] + piece + xml[at:]
+
+
+def _prepend_paragraph(doc: bytes, prompt: str) -> bytes:
+    m = re.search(rb"<(\w+:)?body\b[^>]*>", doc)
+    if m is None:
+        raise CarrierError("word/document.xml has no body")
+    p = (m.group(1) or b"w:").decode()
+    run = f"<{p}p><{p}r><{p}rPr><{p}b/></{p}rPr><{p}t>{html.escape(prompt)}</{p}t></{p}r></{p}p>"
+    return doc[: m.end()] + run.encode() + doc[m.end() :]
+
+
+# -- markdown ---------------------------------------------------------------------------
+
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """
+    ``(front matter text or None, body)``. A ``---`` opening line without a closing one is
+    an error, not a body.
+    """
+    if not re.match(r"\A---[ \t]*\r?\n", text):
+        return None, text
+    m = _FRONT.match(text)
+    if m is None:
+        raise CarrierError("malformed front matter: the opening '---' line has no closing '---'")
+    return m.group(1) or "", text[m.end() :]
+
+
+def _load_front(front: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(front)
+    except yaml.YAMLError as exc:
+        raise CarrierError(f"malformed front matter: {str(exc).splitlines()[0]}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CarrierError(f"malformed front matter: a YAML mapping is expected, not {type(data).__name__}")
+    return data
+
+
+def _read_md(text: str) -> Extracted:
+    front, body = split_front_matter(text)
+    out = Extracted("md", [body])
+    if front is not None:
+        data = _load_front(front)
+        for key, value in data.items():
+            if str(key).upper() == "AIGC":
+                _parse_meta(value, "front-matter:AIGC", out)
+    return out
+
+
+def _strip_aigc_block(front: str) -> str:
+    lines = front.splitlines(keepends=True)
+    kept: list[str] = []
+    skipping = False
+    for line in lines:
+        if re.match(r"""^["']?AIGC["']?[ \t]*:""", line, re.IGNORECASE):
+            skipping = True
+            continue
+        if skipping and (line.startswith((" ", "\t")) or not line.strip()):
+            continue
+        skipping = False
+        kept.append(line)
+    return "".join(kept)
+
+
+def _rewrite_md(text: str, metadata: AIGCMetadata, prompt: str | None) -> str:
+    front, body = split_front_matter(text)
+    block = metadata.for_format("markdown").split("\n")[1:-2]  # the AIGC: mapping lines
+    rest = _strip_aigc_block(front or "")
+    if rest and not rest.endswith("\n"):
+        rest += "\n"
+    new_front = rest + "\n".join(block) + "\n"
+    data = _load_front(new_front)
+    if sum(1 for k in data if str(k).upper() == "AIGC") != 1:
+        raise CarrierError("cannot merge the AIGC mapping into the front matter")
+    if prompt:
+        body = f"{prompt}\n\n{body}"
+    return f"---\n{new_front}---\n{body}"
+
+
+# -- html -------------------------------------------------------------------------------
+
+_SKIP = frozenset({"head", "script", "style", "template", "noscript", "title"})
+_BLOCK = frozenset(
+    {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "section", "article",
+     "header", "footer", "blockquote", "table", "ul", "ol", "aside", "figcaption"}
+)  # fmt: skip
+
+
+class _HTMLText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.metas: list[str | None] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            a = dict(attrs)
+            if (a.get("name") or "").upper() == "AIGC":
+                self.metas.append(a.get("content"))
+            return
+        if tag in _SKIP:
+            self._skip += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP and self._skip:
+            self._skip -= 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _read_html(text: str) -> Extracted:
+    parser = _HTMLText()
+    try:
+        parser.feed(text)
+        parser.close()
+    except (AssertionError, ValueError) as exc:  # pragma: no cover - html.parser is lenient
+        raise CarrierError(f"broken HTML: {exc}") from exc
+    out = Extracted("html", ["".join(parser.parts).strip("\n")])
+    for content in parser.metas:
+        _parse_meta(content or "", "meta[name=AIGC]", out)
+    return out
+
+
+_META_TAG = re.compile(r"<meta\b[^>]*>\s*", re.IGNORECASE)
+_NAME_AIGC = re.compile(r"""\bname\s*=\s*(["']?)AIGC\1(?=[\s/>])""", re.IGNORECASE)
+
+
+def _rewrite_html(text: str, metadata: AIGCMetadata, prompt: str | None) -> str:
+    text = _META_TAG.sub(lambda m: "" if _NAME_AIGC.search(m.group()) else m.group(), text)
+    meta = f'<meta name="AIGC" content="{html.escape(metadata.for_format("html"), quote=True)}">'
+    head = re.search(r"<head\b[^>]*>", text, re.IGNORECASE)
+    if head is not None:
+        text = f"{text[: head.end()]}\n{meta}{text[head.end() :]}"
+    else:
+        top = re.search(r"<html\b[^>]*>", text, re.IGNORECASE)
+        at = top.end() if top else 0
+        text = f"{text[:at]}<head>{meta}</head>{text[at:]}"
+    if prompt:
+        tag = f'<p class="aigc-prompt" role="note"><strong>{html.escape(prompt)}</strong></p>'
+        body = re.search(r"<body\b[^>]*>", text, re.IGNORECASE)
+        if body is not None:
+            text = f"{text[: body.end()]}\n{tag}{text[body.end() :]}"
+        else:
+            end = re.search(r"</head\s*>", text, re.IGNORECASE)
+            at = end.end() if end else 0
+            text = f"{text[:at]}{tag}{text[at:]}"
+    return text
+
+
+# -- pdf --------------------------------------------------------------------------------
+
+_XMP_AIGC = re.compile(r"""TC260:AIGC\s*=\s*(["'])(.*?)\1|<TC260:AIGC>(.*?)</TC260:AIGC>""", re.DOTALL)
+
+
+def _read_pdf(data: bytes) -> Extracted:
+    import pypdf
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise CarrierError("encrypted PDF: cannot read its text")
+        pages: list[str] = []
+        size = 0
+        for page in reader.pages:
+            chunk = page.extract_text() or ""
+            size += len(chunk)
+            if size > MAX_TEXT_BYTES:
+                raise CarrierError(f"PDF text exceeds the {MAX_TEXT_BYTES // 2**20} MB text cap")
+            pages.append(chunk)
+        info: Mapping[Any, Any] = reader.metadata or {}
+        raw_info = {str(k): v for k, v in info.items()}
+        xmp = reader.xmp_metadata
+        xmp_raw = xmp.stream.get_data().decode("utf-8", "replace") if xmp is not None else ""
+    except CarrierError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
+        raise CarrierError(f"not a readable PDF: {type(exc).__name__}: {exc}") from exc
+    out = Extracted("pdf", ["\n".join(pages)])
+    for key, value in raw_info.items():
+        if key.lstrip("/").upper() == "AIGC":
+            _parse_meta(str(value), "pdf:/Info/AIGC", out)
+    if out.labels == 0 and xmp_raw:
+        for m in _XMP_AIGC.finditer(xmp_raw):
+            _parse_meta(html.unescape(m.group(2) or m.group(3) or ""), "pdf:XMP/TC260:AIGC", out)
+    return out
+
+
+def _rewrite_pdf(data: bytes, metadata: AIGCMetadata, prompt: str | None) -> bytes:
+    import pikepdf
+
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except (pikepdf.PdfError, OSError, ValueError) as exc:
+        raise CarrierError(f"not a readable PDF: {exc}") from exc
+    with pdf:
+        info = pdf.docinfo
+        for key in [k for k in info.keys() if str(k).lstrip("/").upper() == "AIGC"]:  # noqa: SIM118
+            del info[key]
+        info[pikepdf.Name("/AIGC")] = pikepdf.String(metadata.for_format("pdf"))
+        if prompt and len(pdf.pages):
+            _stamp(pdf, pdf.pages[0], prompt)
+        buf = io.BytesIO()
+        pdf.save(
+            buf,
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            compress_streams=True,
+            deterministic_id=True,
+        )
+    return buf.getvalue()
+
+
+def _stamp(pdf: Any, page: Any, prompt: str) -> None:
+    """
+    Draw *prompt* at the top of *page* in the standard Adobe-GB1 font (no embedding;
+    every viewer substitutes a Song face) with a ToUnicode map so that text extraction
+    returns the prompt.
+    """
+    import pikepdf
+
+    codes = "".join(f"{ord(c):04X}" for c in prompt)
+    chars = sorted(set(prompt))
+    cmap = (
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /AIGC-UCS def /CMapType 2 def\n1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+        f"{len(chars)} beginbfchar\n"
+        + "".join(f"<{ord(c):04X}> <{ord(c):04X}>\n" for c in chars)
+        + "endbfchar\nendcmap CMapName currentdict /CMap defineresource pop end end\n"
+    )
+    descendant = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font,
+        Subtype=pikepdf.Name.CIDFontType0,
+        BaseFont=pikepdf.Name("/STSong-Light"),
+        CIDSystemInfo=pikepdf.Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("GB1"),
+                                         Supplement=4),
+        FontDescriptor=pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name("/STSong-Light"), Flags=6,
+            FontBBox=[-25, -254, 1000, 880], ItalicAngle=0, Ascent=880, Descent=-120, CapHeight=880,
+            StemV=93,
+        )),
+    )  # fmt: skip
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type0,
+            BaseFont=pikepdf.Name("/STSong-Light"),
+            Encoding=pikepdf.Name("/UniGB-UCS2-H"),
+            DescendantFonts=[pdf.make_indirect(descendant)],
+            ToUnicode=pdf.make_stream(cmap.encode("ascii")),
+        )
+    )
+    resources = page.obj.get("/Resources")
+    if resources is None:
+        resources = page.obj.Resources = pikepdf.Dictionary()
+    fonts = resources.get("/Font")
+    if fonts is None:
+        fonts = resources.Font = pikepdf.Dictionary()
+    fonts["/FAIGCPrompt"] = font
+    box = [float(v) for v in page.mediabox]
+    y = box[3] - 24
+    content = f"q BT /FAIGCPrompt 12 Tf 1 0 0 1 {box[0] + 36:.1f} {y:.1f} Tm <{codes}> Tj ET Q\n"
+    page.contents_add(pdf.make_stream(content.encode("ascii")), prepend=False)
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def rewrite(fmt: Format, data: bytes, metadata: AIGCMetadata, prompt: str | None) -> bytes:
+    """
+    Return the bytes of the file with exactly one implicit label, *metadata*, replacing
+    any existing one, and *prompt* (a visible line) added at the top when given.
+
+    ``txt`` has no metadata carrier: only the prompt is added.
+
+    Raises:
+        CarrierError: the file cannot be read or rewritten safely.
+    """
+    if fmt == "docx":
+        return _rewrite_docx(data, metadata, prompt)
+    if fmt == "pdf":
+        return _rewrite_pdf(data, metadata, prompt)
+    if fmt == "unknown":
+        raise CarrierError("unsupported format (expected docx, md, html, txt or pdf)")
+    text = _decode(data)
+    if fmt == "md":
+        return _rewrite_md(text, metadata, prompt).encode("utf-8")
+    if fmt == "html":
+        return _rewrite_html(text, metadata, prompt).encode("utf-8")
+    return (f"{prompt}\n\n{text}" if prompt else text).encode("utf-8")
+
+
+def metadata_json(metadata: AIGCMetadata) -> str:
+    """
+    The bare JSON of *metadata* (what every carrier here stores).
+    """
+    return json.dumps(metadata.to_dict("bare"), separators=(",", ":"))
