@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import io
 import re
 import types
 from pathlib import Path
@@ -184,3 +185,35 @@ def test_readme_opt_out_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         verify(out.text, key="a provider secret").status,
         kinds,
     )
+
+
+def test_readme_export_and_platform_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The README's export, verify and propagate command lines run as written (CODE filled in).
+    """
+    import shlex
+    import shutil
+
+    from aigclabel.adapters import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "answer.md").write_text("# 杭州\n\n杭州以西湖闻名。春秋两季最适合旅行。\n", "utf-8")
+    (tmp_path / "key").write_text("a provider secret\n", "utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text("utf-8"), re.S)
+    lines = [
+        line.split("#")[0].strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.startswith("aigclabel ") and ("export" in line or "upload" in line)
+    ]
+    codes = []
+    for line in lines:
+        if "verify upload" in line or "propagate" in line:
+            shutil.copy(tmp_path / "answer.docx", tmp_path / "upload.docx")
+            (tmp_path / "uploads").mkdir(exist_ok=True)
+            shutil.copy(tmp_path / "answer.docx", tmp_path / "uploads" / "a.docx")
+        argv = shlex.split(line.replace("CODE", "001191110102MAD55U9H0F20001"))[1:]
+        codes.append(cli.main(argv, stdin=None, stdout=io.StringIO()))
+
+    assert 4 == len(lines)
+    assert [0, 0, 0, 0] == codes
