@@ -20,7 +20,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from aigclabel.exceptions import AIGCLabelError
@@ -29,6 +28,7 @@ from aigclabel.marks.alphabet import MARK_RUN
 from aigclabel.policy import LabelPolicy
 from aigclabel.verify import Verdict, verify
 
+from ._cli_io import BadInput, read_key, read_text
 from .audit_cli import add_audit_commands, run_audit
 from .export_cli import add_export_command, run_export
 from .files_cli import add_files_commands, run_files, verify_path
@@ -58,37 +58,10 @@ every few minutes during the day.
 """
 
 
-class _BadInput(Exception):
-    pass
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
-
-
-def _read_text(source: str, stdin: TextIO) -> str:
-    try:
-        if source == "-":
-            data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
-        else:
-            data = Path(source).read_bytes()
-    except OSError as exc:
-        raise _BadInput(f"cannot read {source!r}: {exc.strerror}") from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _BadInput(f"{source!r} is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
-
-
-def _read_key(path: str | None, *, env: str = "AIGCLABEL_KEY") -> str | None:
-    if path is None:
-        return os.environ.get(env)
-    try:
-        return Path(path).read_text("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _BadInput(f"cannot read key file {path!r}: {exc}") from exc
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -155,11 +128,11 @@ def _summary(verdict: Verdict) -> str:
 
 
 def _cmd_label(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
-    text = _read_text(args.file, stdin)
+    text = read_text(args.file, stdin)
     policy = LabelPolicy.load(
         args.policy,
         producer=args.producer,
-        key=_read_key(args.key_file),
+        key=read_key(args.key_file),
         placement=args.placement,
         text_format=args.text_format,
     )
@@ -185,8 +158,8 @@ def _cmd_label(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
 def _cmd_verify(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     if (code := verify_path(args, stdout)) is not None:  # documents and directories
         return code
-    text = _read_text(args.file, stdin)
-    verdict = verify(text, key=_read_key(args.key_file), public_key=args.public_key)
+    text = read_text(args.file, stdin)
+    verdict = verify(text, key=read_key(args.key_file), public_key=args.public_key)
     if args.json:
         json.dump(verdict.to_dict(), stdout, ensure_ascii=False)
         stdout.write("\n")
@@ -304,7 +277,7 @@ def main(
         if args.command == "export":
             return run_export(args, stdin, stdout)
         return _cmd_demo(stdout)
-    except (_BadInput, AIGCLabelError) as exc:
+    except (BadInput, AIGCLabelError) as exc:
         sys.stderr.write(f"aigclabel: error: {exc}\n")
         return EXIT_BAD_INPUT
 

@@ -12,7 +12,6 @@ for a pdf, an unwritable output).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,16 +19,13 @@ from aigclabel.exceptions import AIGCLabelError
 from aigclabel.labeler import Labeler
 from aigclabel.policy import LabelPolicy
 
+from ._cli_io import BadInput, read_key, read_text
 from .export import FORMATS, export
 
 __all__ = ["add_export_command", "run_export"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 3
-
-
-class _BadInput(Exception):
-    pass
 
 
 def add_export_command(subparsers: Any) -> None:
@@ -49,29 +45,6 @@ def add_export_command(subparsers: Any) -> None:
     exp.add_argument("--title", help="document title")
 
 
-def _read_input(source: str, stdin: TextIO) -> str:
-    try:
-        if source == "-":
-            data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
-        else:
-            data = Path(source).read_bytes()
-    except OSError as exc:
-        raise _BadInput(f"cannot read {source!r}: {exc.strerror}") from exc
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _BadInput(f"{source!r} is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
-
-
-def _read_key(path: str | None) -> str | None:
-    if path is None:
-        return os.environ.get("AIGCLABEL_KEY")
-    try:
-        return Path(path).read_text("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _BadInput(f"cannot read key file {path!r}: {exc}") from exc
-
-
 def _write(target: str, data: bytes, stdout: TextIO) -> None:
     if target == "-":
         if hasattr(stdout, "buffer"):
@@ -84,7 +57,7 @@ def _write(target: str, data: bytes, stdout: TextIO) -> None:
     try:
         Path(target).write_bytes(data)
     except OSError as exc:
-        raise _BadInput(f"cannot write {target!r}: {exc.strerror}") from exc
+        raise BadInput(f"cannot write {target!r}: {exc.strerror}") from exc
 
 
 def run_export(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
@@ -96,13 +69,13 @@ def run_export(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     import sys
 
     try:
-        text = _read_input(args.input, stdin)
+        text = read_text(args.input, stdin)
         policy = LabelPolicy.load(
-            args.policy, producer=args.producer, key=_read_key(args.key_file), placement=args.placement
+            args.policy, producer=args.producer, key=read_key(args.key_file), placement=args.placement
         )
         data = export(text, args.to, labeler=Labeler(policy), title=args.title)
         _write(args.output, data, stdout)
-    except (_BadInput, AIGCLabelError) as exc:
+    except (BadInput, AIGCLabelError) as exc:
         sys.stderr.write(f"aigclabel: error: {exc}\n")
         return EXIT_BAD_INPUT
     return EXIT_OK

@@ -73,11 +73,7 @@ SUFFIXES = frozenset(_EXT)
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 CP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
-VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
-FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 CUSTOM_PART = "docProps/custom.xml"
-CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
-CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 
@@ -262,56 +258,25 @@ def _read_docx(data: bytes) -> Extracted:
 
 
 def _rewrite_docx(data: bytes, metadata: AIGCMetadata, prompt: str | None) -> bytes:
+    # The exporter owns writing the one AIGC property (custom.xml, its relationship and content type).
+    from ..export import ExportError
+    from ..export.docx import replace_aigc_property
+
+    try:
+        data = replace_aigc_property(data, metadata)
+    except ExportError as exc:
+        raise CarrierError(str(exc)) from exc
+    if not prompt:
+        return data
     zf = _open_zip(data)
-    ET.register_namespace("", CP_NS)
-    ET.register_namespace("vt", VT_NS)
     with zf:
-        names = zf.namelist()
-        custom_raw = _zip_read(zf, CUSTOM_PART)
-        props: list[ET.Element] = []
-        if custom_raw is not None:
-            root = _xml(custom_raw, CUSTOM_PART)
-            props = [p for p in root if (p.get("name") or "").upper() != "AIGC"]
-        pids = [int(p.get("pid") or 0) for p in props if (p.get("pid") or "").isdigit()]
-        new = ET.Element(f"{{{CP_NS}}}property", {"fmtid": FMTID, "pid": str(max([1, *pids]) + 1)})
-        new.set("name", "AIGC")
-        ET.SubElement(new, f"{{{VT_NS}}}lpwstr").text = metadata.for_format("docx")
-        top = ET.Element(f"{{{CP_NS}}}Properties")
-        top.extend([*props, new])
-        custom = ET.tostring(top, encoding="UTF-8", xml_declaration=True)
-        rels = _zip_read(zf, "_rels/.rels") or b""
-        types = _zip_read(zf, "[Content_Types].xml") or b""
-        if CUSTOM_REL.encode() not in rels:
-            rels = _add_before(rels, b"</Relationships>", _custom_rel(rels))
-        if b'PartName="/docProps/custom.xml"' not in types:
-            override = f'<Override PartName="/{CUSTOM_PART}" ContentType="{CUSTOM_CT}"/>'.encode()
-            types = _add_before(types, b"</Types>", override)
-        doc = _zip_read(zf, "word/document.xml") or b""
-        if prompt:
-            doc = _prepend_paragraph(doc, prompt)
-        replaced = {CUSTOM_PART: custom, "_rels/.rels": rels, "[Content_Types].xml": types}
-        replaced["word/document.xml"] = doc
+        doc = _prepend_paragraph(_zip_read(zf, "word/document.xml") or b"", prompt)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in zf.infolist():  # same order, replaced parts in place
-                body = replaced.get(info.filename)
-                out.writestr(info, body if body is not None else zf.read(info.filename))
-            if CUSTOM_PART not in names:
-                out.writestr(CUSTOM_PART, custom)
+            for info in zf.infolist():  # same order, the document part replaced in place
+                body = doc if info.filename == "word/document.xml" else zf.read(info.filename)
+                out.writestr(info, body)
     return buf.getvalue()
-
-
-def _custom_rel(rels: bytes) -> bytes:
-    ids = {int(m) for m in re.findall(rb'Id="rId(\d+)"', rels)}
-    rid = max(ids, default=0) + 1
-    return f'<Relationship Id="rId{rid}" Type="{CUSTOM_REL}" Target="{CUSTOM_PART}"/>'.encode()
-
-
-def _add_before(xml: bytes, closing: bytes, piece: bytes) -> bytes:
-    at = xml.rfind(closing)
-    if at < 0:
-        raise CarrierError(f"cannot register the custom properties part: no {closing.decode()} found")
-    return xml[:at] + piece + xml[at:]
 
 
 def _prepend_paragraph(doc: bytes, prompt: str) -> bytes:
