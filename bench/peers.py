@@ -19,6 +19,7 @@ AGPL-3.0, so it must stay an optional, separately installed dependency.
 
 from __future__ import annotations
 
+import abc
 import logging
 import warnings
 
@@ -45,27 +46,31 @@ def _ed25519_pair():
     return sk, pk, raw_pk
 
 
-class Adapter:
+class Adapter(abc.ABC):
+    """
+    One system under test: set up, embed, verify, and whether it notices an edited word.
+    """
+
     name = "?"
     library = "?"
     license = "?"
     variant = ""  # short description of the configuration used
     is_ours = False
 
-    def setup(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def setup(self) -> None: ...
 
     def version(self) -> str:
         return "?"
 
-    def embed(self, text: str) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def embed(self, text: str) -> str: ...
 
-    def verify(self, text: str) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def verify(self, text: str) -> bool: ...
 
-    def edit_detected(self, text: str) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def edit_detected(self, text: str) -> bool: ...
 
 
 def _dist_version(dist: str) -> str:

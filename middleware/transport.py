@@ -23,7 +23,7 @@ from aigclabel.labeler import _CONTEXT, LabelContext, Labeler
 from aigclabel.optout import OptOut
 from opentelemetry.trace import Span, TracerProvider
 
-from .endpoints import CONTEXT_HEADERS, RequestInfo, inspect_request, route
+from .endpoints import CONTEXT_HEADERS, Endpoint, RequestInfo, inspect_request, route
 from .history import HistoryHygiene
 from .rewrite import JSONRewriter, StreamRewriter, UpstreamStreamError
 from .telemetry import end_span, start_span
@@ -48,13 +48,10 @@ class _Core:
         self.tracer_provider = tracer_provider
         self.hygiene = HistoryHygiene(labeler) if hygiene else None
 
-    def prepare(self, request: Any) -> tuple[Any, RequestInfo, LabelContext | None] | None:
+    def prepare(self, request: Any, endpoint: Endpoint) -> tuple[Any, RequestInfo, LabelContext | None]:
         """
-        ``(request to send, what it asks for, context)``, or ``None`` to pass it through.
+        ``(request to send, what it asks for, context)`` for a request to *endpoint*.
         """
-        endpoint = route(request.method, request.url.path)
-        if endpoint is None:
-            return None
         headers: dict[str, str] = {}
         # Headers.__contains__ is slow; scan the raw pairs once for our prefix.
         if any(k[:7].lower() == b"x-aigc-" for k, _ in request.headers.raw):
@@ -96,14 +93,12 @@ class _Core:
                 )
         return request, info, context
 
-    def begin(self, request: Any) -> _Call | None:
+    def begin(self, request: Any, endpoint: Endpoint) -> _Call:
         """
-        Start labeling one call (span opened), or ``None`` to pass the request through.
+        Start labeling one call to *endpoint* (span opened). The shells route the request
+        and read its body first (``read()`` or ``aread()``).
         """
-        prepared = self.prepare(request)
-        if prepared is None:
-            return None
-        request, info, context = prepared
+        request, info, context = self.prepare(request, endpoint)
         return _Call(self, request, info, context, start_span(self.tracer_provider, info))
 
 
@@ -293,9 +288,9 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             await self._call.response.aclose()
             self._call.end(None)
 
-    class LabelingTransport(lib.BaseTransport):  # type: ignore[name-defined, misc]
+    class _Wrapping:
         """
-        Wraps a transport; labels generation responses (see module docstring).
+        What both transports hold: the wrapped transport and the shared labeling core.
         """
 
         def __init__(
@@ -309,12 +304,17 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             self.inner = inner
             self._core = _Core(lib, labeler, tracer_provider, history_hygiene)
 
+    class LabelingTransport(_Wrapping, lib.BaseTransport):  # type: ignore[name-defined, misc]
+        """
+        Wraps a transport; labels generation responses (see module docstring).
+        """
+
         def handle_request(self, request: Any) -> Any:
-            if route(request.method, request.url.path) is not None:
-                request.read()  # a streamed request body must be read before it is inspected
-            call = self._core.begin(request)
-            if call is None:
+            endpoint = route(request.method, request.url.path)
+            if endpoint is None:
                 return self.inner.handle_request(request)
+            request.read()  # a streamed request body must be read before it is inspected
+            call = self._core.begin(request, endpoint)
             try:
                 response = self.inner.handle_request(call.request)
             except BaseException as exc:
@@ -332,28 +332,17 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
         def close(self) -> None:
             self.inner.close()
 
-    class AsyncLabelingTransport(lib.AsyncBaseTransport):  # type: ignore[name-defined, misc]
+    class AsyncLabelingTransport(_Wrapping, lib.AsyncBaseTransport):  # type: ignore[name-defined, misc]
         """
         Wraps an async transport; labels generation responses (see module docstring).
         """
 
-        def __init__(
-            self,
-            inner: Any,
-            labeler: Labeler,
-            *,
-            tracer_provider: TracerProvider | None = None,
-            history_hygiene: bool = True,
-        ) -> None:
-            self.inner = inner
-            self._core = _Core(lib, labeler, tracer_provider, history_hygiene)
-
         async def handle_async_request(self, request: Any) -> Any:
-            if route(request.method, request.url.path) is not None:
-                await request.aread()  # a streamed request body must be read before it is inspected
-            call = self._core.begin(request)
-            if call is None:
+            endpoint = route(request.method, request.url.path)
+            if endpoint is None:
                 return await self.inner.handle_async_request(request)
+            await request.aread()  # a streamed request body must be read before it is inspected
+            call = self._core.begin(request, endpoint)
             try:
                 response = await self.inner.handle_async_request(call.request)
             except BaseException as exc:

@@ -193,30 +193,6 @@ class Verdict:
         }
 
 
-@dataclass(slots=True)
-class _Channel:
-    name: Literal["cf", "mn"]
-    runs: int = 0
-    corrupt: int = 0
-    packets: int = 0
-    valid: int = 0
-    forged: int = 0
-    unverified: int = 0
-    seals: int = 0
-
-    def freeze(self) -> ChannelEvidence:
-        return ChannelEvidence(
-            self.name,
-            self.runs,
-            self.corrupt,
-            self.packets,
-            self.valid,
-            self.forged,
-            self.unverified,
-            self.seals,
-        )
-
-
 KeyInput = str | bytes
 PublicKeyInput = str | bytes | Ed25519PublicKey
 
@@ -284,7 +260,8 @@ def verify(
     if not isinstance(text, str):
         raise TypeError(f"verify() takes str, not {type(text).__name__}; decode bytes as UTF-8 first")
     keys = _keys(key, public_key)
-    channels = {"cf": _Channel("cf"), "mn": _Channel("mn")}
+    # Counts per channel, named like the fields of ChannelEvidence.
+    channels: dict[Literal["cf", "mn"], Counter[str]] = {"cf": Counter(), "mn": Counter()}
     decoded: list[tuple[int, Literal["cf", "mn"], Decoded, bool | None]] = []
     notes: list[str] = []
     runs_seen = 0
@@ -305,10 +282,10 @@ def verify(
                 pieces = [p for p in part.group().split(alphabet.CGJ) if len(p) >= 4]
                 decode, per_byte = alphabet.decode_mn, 2
             for run in pieces:
-                ch.runs += 1
+                ch["runs"] += 1
                 runs_seen += 1
                 if runs_seen > _MAX_RUNS:
-                    ch.corrupt += 1
+                    ch["corrupt"] += 1
                     continue
                 # Every packet of a text is the same run: decode and authenticate it once.
                 marks = seen.get(run)
@@ -321,14 +298,14 @@ def verify(
                 at = m.start() + part.start()
                 decoded.extend((at, name, mark, ok) for mark, ok in marks)
                 if not marks:
-                    ch.corrupt += 1
+                    ch["corrupt"] += 1
                     fragments.append((m.start() + part.start(), name, run))
     if runs_seen > _MAX_RUNS:
         notes.append(f"{runs_seen - _MAX_RUNS} further candidate runs were counted but not decoded")
     spliced = _splice(fragments)
     if spliced is not None:
         at, name, mark = spliced
-        channels[name].corrupt -= 1
+        channels[name]["corrupt"] -= 1
         decoded.append((at, name, mark, _authenticate(mark, keys)))
         notes.append("a packet was rebuilt from the truncated mark runs at the ends of the text (an excerpt)")
 
@@ -338,16 +315,16 @@ def verify(
         _, name, mark, ok = item
         ch = channels[name]
         if mark.is_seal:
-            ch.seals += 1
+            ch["seals"] += 1
             seals.append(item)
             continue
-        ch.packets += 1
+        ch["packets"] += 1
         if ok is True:
-            ch.valid += 1
+            ch["valid"] += 1
         elif ok is False:
-            ch.forged += 1
+            ch["forged"] += 1
         else:
-            ch.unverified += 1
+            ch["unverified"] += 1
 
     explicit = tuple(find_label_phrases(text))
     seal_ev: SealEvidence | None = None
@@ -399,7 +376,7 @@ def verify(
         packets = [(m, ok) for _, _, m, ok in decoded]
         best = max((rank[ok] for _, ok in packets), default=None)
         if best is None:
-            status = "corrupt" if channels["cf"].runs + channels["mn"].runs else "not_found"
+            status = "corrupt" if channels["cf"]["runs"] + channels["mn"]["runs"] else "not_found"
         else:
             chosen = Counter(m.mark_id for m, ok in packets if rank[ok] == best).most_common(1)[0][0]
             first = next(m for m, ok in packets if m.mark_id == chosen)
@@ -423,8 +400,8 @@ def verify(
     if status == "forged":
         notes.append("a mark was read but its MAC or signature fails under every given key")
     evidence = Evidence(
-        cf=channels["cf"].freeze(),
-        mn=channels["mn"].freeze(),
+        cf=ChannelEvidence("cf", **channels["cf"]),
+        mn=ChannelEvidence("mn", **channels["mn"]),
         seal=seal_ev,
         seals_found=len(seals),
         mark_ids=tuple(dict.fromkeys(f"{m.mark_id:08x}" for _, _, m, _ in decoded)),

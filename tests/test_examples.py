@@ -217,3 +217,16 @@ def test_readme_export_and_platform_commands_run(tmp_path: Path, monkeypatch: py
 
     assert 4 == len(lines)
     assert [0, 0, 0, 0] == codes
+
+
+def test_readme_names_only_public_helpers_that_exist() -> None:
+    """
+    The helpers the README's testing section names are importable and typed callables.
+    """
+    from aigclabel.testing import assert_labeled, chunked
+    from aigclabel.tokens import count_tokens, get_encoding
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    for fn in (assert_labeled, chunked, count_tokens, get_encoding):
+        assert fn.__name__ in readme
+        assert fn.__annotations__
