@@ -29,51 +29,84 @@ class SSEEvent:
 class SSEDecoder:
     """
     ``feed(chunk) -> [events]`` and ``flush() -> [events]`` over a byte stream.
+
+    Linear in the stream: each call scans only the new bytes; the unfinished event is
+    kept as a list of pieces and joined once, when its blank line arrives.
     """
 
-    __slots__ = ("_buffer", "_started")
+    __slots__ = ("_bom", "_cr", "_nl", "_parts", "_started")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._parts: list[bytes] = []  # the unfinished event, line ends already normalised
+        self._nl = False  # the unfinished event ends with a line end (a blank line may follow)
+        self._cr = False  # a CR held back: it may be the first half of a CRLF
+        self._bom = b""
         self._started = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """
         Return the events completed by *chunk* (an event ends at a blank line).
         """
-        buffer = self._buffer + chunk if self._buffer else chunk
         if not self._started:
             # The stream may begin with a UTF-8 byte order mark, which is not part of a field name.
-            if len(buffer) < 3 and b"\xef\xbb\xbf".startswith(buffer):
-                self._buffer = buffer
+            chunk = self._bom + chunk
+            if len(chunk) < 3 and _BOM.startswith(chunk):
+                self._bom = chunk
                 return []
             self._started = True
-            if buffer.startswith(b"\xef\xbb\xbf"):
-                buffer = buffer[3:]
-        if b"\r" in buffer:
+            self._bom = b""
+            if chunk.startswith(_BOM):
+                chunk = chunk[3:]
+        if self._cr:
+            self._cr = False
+            chunk = b"\r" + chunk
+        if b"\r" in chunk:
             # Normalise CRLF / CR line ends; a trailing CR may be the first half of CRLF.
-            keep_cr = buffer.endswith(b"\r")
-            body = buffer[:-1] if keep_cr else buffer
-            buffer = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + (b"\r" if keep_cr else b"")
+            if chunk.endswith(b"\r"):
+                self._cr = True
+                chunk = chunk[:-1]
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if not chunk:
+            return []
         events: list[SSEEvent] = []
+        parts = self._parts
         start = 0
+        if parts and self._nl and chunk[0] == 10:  # the blank line straddles the chunks
+            parts.append(b"\n")
+            events.append(_parse(b"".join(parts)))
+            parts.clear()
+            start = 1
         while True:
-            end = buffer.find(b"\n\n", start)
+            end = chunk.find(b"\n\n", start)
             if end == -1:
                 break
-            events.append(_parse(buffer[start : end + 2]))
+            if parts:
+                parts.append(chunk[start : end + 2])
+                events.append(_parse(b"".join(parts)))
+                parts.clear()
+            else:
+                events.append(_parse(chunk[start : end + 2]))
             start = end + 2
-        self._buffer = buffer[start:]
+        if start < len(chunk):
+            parts.append(chunk[start:] if start else chunk)
+            self._nl = chunk[-1] == 10
         return events
 
     def flush(self) -> list[SSEEvent]:
         """
         Return a final event that was not terminated by a blank line, if any.
         """
-        rest, self._buffer = self._buffer, b""
+        rest = b"".join(self._parts) + (b"\n" if self._cr else b"")
+        self._parts.clear()
+        self._cr = self._nl = False
         if not rest.strip():
             return []
-        return [_parse(rest.rstrip(b"\r") + (b"\n" if rest.endswith(b"\n") else b"\n\n"))]
+        if not rest.endswith(b"\n\n"):
+            rest += b"\n" if rest.endswith(b"\n") else b"\n\n"
+        return [_parse(rest)]
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _parse(raw: bytes) -> SSEEvent:

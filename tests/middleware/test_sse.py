@@ -8,6 +8,8 @@ from aigclabel.middleware.sse import SSEDecoder, encode_event
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.growth import assert_linear
+
 BODY = (
     b": keep-alive\n\n"
     b'event: message_start\ndata: {"type":"message_start"}\n\n'
@@ -93,3 +95,30 @@ def test_leading_byte_order_mark_is_ignored() -> None:
     body = b"\xef\xbb\xbf" + b'data: {"a":1}\n\n'
 
     assert [(None, '{"a":1}', [])] == decode_all([body[:2], body[2:]])
+
+
+def test_byte_at_a_time_gives_the_same_events() -> None:
+    """
+    Feeding one byte per call (every CR, LF and blank line split from its neighbours) changes nothing.
+    """
+    body = BODY + b"data: a\r\rdata: b\r\n\r\ndata: c\n\r\n"
+
+    assert decode_all([body]) == decode_all([body[i : i + 1] for i in range(len(body))])
+
+
+def test_one_big_event_in_small_chunks_is_linear() -> None:
+    """
+    One large event fed in 16 KB chunks costs time linear in its size (8x the event < 20x the time).
+    """
+    chunk = 16 * 1024
+
+    def make(kb: int) -> list[bytes]:
+        body = b'data: {"text":"' + b"x" * (kb * 1024) + b'"}\r\n\r\n'
+        return [body[i : i + chunk] for i in range(0, len(body), chunk)]
+
+    def run(chunks: list[bytes]) -> None:
+        decoder = SSEDecoder()
+        events = [ev for piece in chunks for ev in decoder.feed(piece)]
+        assert 1 == len(events)
+
+    assert_linear(run, make, base=256)
