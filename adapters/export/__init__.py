@@ -179,8 +179,10 @@ def split_front_matter(text: str) -> tuple[dict[Any, Any] | None, str]:
         raise ExportError(f"the front matter is larger than {MAX_FRONT_MATTER} characters")
     import yaml
 
+    from ._yaml import load_yaml
+
     try:
-        data = yaml.safe_load(source) if source.strip() else {}
+        data = load_yaml(source) if source.strip() else {}
     except yaml.YAMLError as exc:
         raise ExportError(f"the front matter is not valid YAML: {exc}") from exc
     if data is None:

@@ -11,10 +11,13 @@ pdf       ``pdf:/Info/AIGC`` (also ``pdf:XMP``)         page text (pypdf)
 txt       none: the in-text marks are the only channel  the whole file
 ========  ===========================================  =====================================
 
-Reading is defensive: XML goes through defusedxml (no DTDs or entities), ZIP archives
-are checked for member count and declared uncompressed size before anything is read,
-YAML is read with ``safe_load`` and every text is capped. Problems raise
-:class:`CarrierError` with a message meant for a report line.
+Reading is defensive and linear in the input: XML goes through defusedxml (no DTDs or
+entities) in one streaming pass that caps elements, nesting depth and text as it goes; ZIP
+archives are checked for member count and declared uncompressed size before anything is
+read; HTML is tokenized by libxml2 (lxml), never by the quadratic stdlib ``html.parser``;
+YAML is read with ``safe_load`` behind a size cap and an alias-expansion cap; PDFs are
+capped in pages and text. Problems raise :class:`CarrierError` with a message meant for a
+report line.
 """
 
 from __future__ import annotations
@@ -24,21 +27,26 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal
-from xml.etree import ElementTree as ET
 
-import defusedxml
-import defusedxml.ElementTree as DET
 import yaml
 from aigclabel.exceptions import MetadataError
 from aigclabel.metadata import AIGCMetadata
 
+from ..export._yaml import load_yaml
+from ._html import html_text, tag_spans
+from ._limits import MAX_DEPTH, MAX_FRONT_MATTER, MAX_NODES, MAX_PDF_PAGES, CarrierError
+from ._ooxml import TextBudget, custom_properties, paragraphs
+
 __all__ = [
+    "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_FRONT_MATTER",
+    "MAX_NODES",
+    "MAX_PDF_PAGES",
     "MAX_TEXT_BYTES",
     "MAX_ZIP_MEMBERS",
     "MAX_ZIP_TOTAL",
@@ -71,17 +79,9 @@ _EXT: dict[str, Format] = {
 #: The file name suffixes a batch picks up.
 SUFFIXES = frozenset(_EXT)
 
-W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-CP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 CUSTOM_PART = "docProps/custom.xml"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-
-
-class CarrierError(Exception):
-    """
-    The file cannot be read safely (hostile, broken or over a size cap).
-    """
 
 
 @dataclass(slots=True)
@@ -206,53 +206,33 @@ def _zip_read(zf: zipfile.ZipFile, name: str) -> bytes | None:
         raise CarrierError(f"{name}: cannot decompress: {exc}") from exc
 
 
-def _xml(data: bytes, name: str) -> ET.Element:
-    try:
-        root: ET.Element = DET.fromstring(data, forbid_dtd=True)
-    except defusedxml.DefusedXmlException as exc:
-        raise CarrierError(f"{name}: DTDs and XML entity declarations are refused ({exc})") from exc
-    except ET.ParseError as exc:
-        raise CarrierError(f"{name}: broken XML ({exc})") from exc
-    return root
-
-
-def _paragraph_text(root: ET.Element) -> Iterator[str]:
-    w = f"{{{W_NS}}}"
-    for p in root.iter(f"{w}p"):
-        parts: list[str] = []
-        for el in p.iter():
-            if el.tag == f"{w}t" and el.text:
-                parts.append(el.text)
-            elif el.tag == f"{w}tab":
-                parts.append("\t")
-            elif el.tag in (f"{w}br", f"{w}cr"):
-                parts.append("\n")
-        yield "".join(parts)
-
-
 def _read_docx(data: bytes) -> Extracted:
     zf = _open_zip(data)
+    budget = TextBudget(MAX_TEXT_BYTES)
     with zf:
         doc = _zip_read(zf, "word/document.xml")
         if doc is None:
             raise CarrierError("not a Word document: word/document.xml is missing")
-        body = "\n".join(_paragraph_text(_xml(doc, "word/document.xml")))
+        body = "\n".join(
+            paragraphs(doc, "word/document.xml", budget, max_nodes=MAX_NODES, max_depth=MAX_DEPTH)
+        )
         extra: list[str] = []
         names = sorted(n for n in zf.namelist() if re.fullmatch(r"word/(header|footer)\d*\.xml", n))
         for name in names:
             part = _zip_read(zf, name)
             if part is not None:
-                extra.append("\n".join(_paragraph_text(_xml(part, name))))
-        if len(body.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
-            raise CarrierError(f"document text exceeds the {MAX_TEXT_BYTES // 2**20} MB text cap")
+                extra.append(
+                    "\n".join(paragraphs(part, name, budget, max_nodes=MAX_NODES, max_depth=MAX_DEPTH))
+                )
         full = "\n".join([body, *(e for e in extra if e)])
         out = Extracted("docx", [full, body] if full != body else [body])
         custom = _zip_read(zf, CUSTOM_PART)
         if custom is not None:
-            root = _xml(custom, CUSTOM_PART)
-            for prop in root.findall(f"{{{CP_NS}}}property"):
-                if (prop.get("name") or "").upper() == "AIGC":
-                    value = "".join(prop.itertext())
+            props = custom_properties(
+                custom, CUSTOM_PART, max_nodes=MAX_NODES, max_depth=MAX_DEPTH, limit=MAX_TEXT_BYTES
+            )
+            for prop_name, value in props:
+                if prop_name.upper() == "AIGC":
                     _parse_meta(value, f"{CUSTOM_PART}#AIGC", out)
     return out
 
@@ -280,12 +260,15 @@ def _rewrite_docx(data: bytes, metadata: AIGCMetadata, prompt: str | None) -> by
 
 
 def _prepend_paragraph(doc: bytes, prompt: str) -> bytes:
-    m = re.search(rb"<(\w+:)?body\b[^>]*>", doc)
-    if m is None:
+    # The opening tag ends at the first ">" after "<w:body": found with find(), because
+    # ``[^>]*>`` rescans to the end of the part from every "<body" that has no ">" after it.
+    m = re.search(rb"<(\w+:)?body\b", doc)
+    gt = doc.find(b">", m.end()) if m is not None else -1
+    if m is None or gt < 0:
         raise CarrierError("word/document.xml has no body")
     p = (m.group(1) or b"w:").decode()
     run = f"<{p}p><{p}r><{p}rPr><{p}b/></{p}rPr><{p}t>{html.escape(prompt)}</{p}t></{p}r></{p}p>"
-    return doc[: m.end()] + run.encode() + doc[m.end() :]
+    return doc[: gt + 1] + run.encode() + doc[gt + 1 :]
 
 
 # -- markdown ---------------------------------------------------------------------------
@@ -307,8 +290,10 @@ def split_front_matter(text: str) -> tuple[str | None, str]:
 
 
 def _load_front(front: str) -> dict[str, Any]:
+    if len(front) > MAX_FRONT_MATTER:
+        raise CarrierError(f"front matter of {len(front)} characters exceeds the cap of {MAX_FRONT_MATTER}")
     try:
-        data = yaml.safe_load(front)
+        data = load_yaml(front)
     except yaml.YAMLError as exc:
         raise CarrierError(f"malformed front matter: {str(exc).splitlines()[0]}") from exc
     if data is None:
@@ -361,74 +346,50 @@ def _rewrite_md(text: str, metadata: AIGCMetadata, prompt: str | None) -> str:
 
 # -- html -------------------------------------------------------------------------------
 
-_SKIP = frozenset({"head", "script", "style", "template", "noscript", "title"})
-_BLOCK = frozenset(
-    {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "section", "article",
-     "header", "footer", "blockquote", "table", "ul", "ol", "aside", "figcaption"}
-)  # fmt: skip
-
-
-class _HTMLText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.metas: list[str | None] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "meta":
-            a = dict(attrs)
-            if (a.get("name") or "").upper() == "AIGC":
-                self.metas.append(a.get("content"))
-            return
-        if tag in _SKIP:
-            self._skip += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP and self._skip:
-            self._skip -= 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
 
 def _read_html(text: str) -> Extracted:
-    parser = _HTMLText()
-    try:
-        parser.feed(text)
-        parser.close()
-    except (AssertionError, ValueError) as exc:  # pragma: no cover - html.parser is lenient
-        raise CarrierError(f"broken HTML: {exc}") from exc
-    out = Extracted("html", ["".join(parser.parts).strip("\n")])
-    for content in parser.metas:
+    visible, metas = html_text(text, max_nodes=MAX_NODES, max_depth=MAX_DEPTH)
+    out = Extracted("html", [visible])
+    for content in metas:
         _parse_meta(content or "", "meta[name=AIGC]", out)
     return out
 
 
-_META_TAG = re.compile(r"<meta\b[^>]*>\s*", re.IGNORECASE)
+_SPACE = re.compile(r"\s*")
 _NAME_AIGC = re.compile(r"""\bname\s*=\s*(["']?)AIGC\1(?=[\s/>])""", re.IGNORECASE)
 
 
+def _drop_aigc_metas(text: str) -> str:
+    kept: list[str] = []
+    pos = 0
+    for start, end in tag_spans(text, "meta"):
+        if _NAME_AIGC.search(text, start, end):
+            kept.append(text[pos:start])
+            m = _SPACE.match(text, end)
+            pos = m.end() if m else end
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
+def _first_tag_end(text: str, name: str) -> int | None:
+    span = next(tag_spans(text, name), None)
+    return span[1] if span is not None else None
+
+
 def _rewrite_html(text: str, metadata: AIGCMetadata, prompt: str | None) -> str:
-    text = _META_TAG.sub(lambda m: "" if _NAME_AIGC.search(m.group()) else m.group(), text)
+    text = _drop_aigc_metas(text)
     meta = f'<meta name="AIGC" content="{html.escape(metadata.for_format("html"), quote=True)}">'
-    head = re.search(r"<head\b[^>]*>", text, re.IGNORECASE)
+    head = _first_tag_end(text, "head")
     if head is not None:
-        text = f"{text[: head.end()]}\n{meta}{text[head.end() :]}"
+        text = f"{text[:head]}\n{meta}{text[head:]}"
     else:
-        top = re.search(r"<html\b[^>]*>", text, re.IGNORECASE)
-        at = top.end() if top else 0
+        at = _first_tag_end(text, "html") or 0
         text = f"{text[:at]}<head>{meta}</head>{text[at:]}"
     if prompt:
         tag = f'<p class="aigc-prompt" role="note"><strong>{html.escape(prompt)}</strong></p>'
-        body = re.search(r"<body\b[^>]*>", text, re.IGNORECASE)
+        body = _first_tag_end(text, "body")
         if body is not None:
-            text = f"{text[: body.end()]}\n{tag}{text[body.end() :]}"
+            text = f"{text[:body]}\n{tag}{text[body:]}"
         else:
             end = re.search(r"</head\s*>", text, re.IGNORECASE)
             at = end.end() if end else 0
