@@ -2,14 +2,16 @@
 ``aigclabel audit``: verify, query, export and purge the Art. 9 audit record store.
 
 The store URL comes from ``--store`` or ``AIGCLABEL_AUDIT_STORE``; the key of an HMAC chain from
-``--chain-key-file`` or ``AIGCLABEL_AUDIT_CHAIN_KEY`` (never printed).
+``--chain-key-file`` or ``AIGCLABEL_AUDIT_CHAIN_KEY`` (never printed; normalised like every key:
+trailing line breaks dropped, surrounding whitespace refused).
 
 Exit codes:
 
 ====  ==========================================================
 0     done; for ``verify``: the chain is intact
 2     ``verify``: the chain is broken (the first broken record is named)
-3     bad input (malformed time, since after until, unreadable key file) or the store cannot be used
+3     bad input (malformed time, since after until; a chain key file that is missing, unreadable,
+      not UTF-8 or empty; an unknown ``AIGCLABEL_*`` variable) or the store cannot be used
 ====  ==========================================================
 """
 
@@ -23,12 +25,13 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from aigclabel.audit.records import RECORD_FIELDS, AuditRecord, parse_time
 from aigclabel.audit.store import MIN_RETENTION_DAYS, AuditStore
 from aigclabel.exceptions import AIGCLabelError
+
+from ._cli_io import read_key
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_BROKEN", "EXIT_OK", "add_audit_commands", "run_audit"]
 
@@ -150,14 +153,10 @@ def _time(flag: str, value: str | None) -> datetime | None:
 
 
 def _chain_key(path: str | None) -> bytes | None:
-    if path is None:
-        value = os.environ.get(CHAIN_KEY_ENV)
-        return value.encode("utf-8") if value else None
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise _BadInput(f"cannot read chain key file {path!r}: {exc.strerror}") from exc
-    return data.rstrip(b"\r\n")
+    # The same normalisation as the policy's audit_chain_key, so that a file, the variable
+    # and a TOML policy give the same key bytes.
+    key = read_key(path, env=CHAIN_KEY_ENV, field="audit_chain_key")
+    return None if key is None else key.encode("utf-8")
 
 
 @contextmanager

@@ -9,8 +9,14 @@ Exit codes of ``aigclabel verify``:
 0     labeled, marks intact (or valid excerpt / unverified intact)
 1     no label found
 2     label found but tampered, forged or corrupt
-3     bad input (unreadable file, invalid UTF-8, bad policy or key, usage)
+3     bad input (unreadable file, invalid UTF-8, usage) or a configuration error
 ====  ==========================================================
+
+Every configuration error exits 3 from every command (``label``, ``verify``, ``export``,
+``propagate``, ``audit``, ``demo``): a policy file that is missing, unreadable, not UTF-8, not
+TOML or holds a bad setting; a key file that is missing, unreadable, not UTF-8 or empty; a key
+that is too short, weak or surrounded by whitespace; an unknown ``AIGCLABEL_*`` variable. These
+are :class:`~aigclabel.PolicyError` s; 1 always means "no label found".
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
@@ -25,7 +32,7 @@ from typing import Any, NoReturn, TextIO
 from aigclabel.exceptions import AIGCLabelError
 from aigclabel.labeler import Labeler
 from aigclabel.marks.alphabet import MARK_RUN
-from aigclabel.policy import LabelPolicy
+from aigclabel.policy import LabelPolicy, check_environment
 from aigclabel.verify import Verdict, verify
 
 from ._cli_io import BadInput, read_key, read_text
@@ -41,7 +48,6 @@ EXIT_TAMPERED = 2
 EXIT_BAD_INPUT = 3
 
 DEMO_PRODUCER = "001191110102MAD55U9H0F10002"
-DEMO_KEY = "demo secret - not for production"
 DEMO_TEXT = """\
 杭州是浙江省的省会，位于中国东南沿海、钱塘江下游。这座城市以西湖闻名，湖光山色与人文古迹交相辉映，\
 自古就有“上有天堂，下有苏杭”的说法。南宋时期，杭州曾是都城，经济与文化十分繁荣，留下了大量诗词与园林。
@@ -169,7 +175,9 @@ def _cmd_verify(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
 
 
 def _cmd_demo(stdout: TextIO) -> int:
-    labeler = Labeler(LabelPolicy(producer=DEMO_PRODUCER, key=DEMO_KEY))
+    # A fresh random key each run: a key printed in code or docs authenticates nothing.
+    demo_key = secrets.token_hex(32)
+    labeler = Labeler(LabelPolicy(producer=DEMO_PRODUCER, key=demo_key))
     labeled = labeler.label(DEMO_TEXT)
     visible = labeled.text
     stdout.write("== labeled text (invisible marks shown as ·) ==\n")
@@ -180,17 +188,17 @@ def _cmd_demo(stdout: TextIO) -> int:
     )
     stdout.write("== implicit label (response / file metadata) ==\n" + labeled.metadata.to_json() + "\n\n")
     stdout.write("== interface tag ==\n" + labeled.ui.model_dump_json() + "\n\n")
-    verdict = verify(visible, key=DEMO_KEY)
+    verdict = verify(visible, key=demo_key)
     stdout.write("== verify(text, key) ==\n" + _summary(verdict) + "\n\n")
     edited = visible.replace("两到三天", "五到六天", 1)
-    stdout.write("== after editing one word ==\n" + _summary(verify(edited, key=DEMO_KEY)) + "\n\n")
-    wrong = verify(visible, key="somebody else's secret")
+    stdout.write("== after editing one word ==\n" + _summary(verify(edited, key=demo_key)) + "\n\n")
+    wrong = verify(visible, key=secrets.token_hex(32))
     stdout.write("== with the wrong key ==\n" + _summary(wrong) + "\n\n")
-    _demo_wrapped_client(labeler, stdout)
+    _demo_wrapped_client(labeler, demo_key, stdout)
     return 0 if verdict.status == "intact" else 1
 
 
-def _demo_wrapped_client(labeler: Labeler, stdout: TextIO) -> None:
+def _demo_wrapped_client(labeler: Labeler, key: str, stdout: TextIO) -> None:
     """
     Stream through a wrapped OpenAI client: an embedded stand-in model offline, or the
     real endpoint when OPENAI_API_KEY or OPENAI_BASE_URL (and optionally OPENAI_MODEL) is set.
@@ -228,7 +236,7 @@ def _demo_wrapped_client(labeler: Labeler, stdout: TextIO) -> None:
             parts.append(chunk.choices[0].delta.content)
             stdout.write(MARK_RUN.sub("·", parts[-1]))
     text = "".join(parts)
-    stdout.write("\n\n== verify(streamed text, key) ==\n" + _summary(verify(text, key=DEMO_KEY)) + "\n")
+    stdout.write("\n\n== verify(streamed text, key) ==\n" + _summary(verify(text, key=key)) + "\n")
 
 
 def _stand_in_model(request: Any) -> Any:
@@ -266,6 +274,7 @@ def main(
     stdout = stdout or sys.stdout
     args = _build_parser().parse_args(argv)
     try:
+        check_environment()  # a misspelt AIGCLABEL_* name is an error, not a missing setting
         if args.command == "label":
             return _cmd_label(args, stdin, stdout)
         if args.command == "verify":

@@ -4,20 +4,21 @@ The file commands of ``aigclabel``: ``propagate FILE`` and ``verify`` of files a
 ``verify`` calls :func:`verify_path` first: a directory (``--recursive --jsonl OUT``) or a
 docx, pdf, html or md file is handled here; plain text and stdin return ``None`` so the
 text path runs. Exit codes are those of ``aigclabel verify``: 0 labeled and intact or
-valid, 1 no label, 2 tampered, forged or a conflict between channels, 3 bad input.
+valid, 1 no label, 2 tampered, forged or a conflict between channels, 3 bad input (including
+a missing, unreadable, non-UTF-8 or empty key file or a bad ``AIGCLABEL_KEY``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from aigclabel.exceptions import AIGCLabelError
 
+from ._cli_io import read_key
 from .files import FileVerdict, PropagationError, propagate_file, verify_file, verify_tree
 
 __all__ = ["add_files_commands", "run_files", "verify_path"]
@@ -41,12 +42,6 @@ def add_files_commands(subparsers: Any) -> None:
     )
     prop.add_argument("-o", "--output", required=True, help="where to write the propagated file")
     prop.add_argument("--json", action="store_true", help="print the verdict of the written file as JSON")
-
-
-def _key(path: str | None) -> str | None:
-    if path is None:
-        return os.environ.get("AIGCLABEL_KEY")
-    return Path(path).read_text("utf-8").strip()
 
 
 def exit_code(fv: FileVerdict) -> int:
@@ -85,7 +80,7 @@ def verify_path(args: argparse.Namespace, stdout: TextIO) -> int | None:
     if source == "-":
         return None
     path = Path(source)
-    key = _key(getattr(args, "key_file", None))
+    key = read_key(getattr(args, "key_file", None))
     declared = bool(getattr(args, "declared", False))
     if path.is_dir():
         summary = verify_tree(
@@ -124,7 +119,7 @@ def run_files(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             propagator=args.propagator,
             propagate_id=args.propagate_id,
             declared=args.declared,
-            key=_key(args.key_file),
+            key=read_key(args.key_file),
         )
     except (PropagationError, AIGCLabelError, OSError) as exc:
         sys.stderr.write(f"aigclabel: error: {exc}\n")

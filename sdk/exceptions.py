@@ -8,7 +8,9 @@ of them. Where the meaning matches a built-in, the class also derives from it
 
     AIGCLabelError
     ├── PolicyError (ValueError)          invalid LabelPolicy field, TOML file or environment variable
-    │   └── ProducerCodeError             a provider code that is not a valid TC260 code
+    │   ├── ProducerCodeError             a provider code that is not a valid TC260 code
+    │   └── PolicyKeyError                a key setting, key file or key variable that is unusable
+    │                                     (also a KeyMaterialError)
     ├── MetadataError (ValueError)        malformed or invalid GB 45438 Annex E metadata
     ├── KeyMaterialError (ValueError)     an unusable HMAC secret or Ed25519 key
     ├── StreamStateError (RuntimeError)   a StreamLabeler used after finish()
@@ -31,6 +33,7 @@ __all__ = [
     "MissingDependencyError",
     "OptOutError",
     "PolicyError",
+    "PolicyKeyError",
     "ProducerCodeError",
     "StreamStateError",
 ]
@@ -104,4 +107,14 @@ class OptOutError(AIGCLabelError):
     """
     A request asked for content without the visible label (Art. 9), but no audit record
     store is configured to record who received it. Nothing was released.
+    """
+
+
+class PolicyKeyError(PolicyError, KeyMaterialError):
+    """
+    A key given as a policy setting, a key file or an ``AIGCLABEL_*`` variable cannot be used:
+    a configuration error (``PolicyError``, naming the field) about key material
+    (``KeyMaterialError``). The message never contains the key.
+
+    .. versionadded:: 0.2.0
     """

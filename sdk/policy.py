@@ -3,35 +3,63 @@ LabelPolicy: every labeling setting, validated when it is built.
 
 Load it from keyword arguments, a TOML file, ``AIGCLABEL_*`` environment variables or
 all three (:meth:`LabelPolicy.load`: file < environment < arguments).
+
+Secrets (``key``, ``signing_key``, ``audit_chain_key``) never appear in a repr, an error
+message or an exception chain, and the password of ``audit_store`` is shown as ``***``.
+Keys are normalised by one rule whatever their source (see :mod:`aigclabel.keymaterial`).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives import serialization
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from .exceptions import AIGCLabelError, KeyMaterialError, PolicyError
-from .explicit import DEFAULT_LABEL_TEXT, Placement, TextFormat, is_compliant_label_text
-from .marks.keys import load_private_key, secret_bytes
+from .exceptions import AIGCLabelError, KeyMaterialError, PolicyError, PolicyKeyError
+from .explicit import DEFAULT_LABEL_TEXT, Placement, TextFormat, label_text_problem
+from .keymaterial import check_secret_strength, normalise_key_text, producer_secret, redact_url
+from .marks.keys import load_private_key
 from .metadata import LabelValue
 from .producer import validate_producer_code
 
-__all__ = ["ENV_PREFIX", "LabelPolicy", "Preset", "SealChannels", "UIPosition"]
+__all__ = [
+    "ENV_PREFIX",
+    "OTHER_ENV_VARIABLES",
+    "SECRET_FIELDS",
+    "LabelPolicy",
+    "Preset",
+    "SealChannels",
+    "UIPosition",
+    "check_environment",
+]
 
 ENV_PREFIX = "AIGCLABEL_"
+#: ``AIGCLABEL_*`` variables that are not policy settings (read elsewhere); every other
+#: ``AIGCLABEL_*`` name must be a setting, or loading the policy fails naming it.
+OTHER_ENV_VARIABLES = frozenset(
+    {
+        "AIGCLABEL_PDF_FONT",  # adapters/export/pdf.py: the CJK font of PDF exports
+        "AIGCLABEL_TEST_POSTGRES_URL",  # the test suite's PostgreSQL store
+        "AIGCLABEL_BENCH_POSTGRES_URL",  # the benchmarks' PostgreSQL store
+    }
+)
+#: Fields whose values are secrets: never shown in a repr, an error or an exception chain.
+SECRET_FIELDS = ("key", "signing_key", "audit_chain_key")
 Preset = Literal["cn", "eu", "cn+eu"]
 SealChannels = Literal["both", "mn", "cf"]
 UIPosition = Literal["near_content", "top", "bottom", "background"]
@@ -42,7 +70,14 @@ class LabelPolicy(BaseModel):
     How a :class:`~aigclabel.Labeler` labels text.
 
     Invalid settings raise :class:`~aigclabel.PolicyError` (a ``ValueError``) naming
-    the field. Keys are held as ``SecretStr`` and never appear in reprs or logs.
+    the field; an unusable key raises :class:`~aigclabel.exceptions.PolicyKeyError`, which is
+    both a ``PolicyError`` and a ``KeyMaterialError``. Keys are held as ``SecretStr`` and never
+    appear in reprs, errors, exception chains or logs; ``audit_store`` is shown with its
+    password replaced by ``***``.
+
+    .. versionchanged:: 0.2.0
+       Keys are normalised (a trailing line break is dropped; surrounding whitespace is
+       refused) and weak HMAC secrets are refused; negated label wordings are refused.
 
     .. versionadded:: 0.1.0
     """
@@ -50,7 +85,9 @@ class LabelPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     producer: str = Field(description="TC260 provider code (27 characters) of the generation service.")
-    key: SecretStr | None = Field(default=None, description="HMAC-SHA256 secret, at least 16 bytes.")
+    key: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 secret, at least 16 bytes, not weak (see keymaterial)."
+    )
     key_id: int = Field(default=0, ge=0, le=3, description="Key slot 0-3 carried in every packet (rotation).")
     signing_key: SecretStr | None = Field(
         default=None,
@@ -100,12 +137,20 @@ class LabelPolicy(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise _policy_error(exc) from exc
+            # pydantic's error holds every input value (secrets included, as input_value=…):
+            # build ours from it, then raise outside the handler so that neither __cause__
+            # nor __context__ carries it.
+            error = _policy_error(exc)
+        else:
+            return
+        raise error
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
-            if name in ("key", "signing_key", "audit_chain_key"):
+            if name in SECRET_FIELDS:
                 yield name, None if value is None else "**********"
+            elif name == "audit_store" and isinstance(value, str):
+                yield name, redact_url(value)
             else:
                 yield name, value
 
@@ -114,19 +159,36 @@ class LabelPolicy(BaseModel):
     def _producer(cls, value: str) -> str:
         return validate_producer_code(value, field="producer")
 
-    @field_validator("key")
+    @field_validator("key", "audit_chain_key")
     @classmethod
-    def _key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            secret_bytes(value.get_secret_value(), field="key")
-        return value
+    def _hmac_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return None
+        field = info.field_name or "key"
+        try:
+            raw = producer_secret(value.get_secret_value(), field=field)
+        except KeyMaterialError as exc:
+            raise _key_error(exc, field) from None
+        return SecretStr(raw.decode("utf-8"))
 
     @field_validator("signing_key")
     @classmethod
     def _signing_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            load_private_key(value.get_secret_value(), field="signing_key")
-        return value
+        if value is None:
+            return None
+        try:
+            # A PEM document spans lines: only the whitespace around it is dropped.
+            text = value.get_secret_value().strip()
+            if not text:
+                normalise_key_text(text, field="signing_key")  # raises: empty
+            private = load_private_key(text, field="signing_key")
+            seed = private.private_bytes(
+                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+            )
+            check_secret_strength(seed, field="signing_key")
+        except KeyMaterialError as exc:
+            raise _key_error(exc, "signing_key") from None
+        return SecretStr(text)
 
     @field_validator("audit_retention_days")
     @classmethod
@@ -164,10 +226,12 @@ class LabelPolicy(BaseModel):
         if "cn" in self.preset:
             for name in ("label_text", "ui_text"):
                 text = getattr(self, name)
-                if text is not None and not is_compliant_label_text(text):
+                problem = None if text is None else label_text_problem(text)
+                if problem is not None:
                     raise PolicyError(
-                        f"{name}: {text!r} lacks the GB 45438 §5.1 elements — it must contain "
-                        "「人工智能」 or 「AI」 and 「生成」 or 「合成」, "
+                        f"{name}: {text!r} is not a GB 45438 §5.1 label: it {problem} — it must contain "
+                        "「人工智能」 or 「AI」 and 「生成」 or 「合成」 "
+                        "and say that the content is AI-generated, "
                         "e.g. '本内容由人工智能生成' or 'AI生成'",
                         field=name,
                     )
@@ -193,7 +257,8 @@ class LabelPolicy(BaseModel):
         Load a policy from a TOML file (top-level keys, or an ``[aigclabel]`` table).
 
         Raises:
-            PolicyError: the file is missing, not TOML, or holds an invalid setting.
+            PolicyError: the file is missing, unreadable, not UTF-8, not TOML, or holds an
+                unknown or invalid setting.
         """
         return cls(**{**_read_toml(path), **overrides})
 
@@ -201,6 +266,10 @@ class LabelPolicy(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LabelPolicy:
         """
         Load a policy from ``AIGCLABEL_<FIELD>`` variables (for example ``AIGCLABEL_PRODUCER``).
+
+        Raises:
+            PolicyError: an ``AIGCLABEL_*`` variable names no setting (nor one of
+                :data:`OTHER_ENV_VARIABLES`), or holds an invalid value.
         """
         return cls(**{**_read_env(os.environ if environ is None else environ), **overrides})
 
@@ -214,6 +283,9 @@ class LabelPolicy(BaseModel):
     ) -> LabelPolicy:
         """
         Merge a TOML file, the environment and keyword arguments, later ones winning.
+
+        Raises:
+            PolicyError: as :meth:`from_toml` and :meth:`from_env`.
         """
         data: dict[str, Any] = _read_toml(path) if path is not None else {}
         data.update(_read_env(os.environ if environ is None else environ))
@@ -221,21 +293,62 @@ class LabelPolicy(BaseModel):
         return cls(**data)
 
 
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """
+    Refuse ``AIGCLABEL_*`` variables that name no setting, like unknown keys of a TOML file.
+
+    :meth:`LabelPolicy.from_env` and :meth:`LabelPolicy.load` call it; the command line calls
+    it for every command, so that a misspelt ``AIGCLABEL_KYE`` is an error, not a missing key.
+
+    Raises:
+        PolicyError: the first unknown name (sorted), with a "did you mean" suggestion.
+
+    .. versionadded:: 0.2.0
+    """
+    environ = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in LabelPolicy.model_fields} | OTHER_ENV_VARIABLES
+    for name in sorted(environ):
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
+            hint = _did_you_mean(name.upper(), known)
+            raise PolicyError(
+                f"{name}: unknown environment variable{hint}; the settings are "
+                f"{ENV_PREFIX}<FIELD> for the fields {sorted(LabelPolicy.model_fields)}",
+                field=name,
+            )
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    where = f"policy file {os.fspath(path)!r}"
+    # Errors are raised outside the handlers: a TOMLDecodeError may carry the whole document
+    # (Python 3.14 keeps it as .doc), keys included.
+    problem: str
     try:
         with Path(path).open("rb") as fh:
-            doc = tomllib.load(fh)
+            data = fh.read()
     except OSError as exc:
-        raise PolicyError(f"policy file {os.fspath(path)!r} cannot be read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"policy file {os.fspath(path)!r} is not valid TOML: {exc}") from exc
-    table = doc.get("aigclabel", doc)
-    if not isinstance(table, dict):
-        raise PolicyError(f"policy file {os.fspath(path)!r}: [aigclabel] must be a table")
-    return dict(table)
+        problem = f"cannot be read: {exc.strerror or exc}"
+    else:
+        try:
+            doc = tomllib.loads(data.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            problem = f"is not UTF-8 (TOML files are UTF-8): {exc.reason} at byte {exc.start}"
+        except tomllib.TOMLDecodeError as exc:
+            problem = f"is not valid TOML: {exc}"
+        else:
+            table = doc.get("aigclabel", doc)
+            if not isinstance(table, dict):
+                raise PolicyError(f"{where}: [aigclabel] must be a table")
+            return dict(table)
+    raise PolicyError(f"{where} {problem}")
 
 
 def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    check_environment(environ)
     out: dict[str, Any] = {}
     for name in LabelPolicy.model_fields:
         value = environ.get(ENV_PREFIX + name.upper())
@@ -244,15 +357,28 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def _key_error(exc: KeyMaterialError, field: str) -> PolicyKeyError:
+    if isinstance(exc, PolicyKeyError):
+        return exc
+    return PolicyKeyError(str(exc), field=field)
+
+
 def _policy_error(exc: ValidationError) -> AIGCLabelError:
     err = exc.errors()[0]
     original = (err.get("ctx") or {}).get("error")
     if isinstance(original, PolicyError | KeyMaterialError):
-        return original
+        field = ".".join(str(p) for p in err["loc"]) or None
+        error = _key_error(original, field or "key") if not isinstance(original, PolicyError) else original
+        # Raised inside a validator, it may hold a traceback and a context; drop both.
+        error.__cause__ = error.__context__ = None
+        error.__suppress_context__ = True
+        return error.with_traceback(None)
     field = ".".join(str(p) for p in err["loc"]) or None
     if err["type"] == "extra_forbidden":
+        hint = _did_you_mean(field or "", LabelPolicy.model_fields)
         return PolicyError(
-            f"{field}: unknown setting; valid settings are {sorted(LabelPolicy.model_fields)}", field=field
+            f"{field}: unknown setting{hint}; valid settings are {sorted(LabelPolicy.model_fields)}",
+            field=field,
         )
     if err["type"] == "missing":
         return PolicyError(f"{field}: required, e.g. producer = '001191110102MAD55U9H0F10002'", field=field)
@@ -260,5 +386,16 @@ def _policy_error(exc: ValidationError) -> AIGCLabelError:
     if field and field in LabelPolicy.model_fields:
         annotation = LabelPolicy.model_fields[field].annotation
         expected = f" (expected {annotation})".replace("typing.", "")
-    shown = "" if field in ("key", "signing_key", "audit_chain_key") else f", got {err.get('input')!r}"
-    return PolicyError(f"{field}: {err['msg']}{shown}{expected}", field=field)
+    return PolicyError(f"{field}: {err['msg']}{_shown(field, err.get('input'))}{expected}", field=field)
+
+
+def _shown(field: str | None, value: object) -> str:
+    """
+    ", got <value>" for an error message; nothing for a secret field or a whole-document input.
+    """
+    if field is None or field in SECRET_FIELDS or isinstance(value, Mapping | BaseModel):
+        return ""
+    if field == "audit_store" and isinstance(value, str):
+        return f", got {redact_url(value)!r}"
+    shown = repr(value)
+    return f", got {shown[:200]}{'…' if len(shown) > 200 else ''}"
