@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from .audit.recorder import Recorder
-from .canonical import text_digest
+from .canonical import Profile, text_digest
 from .exceptions import AIGCLabelError, OptOutError, StreamStateError
 from .explicit import ExplicitLabel, Placement, TextFormat, detect_language, middle_boundary
 from .ids import new_produce_id
@@ -116,17 +116,19 @@ class LabeledText:
         return self.metadata if mark_id == self.mark_id else None
 
 
-def reserved_code1(alg: str, slot: int, digest: bytes, auth: bytes) -> str:
+def reserved_code1(alg: str, slot: int, digest: bytes, auth: bytes, *, version: int = 2) -> str:
     """
     Format the integrity data stored in ``ReservedCode1``.
 
-    ``SD1.<alg>.<key slot>.<base64url SHA-256 of the canonical text>.<base64url authenticator>``
+    ``SD2.<alg>.<key slot>.<base64url SHA-256 of the canonical text>.<base64url authenticator>``
     where *alg* is ``HS256`` (full HMAC-SHA256) or ``Ed25519`` (signature); both cover the
-    seal message (label, ProduceID, producer, text digest). Every character is in the
-    Annex E value charset.
+    seal message (label, ProduceID, producer, text hint) and the full text digest. Format-1
+    seals give ``SD1.`` (their authenticator covers the seal message only). Every character
+    is in the Annex E value charset.
     """
     b64 = base64.urlsafe_b64encode
-    return f"SD1.{alg}.{slot}.{b64(digest).rstrip(b'=').decode()}.{b64(auth).rstrip(b'=').decode()}"
+    tail = f"{b64(digest).rstrip(b'=').decode()}.{b64(auth).rstrip(b'=').decode()}"
+    return f"SD{version}.{alg}.{slot}.{tail}"
 
 
 @dataclass(slots=True)
@@ -586,10 +588,15 @@ class StreamLabeler:
         policy = labeler.policy
         keys = labeler._keys
         visible = "".join(self._visible)
-        digest = text_digest(visible)
+        profile: Profile = "markup" if self._text_format in ("markdown", "html") else "plain"
+        digest = text_digest(visible, profile=profile)
         kind = KIND_SEAL_ED25519 if keys.signs else KIND_SEAL_HMAC
-        message = seal_message(policy.label, kind, self._parts, policy.producer, digest, self._packet_bytes())
-        rc1 = reserved_code1("Ed25519" if keys.signs else "HS256", keys.slot, digest, keys.full_auth(message))
+        message = seal_message(
+            policy.label, kind, self._parts, policy.producer, digest, self._packet_bytes(), profile
+        )
+        rc1 = reserved_code1(
+            "Ed25519" if keys.signs else "HS256", keys.slot, digest, keys.full_auth(message, digest)
+        )
         metadata = AIGCMetadata.first_write(
             producer=policy.producer, produce_id=self.produce_id, label=policy.label, reserved_code1=rc1
         )
@@ -612,7 +619,7 @@ class StreamLabeler:
                 # A short text has no packet yet: give the other channel one, so that
                 # dropping the seal's channel (a benign sanitizer) still leaves a mark.
                 seal += self._inserter.feed_unit()
-            raw = build_seal(message, keys)
+            raw = build_seal(message, digest, keys)
             if policy.seal_channels in ("both", "cf"):
                 seal += alphabet.encode_cf(raw)
             if policy.seal_channels in ("both", "mn"):

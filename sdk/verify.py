@@ -13,23 +13,33 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .canonical import text_digest
+from .exceptions import KeyMaterialError
 from .explicit import LabelMatch, find_label_phrases
 from .ids import parse_produce_id
 from .labeler import LabeledText, reserved_code1
 from .marks import alphabet
 from .marks.crc import crc8
-from .marks.keys import VerifyingKeys, load_public_key, secret_bytes
-from .marks.packet import KIND_SEAL_ED25519, PACKET_LEN, VALID_LENGTHS, Decoded, parse
+from .marks.keys import KeyCheck, VerifyingKeys, load_public_key, secret_bytes
+from .marks.packet import (
+    HINT_LEN,
+    KIND_SEAL_COMPACT,
+    KIND_SEAL_ED25519,
+    PACKET_LEN,
+    VALID_LENGTHS,
+    Decoded,
+    parse,
+)
 from .metadata import AIGCMetadata
 
 __all__ = [
     "ChannelEvidence",
     "Evidence",
+    "KeyMatch",
     "MappingResolver",
     "Resolver",
     "SealEvidence",
@@ -41,6 +51,7 @@ __all__ = [
 
 Tier = Literal["confirmed", "possible", "suspected", "none"]
 Status = Literal["intact", "valid", "unverified", "tampered", "forged", "corrupt", "not_found"]
+Binding = Literal["intact", "tampered", "unchecked", "weak"]
 _TIER_OF_LABEL: dict[str, Tier] = {"1": "confirmed", "2": "possible", "3": "suspected"}
 _MAX_RUNS = 100_000  # beyond this many candidate runs the rest are counted, not decoded
 
@@ -97,8 +108,10 @@ class ChannelEvidence:
     What one invisible channel (``cf`` zero-width, ``mn`` variation selectors) held.
 
     ``runs`` counts candidate runs; ``corrupt`` those that decode to no valid mark;
-    packets are ``valid`` (MAC verified), ``forged`` (MAC fails under every given key)
-    or ``unverified`` (no key given).
+    packets are ``valid`` (MAC verified, or repeated by an authentic seal), ``forged``
+    (MAC fails under every given key) or ``unverified`` (no key that can check them);
+    ``unbound`` counts readable packets whose mark id differs from the seal's (marks
+    copied in from another text).
     """
 
     channel: Literal["cf", "mn"]
@@ -109,6 +122,22 @@ class ChannelEvidence:
     forged: int = 0
     unverified: int = 0
     seals: int = 0
+    unbound: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMatch:
+    """
+    Which given key authenticated the deciding mark.
+
+    ``index`` counts the HMAC secrets (``HS256``) or public keys (``Ed25519``) in the order
+    they were given (``None`` for a labeler's own derived packet key); ``slot`` is the key
+    slot the mark carries.
+    """
+
+    algorithm: Literal["HS256", "Ed25519"]
+    index: int | None
+    slot: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +145,23 @@ class SealEvidence:
     """
     The seal that decided the verdict (the last authentic one in the text).
 
-    ``authentic`` is ``True``/``False`` when a key could check it, ``None`` without one;
-    ``binding`` is ``intact`` when the canonical visible text still matches.
+    ``authentic`` is ``True``/``False`` when a key could check it, ``None`` without one.
+    ``binding``: ``intact`` — the authenticator, checked with a given key, covers the full
+    SHA-256 of this canonical text; ``tampered`` — the text (or the seal) changed;
+    ``unchecked`` — no key could check it, the seal's 16-bit hint matches; ``weak`` — a
+    format-1 seal whose 32-bit digest matches (too short to vouch for a text).
     """
 
     channel: Literal["cf", "mn"]
     algorithm: Literal["HS256", "Ed25519"]
     authentic: bool | None
-    binding: Literal["intact", "tampered"]
+    binding: Binding
     mark_id: str
     produce_id: str
     producer: str
     label: str
+    version: int = 2
+    form: Literal["full", "compact"] = "full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +178,7 @@ class Evidence:
     explicit: tuple[LabelMatch, ...]
     resolved_by: str | None = None
     notes: tuple[str, ...] = ()
+    key: KeyMatch | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,21 +230,37 @@ class Verdict:
 
 KeyInput = str | bytes
 PublicKeyInput = str | bytes | Ed25519PublicKey
+KeysArg = KeyInput | Sequence[KeyInput] | Mapping[int, KeyInput | Sequence[KeyInput]] | None
+PublicKeysArg = (
+    PublicKeyInput | Sequence[PublicKeyInput] | Mapping[int, PublicKeyInput | Sequence[PublicKeyInput]] | None
+)
+_T = TypeVar("_T")
 
 
-def _keys(
-    key: KeyInput | Sequence[KeyInput] | None, public_key: PublicKeyInput | Sequence[PublicKeyInput] | None
-) -> VerifyingKeys:
-    secrets = [] if key is None else [key] if isinstance(key, str | bytes) else list(key)
-    publics = (
-        []
-        if public_key is None
-        else [public_key]
-        if isinstance(public_key, str | bytes | Ed25519PublicKey)
-        else list(public_key)
-    )
+def _slotted(
+    value: object, single: tuple[type, ...], load: Callable[[Any], _T]
+) -> list[tuple[int | None, _T]]:
+    """
+    Keys given as one key, a sequence (tried for every slot) or a mapping slot -> key(s).
+    """
+    if value is None:
+        return []
+    if isinstance(value, single):
+        return [(None, load(value))]
+    if isinstance(value, Mapping):
+        out: list[tuple[int | None, _T]] = []
+        for slot, keys in value.items():
+            if not isinstance(slot, int) or not 0 <= slot <= 3:
+                raise KeyMaterialError(f"key slots are 0-3, not {slot!r}")
+            out.extend((slot, k) for _, k in _slotted(keys, single, load))
+        return out
+    return [(None, load(k)) for k in value]  # type: ignore[attr-defined]
+
+
+def _keys(key: KeysArg, public_key: PublicKeysArg) -> VerifyingKeys:
     return VerifyingKeys(
-        [secret_bytes(k, field="key") for k in secrets], [load_public_key(k) for k in publics]
+        _slotted(key, (str, bytes), lambda k: secret_bytes(k, field="key")),
+        _slotted(public_key, (str, bytes, Ed25519PublicKey), load_public_key),
     )
 
 
@@ -232,11 +283,15 @@ def _candidates(body: str, decode: Callable[[str], bytes | None], per_byte: int)
     return out
 
 
+_RANK: dict[str, int] = {"ok": 2, "no_key": 1, "no_slot": 1, "public_only": 1, "fail": 0}
+_Found = tuple[int, Literal["cf", "mn"], Decoded]
+
+
 def verify(
     text: str,
     *,
-    key: KeyInput | Sequence[KeyInput] | None = None,
-    public_key: PublicKeyInput | Sequence[PublicKeyInput] | None = None,
+    key: KeysArg = None,
+    public_key: PublicKeysArg = None,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
 ) -> Verdict:
     """
@@ -244,30 +299,38 @@ def verify(
 
     Args:
         text: the received text (any length; work is linear in it).
-        key: the producer's HMAC secret, or several (rotation); authenticates packets and seals.
-        public_key: Ed25519 public key(s) (raw 32 bytes, hex or PEM) for signed seals.
-        resolver: maps a mark id to full metadata when no seal is present (excerpts).
+        key: the producer's HMAC secret, several (rotation: each tried for every key slot),
+            or a mapping ``{slot: secret or secrets}`` (a mark of a slot with no key is
+            ``unverified``, never ``forged``).
+        public_key: Ed25519 public key(s) (raw 32 bytes, hex or PEM), in the same shapes.
+        resolver: maps a mark id to full metadata when no seal carries it (excerpts,
+            compact seals).
 
     Returns:
-        A :class:`Verdict`; never raises for damaged or hostile text.
+        A :class:`Verdict`; never raises for damaged or hostile text. ``intact`` needs a
+        format-2 seal whose MAC or signature, checked with a given key, covers the full
+        SHA-256 of the canonical text.
 
     Raises:
         TypeError: *text* is not a ``str``.
-        KeyMaterialError: a given key is unusable (too short, not Ed25519).
+        KeyMaterialError: a given key is unusable (too short, not Ed25519, a slot outside 0-3).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Format-2 seals; format-1 seals are read but never ``intact``; keys by slot; the
+       matching key is reported in ``evidence.key``.
     """
     if not isinstance(text, str):
         raise TypeError(f"verify() takes str, not {type(text).__name__}; decode bytes as UTF-8 first")
     keys = _keys(key, public_key)
     # Counts per channel, named like the fields of ChannelEvidence.
     channels: dict[Literal["cf", "mn"], Counter[str]] = {"cf": Counter(), "mn": Counter()}
-    decoded: list[tuple[int, Literal["cf", "mn"], Decoded, bool | None]] = []
+    decoded: list[_Found] = []
     notes: list[str] = []
     runs_seen = 0
     spans: list[tuple[int, int]] = []
     fragments: list[tuple[int, Literal["cf", "mn"], str]] = []
-    seen: dict[str, list[tuple[Decoded, bool | None]]] = {}
+    seen: dict[str, list[Decoded]] = {}
     for m in alphabet.MARK_RUN.finditer(text):
         spans.append(m.span())
         for part in alphabet.CHANNEL_PART.finditer(m.group()):
@@ -287,109 +350,131 @@ def verify(
                 if runs_seen > _MAX_RUNS:
                     ch["corrupt"] += 1
                     continue
-                # Every packet of a text is the same run: decode and authenticate it once.
+                # Every packet of a text is the same run: decode it once.
                 marks = seen.get(run)
                 if marks is None:
                     marks = seen[run] = [
-                        (mark, _authenticate(mark, keys))
+                        mark
                         for mark in map(parse, _candidates(run, decode, per_byte))
                         if not isinstance(mark, str)
                     ]
                 at = m.start() + part.start()
-                decoded.extend((at, name, mark, ok) for mark, ok in marks)
+                decoded.extend((at, name, mark) for mark in marks)
                 if not marks:
                     ch["corrupt"] += 1
-                    fragments.append((m.start() + part.start(), name, run))
+                    fragments.append((at, name, run))
     if runs_seen > _MAX_RUNS:
         notes.append(f"{runs_seen - _MAX_RUNS} further candidate runs were counted but not decoded")
     spliced = _splice(fragments)
     if spliced is not None:
-        at, name, mark = spliced
-        channels[name]["corrupt"] -= 1
-        decoded.append((at, name, mark, _authenticate(mark, keys)))
+        channels[spliced[1]]["corrupt"] -= 1
+        decoded.append(spliced)
         notes.append("a packet was rebuilt from the truncated mark runs at the ends of the text (an excerpt)")
 
-    digest: bytes | None = None
-    seals: list[tuple[int, Literal["cf", "mn"], Decoded, bool | None]] = []
-    for item in decoded:
-        _, name, mark, ok = item
-        ch = channels[name]
-        if mark.is_seal:
-            ch["seals"] += 1
-            seals.append(item)
-            continue
-        ch["packets"] += 1
-        if ok is True:
-            ch["valid"] += 1
-        elif ok is False:
-            ch["forged"] += 1
-        else:
-            ch["unverified"] += 1
+    packet_checks: dict[tuple[int, int, bytes], KeyCheck] = {}
 
-    explicit = tuple(find_label_phrases(text))
+    def check_packet(mark: Decoded) -> KeyCheck:
+        pk = mark.packet_key
+        result = packet_checks.get(pk)
+        if result is None:
+            head = bytes([pk[0]]) + pk[1].to_bytes(4, "big")
+            result = packet_checks[pk] = keys.check_mac("mark", head, pk[2])
+        return result
+
+    visible = _without_spans(text, spans)
+    seals = [item for item in decoded if item[2].is_seal]
     seal_ev: SealEvidence | None = None
+    key_match: KeyMatch | None = None
     metadata: AIGCMetadata | None = None
     mark_id: str | None = None
     produce_id: str | None = None
     label: str | None = None
     status: Status
     resolved_by: str | None = None
+    bound: tuple[int, int, bytes] | None = None  # the packet an authentic seal vouches for
 
-    rank = {True: 2, None: 1, False: 0}
     if seals:
-        _, chan, seal, ok = max(seals, key=lambda s: (rank[s[3]], s[0]))
-        if digest is None:
-            digest = text_digest(_without_spans(text, spans))
-        intact = seal.digest == digest[: len(seal.digest or b"")]
-        assert seal.produce_id is not None
-        assert seal.producer is not None
-        signed = seal.kind == KIND_SEAL_ED25519
+        judged = [
+            (_judge_seal(seal, visible, keys, check_packet), at, chan, seal) for at, chan, seal in seals
+        ]
+        judgement, _, chan, seal = max(judged, key=lambda j: (j[0].rank, j[1]))
         seal_ev = SealEvidence(
             chan,
-            "Ed25519" if signed else "HS256",
-            ok,
-            "intact" if intact else "tampered",
+            "Ed25519" if seal.kind == KIND_SEAL_ED25519 else "HS256",
+            judgement.authentic,
+            judgement.binding,
             f"{seal.mark_id:08x}",
-            seal.produce_id,
-            seal.producer,
+            seal.produce_id or "",
+            seal.producer or "",
             seal.label,
+            seal.version,
+            "compact" if seal.kind == KIND_SEAL_COMPACT else "full",
         )
+        key_match = judgement.key
         mark_id, produce_id, label = seal_ev.mark_id, seal.produce_id, seal.label
-        rc1 = ""
-        if intact and ok is not False:
-            auth = seal.auth if signed else keys.full_hmac(seal.message, seal.auth)
-            if auth is not None:
-                rc1 = reserved_code1(seal_ev.algorithm, seal.slot, digest, auth)
-        metadata = AIGCMetadata.first_write(
-            producer=seal.producer,
-            produce_id=seal.produce_id,
-            label=seal.label,  # type: ignore[arg-type]
-            reserved_code1=rc1,
-        )
-        if ok is False:
-            status, metadata = "forged", None  # unauthenticated claims are evidence, not metadata
-        elif not intact:
+        if judgement.authentic is False:
+            status = "forged"
+        elif judgement.binding == "tampered":
             status = "tampered"
+        elif judgement.binding == "intact":
+            status = "intact"
+        elif judgement.authentic:  # a format-1 seal: authentic, binding too weak to vouch
+            status = "valid"
+            notes.append(
+                "a format-1 seal: its mark is authentic but its 32-bit text digest cannot vouch "
+                "that the text is unedited (label again to get a format-2 seal)"
+            )
         else:
-            status = "intact" if ok else "unverified"
-    else:
-        packets = [(m, ok) for _, _, m, ok in decoded]
-        best = max((rank[ok] for _, ok in packets), default=None)
+            status = "unverified"
+        if judgement.authentic:
+            bound = seal.packet_key
+        notes.extend(judgement.notes)
+        if status in ("intact", "valid", "unverified") and seal.producer is not None:
+            assert seal.produce_id is not None
+            metadata = AIGCMetadata.first_write(
+                producer=seal.producer,
+                produce_id=seal.produce_id,
+                label=seal.label,  # type: ignore[arg-type]
+                reserved_code1=judgement.reserved_code1,
+            )
+        elif status in ("intact", "valid", "unverified") and resolver is not None:
+            metadata, resolved_by = _resolve_into(resolver, seal_ev.mark_id, notes)
+            produce_id = metadata.produce_id if metadata is not None else None
+    for _, name, mark in decoded:
+        if mark.is_seal:
+            channels[name]["seals"] += 1
+            continue
+        ch = channels[name]
+        ch["packets"] += 1
+        outcome = "ok" if mark.packet_key == bound else check_packet(mark).outcome
+        ch["valid" if outcome == "ok" else "forged" if outcome == "fail" else "unverified"] += 1
+        if seal_ev is not None and mark.mark_id != int(seal_ev.mark_id, 16) and outcome != "fail":
+            ch["unbound"] += 1
+    unbound = channels["cf"]["unbound"] + channels["mn"]["unbound"]
+    if unbound:
+        notes.append(
+            f"{unbound} packets carry a mark id the seal does not bind: marks from another text "
+            "were copied or transplanted into this one"
+        )
+
+    if not seals:
+        packets = [(m, check_packet(m)) for _, _, m in decoded]
+        best = max((_RANK[c.outcome] for _, c in packets), default=None)
         if best is None:
             status = "corrupt" if channels["cf"]["runs"] + channels["mn"]["runs"] else "not_found"
         else:
-            chosen = Counter(m.mark_id for m, ok in packets if rank[ok] == best).most_common(1)[0][0]
-            first = next(m for m, ok in packets if m.mark_id == chosen)
+            chosen = Counter(m.mark_id for m, c in packets if _RANK[c.outcome] == best).most_common(1)[0][0]
+            first, check = next((m, c) for m, c in packets if m.mark_id == chosen)
             mark_id, label = f"{chosen:08x}", first.label
             status = "valid" if best == 2 else "unverified" if best == 1 else "forged"
+            if check.outcome == "ok":
+                key_match = KeyMatch("HS256", check.key_index, first.slot)
+            notes.extend(_slot_notes(check, first.slot))
             if resolver is not None and status != "forged":
-                metadata = _resolve(resolver, mark_id)
-                if metadata is not None:
-                    produce_id = metadata.produce_id
-                    resolved_by = type(resolver).__name__
-                else:
-                    notes.append(f"the resolver has no record for mark id {mark_id}")
+                metadata, resolved_by = _resolve_into(resolver, mark_id, notes)
+                produce_id = metadata.produce_id if metadata is not None else None
 
+    explicit = tuple(find_label_phrases(text))
     tier: Tier
     if status in ("intact", "valid", "unverified", "tampered") and label is not None:
         tier = _TIER_OF_LABEL[label]
@@ -404,12 +489,112 @@ def verify(
         mn=ChannelEvidence("mn", **channels["mn"]),
         seal=seal_ev,
         seals_found=len(seals),
-        mark_ids=tuple(dict.fromkeys(f"{m.mark_id:08x}" for _, _, m, _ in decoded)),
+        mark_ids=tuple(dict.fromkeys(f"{m.mark_id:08x}" for _, _, m in decoded)),
         explicit=explicit,
         resolved_by=resolved_by,
-        notes=tuple(notes),
+        notes=tuple(dict.fromkeys(notes)),
+        key=key_match,
     )
     return Verdict(tier, label, status, metadata, mark_id, produce_id, evidence)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class _SealJudgement:
+    authentic: bool | None
+    binding: Binding
+    key: KeyMatch | None = None
+    reserved_code1: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rank(self) -> int:
+        return 2 if self.authentic else 1 if self.authentic is None else 0
+
+
+def _slot_notes(check: KeyCheck, slot: int) -> tuple[str, ...]:
+    if check.outcome == "no_slot":
+        return (f"no key was given for key slot {slot}: the mark is unverified, not forged",)
+    if check.outcome == "public_only":
+        return (
+            "format-1 packets of an Ed25519-only producer: their check is keyed by the public key, "
+            "so it proves integrity, not authorship",
+        )
+    return ()
+
+
+def _judge_seal(
+    seal: Decoded, visible: str, keys: VerifyingKeys, check_packet: Callable[[Decoded], KeyCheck]
+) -> _SealJudgement:
+    """
+    Decide a seal's authenticity and what it says about the visible text.
+    """
+    signed = seal.kind == KIND_SEAL_ED25519
+    alg: Literal["HS256", "Ed25519"] = "Ed25519" if signed else "HS256"
+    if seal.version == 1:
+        digest = text_digest(visible, version=1)
+        check = (
+            keys.check_signature(seal.message, seal.auth)
+            if signed
+            else keys.check_mac("seal", seal.message, seal.auth)
+        )
+        matches = seal.hint == digest[: len(seal.hint or b"")]
+        binding: Binding = "weak" if matches else "tampered"
+        if check.outcome == "ok":
+            full = seal.auth if signed else keys.full_hmac(seal.message, b"", seal.auth, version=1)
+            rc1 = reserved_code1(alg, seal.slot, digest, full, version=1) if matches and full else ""
+            return _SealJudgement(True, binding, KeyMatch(alg, check.key_index, seal.slot), rc1)
+        if check.outcome == "fail":
+            return _SealJudgement(False, binding)
+        return _SealJudgement(None, binding, notes=_slot_notes(check, seal.slot))
+    digest = text_digest(visible, profile=seal.profile)
+    hint_matches = seal.hint == digest[:HINT_LEN]
+    if signed:
+        check = keys.check_signature(seal.message, seal.auth, digest)
+    else:
+        check = keys.check_mac("seal", seal.message, seal.auth, digest)
+    if check.outcome == "ok":
+        full = seal.auth if signed else keys.full_hmac(seal.message, digest, seal.auth)
+        rc1 = reserved_code1(alg, seal.slot, digest, full) if full is not None else ""
+        return _SealJudgement(True, "intact", KeyMatch(alg, check.key_index, seal.slot), rc1)
+    # The authenticator does not cover this text. The seal's packet MAC (header, mark id)
+    # tells an authentic seal over changed text from a forged one when a packet key is known.
+    claims = check_packet(seal)
+    if check.outcome == "fail" or claims.outcome in ("ok", "fail"):
+        if claims.outcome == "ok":
+            return _SealJudgement(
+                True,
+                "tampered",
+                KeyMatch("HS256", claims.key_index, seal.slot),
+                notes=(
+                    ("the visible text changed after labeling",)
+                    if not hint_matches
+                    else ("the seal's authenticator does not cover this text or the seal was altered",)
+                ),
+            )
+        if claims.outcome == "fail" or hint_matches:
+            return _SealJudgement(False, "tampered" if not hint_matches else "unchecked")
+        # A signature fails, the packet MAC cannot be checked (public key only), the hint differs.
+        return _SealJudgement(
+            None,
+            "tampered",
+            notes=("the visible text no longer matches the seal; its authenticity cannot be checked",),
+        )
+    notes = _slot_notes(check, seal.slot)
+    if hint_matches:
+        return _SealJudgement(None, "unchecked", notes=notes)
+    return _SealJudgement(
+        None, "tampered", notes=(*notes, "the visible text no longer matches the seal's hint")
+    )
+
+
+def _resolve_into(
+    resolver: Resolver | Mapping[str, AIGCMetadata], mark_id: str, notes: list[str]
+) -> tuple[AIGCMetadata | None, str | None]:
+    metadata = _resolve(resolver, mark_id)
+    if metadata is None:
+        notes.append(f"the resolver has no record for mark id {mark_id}")
+        return None, None
+    return metadata, type(resolver).__name__
 
 
 def _whole_bytes(run: str, name: str, *, tail: bool) -> bytes:
@@ -423,9 +608,7 @@ def _whole_bytes(run: str, name: str, *, tail: bool) -> bytes:
     return data or b""
 
 
-def _splice(
-    fragments: list[tuple[int, Literal["cf", "mn"], str]],
-) -> tuple[int, Literal["cf", "mn"], Decoded] | None:
+def _splice(fragments: list[tuple[int, Literal["cf", "mn"], str]]) -> _Found | None:
     """
     Rebuild a packet from the truncated runs at the ends of an excerpt.
 
@@ -471,14 +654,6 @@ def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:
             pos = b
     out.append(text[pos:])
     return "".join(out)
-
-
-def _authenticate(mark: Decoded, keys: VerifyingKeys) -> bool | None:
-    if not mark.is_seal:
-        return keys.check_packet(mark.message, mark.auth)
-    if mark.kind == KIND_SEAL_ED25519:
-        return keys.check_signature(mark.message, mark.auth)
-    return keys.check_seal_hmac(mark.message, mark.auth)
 
 
 def _resolve(resolver: Resolver | Mapping[str, AIGCMetadata], mark_id: str) -> AIGCMetadata | None:

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Iterable
+from typing import Literal, NamedTuple, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -20,11 +21,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ..exceptions import KeyMaterialError
 
 MIN_SECRET_BYTES = 16
+#: Format 1 (read only): HMAC domains of packets and seals.
 PACKET_DOMAIN = b"AIGC/mark/1"
 SEAL_DOMAIN = b"AIGC/seal/1"
+#: Format 2: packet MAC and seal authenticator domains (signatures use the seal domain).
+DOMAINS_V2: dict[Literal["mark", "seal"], bytes] = {"mark": b"AIGC/mark/2", "seal": b"AIGC/seal/2"}
+#: Derives an Ed25519-only producer's packet secret from its private seed.
+PACKET_KEY_DOMAIN = b"AIGC/packet-key/2"
+
+_K = TypeVar("_K")
 
 __all__ = [
+    "DOMAINS_V2",
     "MIN_SECRET_BYTES",
+    "KeyCheck",
     "SigningKeys",
     "VerifyingKeys",
     "load_private_key",
@@ -97,17 +107,50 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
+def _domain(kind: Literal["mark", "seal"], version: int) -> bytes:
+    return (PACKET_DOMAIN if kind == "mark" else SEAL_DOMAIN) if version == 1 else DOMAINS_V2[kind]
+
+
+def _version(message: bytes) -> int:
+    return message[0] >> 6 if message else 0
+
+
+Outcome = Literal["ok", "fail", "no_key", "no_slot", "public_only"]
+
+
+class KeyCheck(NamedTuple):
+    """
+    The result of checking one mark's authenticator.
+
+    ``outcome`` is ``ok`` (a given key made it; ``key_index`` says which, counting HMAC
+    secrets and public keys separately in the order given), ``fail`` (every key that could
+    have made it fails: forged or made with another key), ``no_key`` (no key of the needed
+    kind was given), ``no_slot`` (keys were given for other key slots only) or
+    ``public_only`` (a format-1 packet of an Ed25519-only producer: its check is keyed
+    by the public key, so it passing proves integrity, not authorship).
+    """
+
+    outcome: Outcome
+    key_index: int | None = None
+
+
+_NO_KEY = KeyCheck("no_key")
+_NO_SLOT = KeyCheck("no_slot")
+_FAIL = KeyCheck("fail")
+
+
 class SigningKeys:
     """
     The producer's keys: an HMAC secret, an Ed25519 private key, or both.
 
-    Packets are authenticated with the HMAC secret. With only an Ed25519 key, packets
-    carry a *binding* check keyed by the public key (anyone holding the public key
-    can check it, so it detects damage and wrong keys but not deliberate forgery);
-    the seal then carries a full Ed25519 signature.
+    Packets are authenticated with the HMAC secret. With only an Ed25519 key, format-2
+    packets are MACed with a secret derived from the private key (only its holder can
+    make them; a verifier holding the public key reads them as unverified unless an
+    authentic seal in the same text repeats them); the seal carries a full Ed25519
+    signature.
     """
 
-    __slots__ = ("_packet_key", "_private", "public_raw", "slot")
+    __slots__ = ("_packet_key", "_private", "_secret", "public_raw", "slot")
 
     def __init__(self, *, secret: bytes | None, private: Ed25519PrivateKey | None, slot: int) -> None:
         if secret is None and private is None:
@@ -115,9 +158,17 @@ class SigningKeys:
                 "a labeler needs a key: set `key` (HMAC secret) and/or `signing_key` (Ed25519)"
             )
         self.slot = slot
+        self._secret = secret
         self._private = private
         self.public_raw = _raw_public(private.public_key()) if private is not None else None
-        self._packet_key = secret if secret is not None else hashlib.sha256(self.public_raw or b"").digest()
+        if secret is not None:
+            self._packet_key = secret
+        else:
+            assert private is not None
+            seed = private.private_bytes(
+                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+            )
+            self._packet_key = hmac.digest(seed, PACKET_KEY_DOMAIN, "sha256")
 
     def __repr__(self) -> str:
         return f"SigningKeys(slot={self.slot}, signed={self._private is not None})"
@@ -131,103 +182,140 @@ class SigningKeys:
 
     def verifying_keys(self) -> VerifyingKeys:
         """
-        The keys that check this producer's packets (the HMAC secret, or the public key).
+        The keys that check this producer's packets and seals (its own slot only).
         """
-        if (
-            self._private is not None
-            and self.public_raw is not None
-            and self._packet_key == hashlib.sha256(self.public_raw).digest()
-        ):
-            return VerifyingKeys([], [self._private.public_key()])
-        return VerifyingKeys([self._packet_key], [self._private.public_key()] if self._private else [])
+        publics = [(self.slot, self._private.public_key())] if self._private is not None else []
+        if self._secret is not None:
+            return VerifyingKeys([(self.slot, self._secret)], publics)
+        return VerifyingKeys([], publics, packet_only=[(self.slot, self._packet_key)])
 
     def packet_mac(self, message: bytes, length: int) -> bytes:
-        return hmac.digest(self._packet_key, PACKET_DOMAIN + message, "sha256")[:length]
-
-    def seal_auth(self, message: bytes, mac_length: int) -> bytes:
         """
-        Return the seal's authenticator: a 64-byte signature or a truncated HMAC.
+        The MAC of a packet's ``header | mark id`` (the domain follows the header's version).
         """
-        if self._private is not None:
-            return self._private.sign(SEAL_DOMAIN + message)
-        return hmac.digest(self._packet_key, SEAL_DOMAIN + message, "sha256")[:mac_length]
+        return hmac.digest(self._packet_key, _domain("mark", _version(message)) + message, "sha256")[:length]
 
-    def full_auth(self, message: bytes) -> bytes:
+    def seal_auth(self, message: bytes, digest: bytes, mac_length: int) -> bytes:
+        """
+        Return the seal's authenticator over *message* and the full 32-byte text *digest*:
+        a 64-byte signature, or an HMAC truncated to *mac_length* bytes.
+        """
+        return self.full_auth(message, digest)[: None if self._private is not None else mac_length]
+
+    def full_auth(self, message: bytes, digest: bytes) -> bytes:
         """
         Return the full-strength authenticator stored in ``ReservedCode1``.
         """
+        data = DOMAINS_V2["seal"] + message + digest
         if self._private is not None:
-            return self._private.sign(SEAL_DOMAIN + message)
-        return hmac.digest(self._packet_key, SEAL_DOMAIN + message, "sha256")
+            return self._private.sign(data)
+        assert self._secret is not None
+        return hmac.digest(self._secret, data, "sha256")
+
+
+KeySpec = bytes | tuple[int | None, bytes]
+PublicSpec = Ed25519PublicKey | tuple[int | None, Ed25519PublicKey]
 
 
 class VerifyingKeys:
     """
-    What a verifier knows: zero or more HMAC secrets and Ed25519 public keys.
+    What a verifier knows: HMAC secrets and Ed25519 public keys, each optionally bound to a
+    key slot (0–3). A key without a slot is tried for every slot; when every key of a kind
+    is bound to slots, a mark of another slot is ``no_slot``, not ``fail``.
     """
 
-    __slots__ = ("_packet_keys", "_public")
+    __slots__ = ("_hmac", "_packet_only", "_public")
 
-    def __init__(self, secrets: Iterable[bytes] = (), public_keys: Iterable[Ed25519PublicKey] = ()) -> None:
-        self._public = list(public_keys)
-        self._packet_keys = list(secrets) + [hashlib.sha256(_raw_public(k)).digest() for k in self._public]
+    def __init__(
+        self,
+        secrets: Iterable[KeySpec] = (),
+        public_keys: Iterable[PublicSpec] = (),
+        *,
+        packet_only: Iterable[tuple[int | None, bytes]] = (),
+    ) -> None:
+        self._hmac = [s if isinstance(s, tuple) else (None, s) for s in secrets]
+        self._public = [p if isinstance(p, tuple) else (None, p) for p in public_keys]
+        self._packet_only = list(packet_only)
 
     def __repr__(self) -> str:
-        return (
-            f"VerifyingKeys(hmac={len(self._packet_keys) - len(self._public)}, ed25519={len(self._public)})"
-        )
+        return f"VerifyingKeys(hmac={len(self._hmac)}, ed25519={len(self._public)})"
 
     @property
     def has_hmac(self) -> bool:
-        return len(self._packet_keys) > len(self._public)
-
-    @property
-    def has_packet_keys(self) -> bool:
-        return bool(self._packet_keys)
+        return bool(self._hmac)
 
     @property
     def has_public(self) -> bool:
         return bool(self._public)
 
+    @staticmethod
+    def _for_slot(entries: list[tuple[int | None, _K]], slot: int) -> tuple[list[tuple[int, _K]], bool]:
+        """
+        The (index, key) pairs that may have made a mark of *slot*, and whether any key exists.
+        """
+        return [(i, k) for i, (s, k) in enumerate(entries) if s is None or s == slot], bool(entries)
+
+    def check_mac(
+        self, kind: Literal["mark", "seal"], message: bytes, mac: bytes, extra: bytes = b""
+    ) -> KeyCheck:
+        """
+        Check an HMAC (truncated to ``len(mac)``) over ``domain | message | extra``.
+
+        Packets (*kind* ``mark``) are also checked with the packet-only secrets and, for
+        format 1, with the public-key-derived check of Ed25519-only producers.
+        """
+        version = _version(message)
+        slot = message[0] & 3
+        data = _domain(kind, version) + message + extra
+        n = len(mac)
+        entries = self._hmac + (self._packet_only if kind == "mark" else [])
+        candidates, any_key = self._for_slot(entries, slot)
+        for i, k in candidates:
+            if hmac.compare_digest(hmac.digest(k, data, "sha256")[:n], mac):
+                return KeyCheck("ok", i if i < len(self._hmac) else None)
+        tried = bool(candidates)
+        if kind == "mark" and version == 1:
+            publics, any_public = self._for_slot(self._public, slot)
+            for _, pub in publics:
+                legacy = hashlib.sha256(_raw_public(pub)).digest()
+                if hmac.compare_digest(hmac.digest(legacy, data, "sha256")[:n], mac):
+                    return KeyCheck("public_only")
+            tried, any_key = tried or bool(publics), any_key or any_public
+        if tried:
+            return _FAIL
+        return _NO_SLOT if any_key else _NO_KEY
+
     def check_packet(self, message: bytes, mac: bytes) -> bool | None:
         """
-        ``True`` if some key made *mac*; ``False`` if none did; ``None`` with no keys.
+        ``True`` if one of these keys made a packet's *mac*; ``False`` if none did; ``None`` with no keys.
         """
-        if not self._packet_keys:
-            return None
-        n = len(mac)
-        return any(
-            hmac.compare_digest(hmac.digest(k, PACKET_DOMAIN + message, "sha256")[:n], mac)
-            for k in self._packet_keys
-        )
+        result = self.check_mac("mark", message, mac)
+        return True if result.outcome == "ok" else False if result.outcome == "fail" else None
 
-    def check_seal_hmac(self, message: bytes, mac: bytes) -> bool | None:
-        secrets = self._packet_keys[: len(self._packet_keys) - len(self._public)]
-        if not secrets:
-            return None
-        n = len(mac)
-        return any(
-            hmac.compare_digest(hmac.digest(k, SEAL_DOMAIN + message, "sha256")[:n], mac) for k in secrets
-        )
-
-    def full_hmac(self, message: bytes, truncated: bytes) -> bytes | None:
+    def full_hmac(self, message: bytes, digest: bytes, truncated: bytes, *, version: int = 2) -> bytes | None:
         """
         Return the full HMAC for ``ReservedCode1`` from the secret that made *truncated*.
         """
         n = len(truncated)
-        for k in self._packet_keys[: len(self._packet_keys) - len(self._public)]:
-            full = hmac.digest(k, SEAL_DOMAIN + message, "sha256")
+        data = _domain("seal", version) + message + (digest if version >= 2 else b"")
+        for _, k in self._for_slot(self._hmac, message[0] & 3)[0]:
+            full = hmac.digest(k, data, "sha256")
             if hmac.compare_digest(full[:n], truncated):
                 return full
         return None
 
-    def check_signature(self, message: bytes, signature: bytes) -> bool | None:
-        if not self._public:
-            return None
-        for key in self._public:
+    def check_signature(self, message: bytes, signature: bytes, extra: bytes = b"") -> KeyCheck:
+        """
+        Check an Ed25519 signature over ``domain | message | extra`` with every public key for the slot.
+        """
+        candidates, any_key = self._for_slot(self._public, message[0] & 3)
+        data = _domain("seal", _version(message)) + message + extra
+        for i, key in candidates:
             try:
-                key.verify(signature, SEAL_DOMAIN + message)
+                key.verify(signature, data)
             except InvalidSignature:
                 continue
-            return True
-        return False
+            return KeyCheck("ok", i)
+        if candidates:
+            return _FAIL
+        return _NO_SLOT if any_key else _NO_KEY

@@ -1,24 +1,41 @@
 """
-Binary layout of the repeated packet and of the final seal (format version 1).
+Binary layout of the repeated packet and of the final seal.
 
-Header byte (both)::
+Format 2 is written; format 1 is read (texts labeled by 0.1 keep verifying). Header byte::
 
-    bits 7-6 version (1) | bits 5-4 kind | bits 3-2 label (1, 2, 3) | bits 1-0 key slot
+    bits 7-6 version (1 or 2) | bits 5-4 kind | bits 3-2 label (1, 2, 3) | bits 1-0 key slot
 
-Packet (kind 0), 10 bytes::
+Packet (kind 0), 10 bytes, both formats::
 
     header | mark_id (4) | MAC (4) | CRC-8 (1)
 
-Seal (kind 1 = HMAC, kind 2 = Ed25519)::
+Format-2 seal, kind 1 (HMAC) or 2 (Ed25519)::
 
-    header | mark_id (4) | packet MAC (4) | unix_ms (48 bits) rand_a (12 bits) producer form (4 bits)
+    header | mark_id (4) | packet MAC (4) | unix_ms (48 bits) rand_a (12 bits) flags (4 bits)
+           | producer (12 or 18) | hint (2) | MAC (8) or signature (64) | CRC-8 (1)
+
+Format-2 compact seal, kind 3 (HMAC only; identity from a resolver)::
+
+    header | mark_id (4) | packet MAC (4) | flags (1) | hint (2) | MAC (8) | CRC-8 (1)
+
+``flags``: bits 3-2 the producer's packed form (full seal; 0 in the compact seal), bits
+1-0 the canonical-text profile (0 ``plain``, 1 ``markup``). ``hint`` is the first two
+bytes of SHA-256 over the canonical text: a keyless hint that the text changed, never
+what makes a seal ``intact``. The seal's MAC or signature covers every byte before it
+**and the full 32-byte SHA-256 of the canonical text**, so it vouches for the text
+itself.
+
+Format-1 seal (read only)::
+
+    header | mark_id (4) | packet MAC (4) | unix_ms (48) rand_a (12) form (4)
            | producer (12 or 18) | text digest (4) | MAC (6) or signature (64) | CRC-8 (1)
 
-The MAC of a packet covers ``header | mark_id``; the seal's authenticator covers every
-byte before it. The seal repeats the packet's MAC so that its first nine bytes, with the
-kind bits cleared, are a packet's: an excerpt that ends inside the seal can complete the
-packet whose tail it starts with. The text digest is the first four bytes of SHA-256 over the canonical
-visible text (see :mod:`aigclabel.canonical`).
+Its 32-bit text digest is too short to vouch for a text (a search of 2^32 invisible
+nonces matches it), so the verifier never calls a format-1 text ``intact``.
+
+Every seal repeats the packet's MAC so that its first nine bytes, with the kind bits
+cleared, are a packet's: an excerpt that ends inside the seal can complete the packet
+whose tail it starts with.
 """
 
 from __future__ import annotations
@@ -28,39 +45,59 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .. import producer as _producer
+from ..canonical import Profile
 from ..ids import ProduceIdParts, produce_id_from_parts
 from .crc import crc8
 from .keys import SigningKeys
 
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)
 KIND_PACKET = 0
 KIND_SEAL_HMAC = 1
 KIND_SEAL_ED25519 = 2
+KIND_SEAL_COMPACT = 3
 PACKET_MAC_LEN = 4
-SEAL_MAC_LEN = 6
+SEAL_MAC_LEN = 8
 SIGNATURE_LEN = 64
-DIGEST_LEN = 4
+HINT_LEN = 2
 PACKET_LEN = 1 + 4 + PACKET_MAC_LEN + 1
+COMPACT_SEAL_LEN = 1 + 4 + PACKET_MAC_LEN + 1 + HINT_LEN + SEAL_MAC_LEN + 1
+V1_SEAL_MAC_LEN = 6
+V1_DIGEST_LEN = 4
 
+PROFILES: tuple[Profile, ...] = ("plain", "markup")
 _LABELS: dict[str, int] = {"1": 1, "2": 2, "3": 3}
 _LABEL_NAMES = {1: "1", 2: "2", 3: "3"}
 
-ParseError = Literal["crc", "version", "kind", "length", "label", "producer"]
+ParseError = Literal["crc", "version", "kind", "length", "label", "producer", "flags"]
 
 
-def header(kind: int, label: str, slot: int) -> int:
-    return (VERSION << 6) | (kind << 4) | (_LABELS[label] << 2) | (slot & 3)
+def header(kind: int, label: str, slot: int, version: int = VERSION) -> int:
+    return (version << 6) | (kind << 4) | (_LABELS[label] << 2) | (slot & 3)
 
 
-def seal_length(kind: int, form: int) -> int:
-    auth = SIGNATURE_LEN if kind == KIND_SEAL_ED25519 else SEAL_MAC_LEN
-    return 1 + 4 + PACKET_MAC_LEN + 8 + _producer.packed_length(form) + DIGEST_LEN + auth + 1
+def seal_length(kind: int, form: int, version: int = VERSION) -> int:
+    """
+    The byte length of a seal of *kind* whose producer is packed in *form* (ValueError if unknown).
+    """
+    if kind == KIND_SEAL_COMPACT and version == 2:
+        return COMPACT_SEAL_LEN
+    mac = SEAL_MAC_LEN if version == 2 else V1_SEAL_MAC_LEN
+    auth = SIGNATURE_LEN if kind == KIND_SEAL_ED25519 else mac
+    hint = HINT_LEN if version == 2 else V1_DIGEST_LEN
+    return 1 + 4 + PACKET_MAC_LEN + 8 + _producer.packed_length(form) + hint + auth + 1
 
 
-#: Every byte length a version-1 mark can have; runs of other lengths are windowed.
+#: Every byte length a mark of any readable version can have; runs of other lengths are windowed.
 VALID_LENGTHS = tuple(
     sorted(
-        {PACKET_LEN} | {seal_length(k, f) for k in (1, 2) for f in (_producer.FORM_ORG, _producer.FORM_RAW)}
+        {PACKET_LEN, COMPACT_SEAL_LEN}
+        | {
+            seal_length(k, f, v)
+            for k in (KIND_SEAL_HMAC, KIND_SEAL_ED25519)
+            for f in (_producer.FORM_ORG, _producer.FORM_RAW)
+            for v in VERSIONS
+        }
     )
 )
 
@@ -72,27 +109,35 @@ def build_packet(label: str, mark_id: int, keys: SigningKeys) -> bytes:
 
 
 def seal_message(
-    label: str, kind: int, parts: ProduceIdParts, producer: str, digest: bytes, packet: bytes
+    label: str,
+    kind: int,
+    parts: ProduceIdParts,
+    producer: str,
+    digest: bytes,
+    packet: bytes,
+    profile: Profile = "plain",
 ) -> bytes:
     """
-    The bytes a seal's authenticator covers (also signed in full for ``ReservedCode1``).
+    The bytes of a format-2 seal before its authenticator (which also covers the full *digest*).
 
-    *packet* is the text's packet (from :func:`build_packet`), whose header slot and MAC the seal repeats.
+    *packet* is the text's packet (from :func:`build_packet`), whose header slot and MAC the
+    seal repeats; *digest* is the full SHA-256 of the canonical text, of which the seal
+    carries the first :data:`HINT_LEN` bytes.
     """
-    form, packed = _producer.pack_producer(producer)
-    pidx = (parts.unix_ms << 16) | (parts.rand_a << 4) | form
-    return (
-        bytes([packet[0] | (kind << 4)])
-        + parts.mark_id.to_bytes(4, "big")
-        + packet[5 : 5 + PACKET_MAC_LEN]
-        + pidx.to_bytes(8, "big")
-        + packed
-        + digest[:DIGEST_LEN]
+    head = (
+        bytes([packet[0] | (kind << 4)]) + parts.mark_id.to_bytes(4, "big") + packet[5 : 5 + PACKET_MAC_LEN]
     )
+    hint = digest[:HINT_LEN]
+    profile_bits = PROFILES.index(profile)
+    if kind == KIND_SEAL_COMPACT:
+        return head + bytes([profile_bits]) + hint
+    form, packed = _producer.pack_producer(producer)
+    pidx = (parts.unix_ms << 16) | (parts.rand_a << 4) | (form << 2) | profile_bits
+    return head + pidx.to_bytes(8, "big") + packed + hint
 
 
-def build_seal(message: bytes, keys: SigningKeys) -> bytes:
-    body = message + keys.seal_auth(message, SEAL_MAC_LEN)
+def build_seal(message: bytes, digest: bytes, keys: SigningKeys) -> bytes:
+    body = message + keys.seal_auth(message, digest, SEAL_MAC_LEN)
     return body + bytes([crc8(body)])
 
 
@@ -100,8 +145,13 @@ def build_seal(message: bytes, keys: SigningKeys) -> bytes:
 class Decoded:
     """
     One structurally valid mark (CRC passed); authenticity is checked by the verifier.
+
+    ``hint`` is the seal's short text digest (format 2: a 2-byte keyless hint; format 1:
+    the 4-byte digest its MAC covers); ``parts`` and ``producer`` are ``None`` for packets
+    and compact seals.
     """
 
+    version: int
     kind: int
     label: str
     slot: int
@@ -110,11 +160,21 @@ class Decoded:
     auth: bytes
     parts: ProduceIdParts | None = None
     producer: str | None = None
-    digest: bytes | None = None
+    hint: bytes | None = None
+    profile: Profile = "plain"
 
     @property
     def is_seal(self) -> bool:
         return self.kind != KIND_PACKET
+
+    @property
+    def packet_key(self) -> tuple[int, int, bytes]:
+        """
+        ``(header without kind bits, mark id, packet MAC)``: equal for a text's packets and seal.
+        """
+        head = self.message[0] & 0xCF
+        mac = self.message[5:9] if self.is_seal else self.auth
+        return head, self.mark_id, mac
 
     @functools.cached_property
     def produce_id(self) -> str | None:
@@ -123,14 +183,15 @@ class Decoded:
 
 def parse(data: bytes) -> Decoded | ParseError:
     """
-    Parse one candidate mark; return the reason string when it is not a valid mark.
+    Parse one candidate mark of format 1 or 2; return the reason string when it is not one.
     """
     if len(data) < PACKET_LEN:
         return "length"
     if crc8(data[:-1]) != data[-1]:
         return "crc"
     head = data[0]
-    if head >> 6 != VERSION:
+    version = head >> 6
+    if version not in VERSIONS:
         return "version"
     kind, label_bits, slot = (head >> 4) & 3, (head >> 2) & 3, head & 3
     if label_bits == 0:
@@ -140,15 +201,30 @@ def parse(data: bytes) -> Decoded | ParseError:
     if kind == KIND_PACKET:
         if len(data) != PACKET_LEN:
             return "length"
-        return Decoded(kind, label, slot, mark_id, data[:5], data[5:-1])
-    if kind not in (KIND_SEAL_HMAC, KIND_SEAL_ED25519):
-        return "kind"
+        return Decoded(version, kind, label, slot, mark_id, data[:5], data[5:-1])
+    if kind == KIND_SEAL_COMPACT:
+        if version != 2:
+            return "kind"
+        if len(data) != COMPACT_SEAL_LEN:
+            return "length"
+        if data[9] > 1:
+            return "flags"
+        end = 10 + HINT_LEN
+        return Decoded(
+            version, kind, label, slot, mark_id, data[:end], data[end:-1], hint=data[10:end],
+            profile=PROFILES[data[9]],
+        )  # fmt: skip
     if len(data) < 17:
         return "length"
     pidx = int.from_bytes(data[9:17], "big")
-    form = pidx & 0xF
+    if version == 2:
+        form, profile_bits = (pidx >> 2) & 3, pidx & 3
+        if profile_bits > 1:
+            return "flags"
+    else:
+        form, profile_bits = pidx & 0xF, 0
     try:
-        expected = seal_length(kind, form)
+        expected = seal_length(kind, form, version)
     except ValueError:
         return "producer"
     if len(data) != expected:
@@ -158,8 +234,9 @@ def parse(data: bytes) -> Decoded | ParseError:
         producer = _producer.unpack_producer(form, data[17 : 17 + plen])
     except ValueError:
         return "producer"
-    end = 17 + plen + DIGEST_LEN
+    end = 17 + plen + (HINT_LEN if version == 2 else V1_DIGEST_LEN)
     parts = ProduceIdParts(pidx >> 16, (pidx >> 4) & 0xFFF, mark_id)
     return Decoded(
-        kind, label, slot, mark_id, data[:end], data[end:-1], parts, producer, data[17 + plen : end]
-    )
+        version, kind, label, slot, mark_id, data[:end], data[end:-1], parts, producer,
+        data[17 + plen : end], PROFILES[profile_bits],
+    )  # fmt: skip

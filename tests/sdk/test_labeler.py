@@ -61,7 +61,7 @@ def test_metadata_is_a_first_write(result: LabeledText) -> None:
         meta.content_propagator,
         meta.propagate_id,
     )
-    assert meta.reserved_code1.startswith("SD1.HS256.0.")
+    assert meta.reserved_code1.startswith("SD2.HS256.0.")
     assert meta == AIGCMetadata.from_json(meta.to_json())
 
 

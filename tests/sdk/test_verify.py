@@ -294,7 +294,7 @@ def test_ed25519_seal_verifies_with_public_key(signer: Labeler) -> None:
     assert ("intact", "confirmed") == (verdict.status, verdict.tier)
     assert labeled.metadata == verdict.metadata
     assert verdict.metadata is not None
-    assert verdict.metadata.reserved_code1.startswith("SD1.Ed25519.0.")
+    assert verdict.metadata.reserved_code1.startswith("SD2.Ed25519.0.")
 
 
 def test_ed25519_public_key_as_hex(signer: Labeler) -> None:
