@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aigclabel.exceptions import AIGCLabelError
 
-__all__ = ["MAX_DEPTH", "MAX_FRONT_MATTER", "MAX_NODES", "MAX_PDF_PAGES", "CarrierError"]
+__all__ = ["MAX_DEPTH", "MAX_FRONT_MATTER", "MAX_NODES", "MAX_PDF_OBJECTS", "MAX_PDF_PAGES", "CarrierError"]
 
 #: Elements (tags) read from one HTML file or one OOXML part before the reader gives up.
 MAX_NODES = 4_000_000
@@ -16,6 +16,8 @@ MAX_DEPTH = 4096
 MAX_FRONT_MATTER = 1 << 20
 #: Pages read from one PDF.
 MAX_PDF_PAGES = 10_000
+#: Objects in the cross-reference tables of one PDF.
+MAX_PDF_OBJECTS = 1_000_000
 
 
 class CarrierError(AIGCLabelError, ValueError):

@@ -27,7 +27,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,7 +38,7 @@ from aigclabel.metadata import AIGCMetadata
 
 from ..export._yaml import load_yaml
 from ._html import html_text, tag_spans
-from ._limits import MAX_DEPTH, MAX_FRONT_MATTER, MAX_NODES, MAX_PDF_PAGES, CarrierError
+from ._limits import MAX_DEPTH, MAX_FRONT_MATTER, MAX_NODES, MAX_PDF_OBJECTS, MAX_PDF_PAGES, CarrierError
 from ._ooxml import TextBudget, custom_properties, paragraphs
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_FRONT_MATTER",
     "MAX_NODES",
+    "MAX_PDF_OBJECTS",
     "MAX_PDF_PAGES",
     "MAX_TEXT_BYTES",
     "MAX_ZIP_MEMBERS",
@@ -399,7 +400,27 @@ def _rewrite_html(text: str, metadata: AIGCMetadata, prompt: str | None) -> str:
 
 # -- pdf --------------------------------------------------------------------------------
 
-_XMP_AIGC = re.compile(r"""TC260:AIGC\s*=\s*(["'])(.*?)\1|<TC260:AIGC>(.*?)</TC260:AIGC>""", re.DOTALL)
+_XMP_OPEN = re.compile(r"""TC260:AIGC\s*=\s*(["'])|<TC260:AIGC>""")
+
+
+def _xmp_values(raw: str) -> Iterator[str]:
+    """
+    The values of ``TC260:AIGC="…"`` attributes and ``<TC260:AIGC>…</TC260:AIGC>`` elements.
+
+    One pass: a lazy ``(.*?)`` regex would rescan to the end from every unclosed opener.
+    A closer not found after one position is not looked for again.
+    """
+    missing: set[str] = set()
+    pos = 0
+    while (m := _XMP_OPEN.search(raw, pos)) is not None:
+        close = m.group(1) or "</TC260:AIGC>"
+        end = -1 if close in missing else raw.find(close, m.end())
+        if end < 0:
+            missing.add(close)
+            pos = m.end()
+            continue
+        yield raw[m.end() : end]
+        pos = end + len(close)
 
 
 def _read_pdf(data: bytes) -> Extracted:
@@ -410,11 +431,17 @@ def _read_pdf(data: bytes) -> Extracted:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             raise CarrierError("encrypted PDF: cannot read its text")
+        objects = len(reader.xref_objStm) + sum(len(v) for v in reader.xref.values())
+        if objects > MAX_PDF_OBJECTS:
+            raise CarrierError(f"PDF has {objects} objects, over the cap of {MAX_PDF_OBJECTS}")
+        count = len(reader.pages)  # the page tree walk is bounded by pypdf's own limits
+        if count > MAX_PDF_PAGES:
+            raise CarrierError(f"PDF has {count} pages, over the cap of {MAX_PDF_PAGES}")
         pages: list[str] = []
         size = 0
         for page in reader.pages:
             chunk = page.extract_text() or ""
-            size += len(chunk)
+            size += len(chunk.encode("utf-8", "surrogatepass"))
             if size > MAX_TEXT_BYTES:
                 raise CarrierError(f"PDF text exceeds the {MAX_TEXT_BYTES // 2**20} MB text cap")
             pages.append(chunk)
@@ -431,8 +458,8 @@ def _read_pdf(data: bytes) -> Extracted:
         if key.lstrip("/").upper() == "AIGC":
             _parse_meta(str(value), "pdf:/Info/AIGC", out)
     if out.labels == 0 and xmp_raw:
-        for m in _XMP_AIGC.finditer(xmp_raw):
-            _parse_meta(html.unescape(m.group(2) or m.group(3) or ""), "pdf:XMP/TC260:AIGC", out)
+        for value in _xmp_values(xmp_raw):
+            _parse_meta(html.unescape(value), "pdf:XMP/TC260:AIGC", out)
     return out
 
 
