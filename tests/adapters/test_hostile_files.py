@@ -198,3 +198,196 @@ def test_cli_text_file_falls_through(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text(PLAIN, "utf-8")
     assert verify_path(argparse.Namespace(file=str(path)), io.StringIO()) is None
+
+
+def nested_docx(levels: int) -> bytes:
+    """The issue's docx: *levels* paragraphs nested in one another, each with a run of text."""
+    from tests.adapters.test_file_growth import docx_of
+
+    return docx_of("<w:p><w:r><w:t>nested paragraph text</w:t></w:r>" * levels + "</w:p>" * levels)
+
+
+def test_nested_paragraph_docx_is_refused_small(tmp_path: Path) -> None:
+    """A ~1 KB docx of paragraphs nested 10,000 deep is refused by the depth cap, not expanded."""
+    path = tmp_path / "nested.docx"
+    path.write_bytes(nested_docx(10_000))
+    assert path.stat().st_size < 2048
+    fv = verify_file(path)
+    assert fv.error is not None
+    assert "deeper than" in fv.error
+
+
+def test_nested_paragraphs_keep_each_text_once() -> None:
+    """Nested paragraphs under the cap yield each run once, in the order they start."""
+    from aigclabel.adapters.files.carriers import parse_bytes
+
+    body = "<w:p><w:r><w:t>a</w:t></w:r><w:p><w:r><w:t>b</w:t></w:r></w:p><w:r><w:t>c</w:t></w:r></w:p>"
+    from tests.adapters.test_file_growth import docx_of
+
+    assert ["ac\nb"] == parse_bytes("docx", docx_of(body)).texts
+
+
+def test_docx_text_cap_is_checked_while_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text cap stops the parse at the first run past it: later parts are never parsed."""
+    from aigclabel.adapters.files import _ooxml, carriers
+    from aigclabel.adapters.files.carriers import CarrierError, parse_bytes
+
+    from tests.adapters.test_file_growth import docx_of
+
+    seen: list[str] = []
+    spend = _ooxml.TextBudget.spend
+
+    def spy(self: _ooxml.TextBudget, text: str) -> None:
+        seen.append(text)
+        spend(self, text)
+
+    monkeypatch.setattr(_ooxml.TextBudget, "spend", spy)
+    monkeypatch.setattr(carriers, "MAX_TEXT_BYTES", 100)
+    with pytest.raises(CarrierError, match="text cap"):
+        parse_bytes("docx", docx_of("<w:p><w:r><w:t>0123456789</w:t></w:r></w:p>" * 1000))
+    assert len(seen) == 11
+
+
+def test_docx_element_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part with more elements than the cap is refused with a clear error."""
+    from aigclabel.adapters.files import carriers
+    from aigclabel.adapters.files.carriers import CarrierError, parse_bytes
+
+    from tests.adapters.test_file_growth import docx_of
+
+    monkeypatch.setattr(carriers, "MAX_NODES", 100)
+    with pytest.raises(CarrierError, match="more than 100 XML elements"):
+        parse_bytes("docx", docx_of("<w:p/>" * 200))
+
+
+def test_deep_html_is_refused() -> None:
+    """HTML nested deeper than the cap is an error naming the cap, not a silent truncation."""
+    from aigclabel.adapters.files.carriers import MAX_DEPTH, CarrierError, parse_bytes
+
+    with pytest.raises(CarrierError, match=f"deeper than {MAX_DEPTH}"):
+        parse_bytes("html", ("<div>" * (MAX_DEPTH + 1) + "text").encode())
+
+
+def test_html_element_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTML with more elements than the cap is refused."""
+    from aigclabel.adapters.files import carriers
+    from aigclabel.adapters.files.carriers import CarrierError, parse_bytes
+
+    monkeypatch.setattr(carriers, "MAX_NODES", 100)
+    with pytest.raises(CarrierError, match="more than 100 elements"):
+        parse_bytes("html", b"<p>x" * 200)
+
+
+def test_unclosed_comment_flood_is_read(tmp_path: Path) -> None:
+    """The issue's 320 KB page of '<!--' is read (an empty comment, no text), not stalled on."""
+    path = tmp_path / "comments.html"
+    path.write_bytes(b"<!--" * 80_000)
+    fv = verify_file(path)
+    assert fv.error is None
+    assert fv.tier == "none"
+
+
+def test_html_meta_and_text_survive_the_parser() -> None:
+    """The AIGC meta (any case, in head) is read; head, script and comments are not text."""
+    from aigclabel.adapters.files.carriers import parse_bytes
+
+    page = (
+        '<html><head><META Name="aigc" content="{&quot;Label&quot;:&quot;1&quot;}"><title>t</title></head>'
+        "<body><!-- c -->a<script>s</script><p>b<br>c</p>d &amp; &#x4e2d;</body></html>"
+    )
+    doc = parse_bytes("html", page.encode())
+    assert ["a\nb\nc\nd & 中"] == doc.texts
+    assert 1 == doc.labels
+
+
+ALIAS_BOMB = """---
+a: &a [x, x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+AIGC: *f
+---
+body
+"""
+
+
+def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
+    """Front matter whose aliases expand past the cap is an error, not a million-node walk."""
+    path = tmp_path / "bomb.md"
+    path.write_text(ALIAS_BOMB, "utf-8")
+    assert "expands to more than" in (verify_file(path).error or "")
+
+
+def test_recursive_yaml_alias_is_refused(tmp_path: Path) -> None:
+    """A front matter that refers to itself is refused."""
+    path = tmp_path / "loop.md"
+    path.write_text("---\nAIGC: &a [*a]\n---\nbody\n", "utf-8")
+    assert "refers to itself" in (verify_file(path).error or "")
+
+
+def test_deeply_nested_yaml_is_refused(tmp_path: Path) -> None:
+    """Front matter nested deeper than the composer can follow is an error, not a RecursionError."""
+    path = tmp_path / "deep.md"
+    path.write_text("---\nAIGC: " + "[" * 5000 + "]" * 5000 + "\n---\nbody\n", "utf-8")
+    assert "nests too deeply" in (verify_file(path).error or "")
+
+
+def test_benign_yaml_aliases_are_read(tmp_path: Path) -> None:
+    """A few aliases in front matter are fine: the label is read."""
+    meta = meta_for()
+    block = meta.for_format("markdown").removeprefix("---\n").removesuffix("---\n")
+    path = tmp_path / "alias.md"
+    path.write_text(f"---\nbase: &b {{x: 1}}\nother: *b\n{block}---\nbody\n", "utf-8")
+    fv = verify_file(path)
+    assert fv.error is None
+    assert meta == fv.metadata
+
+
+def test_front_matter_over_the_cap_is_refused(tmp_path: Path) -> None:
+    """Front matter over 1 MB is refused before YAML parsing."""
+    path = tmp_path / "huge.md"
+    path.write_text("---\n" + "k: v\n" * 250_000 + "---\nbody\n", "utf-8")
+    assert "exceeds the cap" in (verify_file(path).error or "")
+
+
+def test_export_refuses_an_alias_bomb() -> None:
+    """The exporter's front-matter split refuses an alias bomb with an ExportError."""
+    from aigclabel.adapters.export import ExportError, split_front_matter
+
+    with pytest.raises(ExportError, match="expands to more than"):
+        split_front_matter(ALIAS_BOMB)
+
+
+def test_pdf_page_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PDF with more pages than the cap is reported, not read."""
+    from aigclabel.adapters.files import carriers
+
+    from tests.adapters.test_file_growth import pdf_of
+
+    monkeypatch.setattr(carriers, "MAX_PDF_PAGES", 2)
+    path = tmp_path / "pages.pdf"
+    path.write_bytes(pdf_of(3))
+    assert "3 pages, over the cap of 2" in (verify_file(path).error or "")
+
+
+def test_pdf_object_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PDF with more objects than the cap is reported."""
+    from aigclabel.adapters.files import carriers
+
+    from tests.adapters.test_file_growth import pdf_of
+
+    monkeypatch.setattr(carriers, "MAX_PDF_OBJECTS", 5)
+    path = tmp_path / "objects.pdf"
+    path.write_bytes(pdf_of(3))
+    assert "over the cap of 5" in (verify_file(path).error or "")
+
+
+def test_carrier_error_is_ours() -> None:
+    """CarrierError is an AIGCLabelError and a ValueError."""
+    from aigclabel.adapters.files import CarrierError
+    from aigclabel.exceptions import AIGCLabelError
+
+    assert issubclass(CarrierError, AIGCLabelError)
+    assert issubclass(CarrierError, ValueError)
