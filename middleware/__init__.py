@@ -10,8 +10,16 @@ Depends on :mod:`aigclabel` (the core) only; adapters depend on it.
 from __future__ import annotations
 
 from .endpoints import Endpoint, RequestInfo
-from .rewrite import UpstreamStreamError
+from .rewrite import Reasoning, UnlabelableResponseError, UpstreamStreamError
 from .transport import transport_classes
 from .wrap import wrap
 
-__all__ = ["Endpoint", "RequestInfo", "UpstreamStreamError", "transport_classes", "wrap"]
+__all__ = [
+    "Endpoint",
+    "Reasoning",
+    "RequestInfo",
+    "UnlabelableResponseError",
+    "UpstreamStreamError",
+    "transport_classes",
+    "wrap",
+]

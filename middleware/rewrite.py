@@ -2,16 +2,24 @@
 Response rewriting per endpoint, sans-I/O: JSON bodies in one call, SSE streams event by event.
 
 Only text parts change: chat ``message.content`` / ``delta.content``, completion ``text``,
-Responses ``output_text`` parts and Anthropic ``text`` blocks. Tool calls, function
-arguments, refusals and structured (JSON-mode) output are never altered; their label
-is the ``aigc`` object (metadata and interface tag) added to the body or final event.
+Responses ``output_text`` parts and Anthropic ``text`` blocks, and reasoning text shown to
+users (chat ``reasoning_content`` / ``reasoning``, Responses reasoning summaries and
+``reasoning_text``) unless the reasoning policy is ``"pass"``. Tool calls, function
+arguments, refusals, structured (JSON-mode) output and Anthropic ``thinking`` blocks (their
+signature covers the text) are never altered; their label is the ``aigc`` object (metadata
+and interface tag) added to the body or final event.
+
+Fail closed: a JSON body that is not an object of the endpoint's shape, or that holds text
+where this module cannot place a label, raises instead of being released; a stream that
+ends without its final event (``[DONE]`` in any spelling the SDKs accept, or a clean close)
+gets its end label and seal in a synthesized event of the endpoint's own shape.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from aigclabel.exceptions import AIGCLabelError
 from aigclabel.labeler import LabelContext, LabeledText, Labeler, StreamLabeler
@@ -19,19 +27,75 @@ from aigclabel.labeler import LabelContext, LabeledText, Labeler, StreamLabeler
 from .endpoints import Endpoint, RequestInfo
 from .sse import SSEDecoder, SSEEvent, encode_event
 
-__all__ = ["JSONRewriter", "StreamRewriter", "UpstreamStreamError", "aigc_item"]
+__all__ = [
+    "JSONRewriter",
+    "Reasoning",
+    "StreamRewriter",
+    "UnlabelableResponseError",
+    "UpstreamStreamError",
+    "aigc_item",
+]
+
+#: What to do with reasoning text shown to users: label it as its own text (the default), or
+#: pass it through unchanged (the span says ``aigc.reasoning = "passed_through"``).
+Reasoning = Literal["label", "pass"]
+
+#: Chat fields that carry reasoning text: DeepSeek / Qwen / vLLM ``reasoning_content``,
+#: OpenRouter / newer vLLM ``reasoning``.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
 class UpstreamStreamError(AIGCLabelError, ConnectionError):
     """
-    The upstream stream broke or ended before its final event. The text delivered so far
-    keeps its start label and in-text packets; no end label or seal was emitted for it.
+    The upstream response could not be labeled, and what could not be labeled was not
+    released. Raised as is for the subclasses below; the transports report this class
+    itself to client SDKs as the HTTP library's ``RemoteProtocolError``.
     """
 
 
-def aigc_item(labeled: LabeledText, **where: int) -> dict[str, Any]:
+class UnlabelableResponseError(UpstreamStreamError):
+    """
+    A 2xx response on a labeled endpoint that a client SDK could read generated text from,
+    but that the middleware cannot label: a JSON body that does not parse, is not an
+    object of the endpoint's shape, or holds text where no label can be placed; or a body
+    that is neither JSON nor SSE. Nothing of it was released.
+
+    Attributes:
+        reason: what is wrong with the body.
+        endpoint: the endpoint family (``"chat"``, ``"responses"``…).
+        status_code: the upstream's HTTP status.
+        content_type: the upstream's ``Content-Type`` (``""`` when absent).
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, reason: str, *, endpoint: str, status_code: int, content_type: str) -> None:
+        super().__init__(
+            f"refused an unlabelable {status_code} response from the {endpoint} endpoint "
+            f"(Content-Type: {content_type or 'none'}): {reason}. It may carry generated text, so it was "
+            "not passed on. Make the upstream or the proxy in between return the API's own JSON object "
+            "or SSE stream for this endpoint, or call endpoints that return no generated text through "
+            "an unwrapped client"
+        )
+        self.reason = reason
+        self.endpoint = endpoint
+        self.status_code = status_code
+        self.content_type = content_type
+
+
+class BodyShapeError(AIGCLabelError):
+    """
+    Raised by the rewriters for a body they cannot label; the transport reports it as
+    :class:`UnlabelableResponseError` with the response's status and Content-Type.
+    """
+
+
+def aigc_item(labeled: LabeledText, **where: int | str) -> dict[str, Any]:
     """
     The ``aigc`` entry for one labeled text: where it is, its ids, metadata and interface tag.
+
+    *where* holds the position (``index``, ``content_index``…) and, for reasoning text, the
+    ``field`` it came from (``reasoning_content``, ``summary``…).
     """
     return {
         **where,
@@ -55,17 +119,32 @@ def _dumps(doc: Any) -> str:
     return text
 
 
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
 class _Base:
-    def __init__(self, labeler: Labeler, info: RequestInfo, context: LabelContext | None) -> None:
+    def __init__(
+        self,
+        labeler: Labeler,
+        info: RequestInfo,
+        context: LabelContext | None,
+        reasoning: Reasoning = "label",
+    ) -> None:
         self.labeler = labeler
         self.info = info
         self.context = context
         self.text_format = info.text_format(labeler.policy.text_format)
+        self.label_reasoning = reasoning == "label"
         #: every labeled text of this response, in order
         self.labeled: list[LabeledText] = []
+        #: ``"labeled"`` or ``"passed_through"`` once reasoning text was seen, for telemetry
+        self.reasoning: str | None = None
 
-    def _label(self, text: str) -> LabeledText:
-        labeled = self.labeler.label(text, context=self.context, text_format=self.text_format)
+    def _label(self, text: str, *, reasoning: bool = False) -> LabeledText:
+        # Reasoning is prose even when the answer is JSON mode: it gets the policy's own format.
+        fmt = self.labeler.policy.text_format if reasoning else self.text_format
+        labeled = self.labeler.label(text, context=self.context, text_format=fmt)
         self.labeled.append(labeled)
         return labeled
 
@@ -74,11 +153,19 @@ class _Base:
         self.labeled.append(labeled)
         return labeled
 
-    def _stream(self) -> StreamLabeler:
-        return self.labeler.stream(context=self.context, text_format=self.text_format)
+    def _stream(self, *, reasoning: bool = False) -> StreamLabeler:
+        fmt = self.labeler.policy.text_format if reasoning else self.text_format
+        return self.labeler.stream(context=self.context, text_format=fmt)
 
     def _aigc(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {"label": self.labeler.policy.label, "items": items}
+
+    def _seen_reasoning(self) -> bool:
+        """
+        Note that reasoning text was seen; whether to label it.
+        """
+        self.reasoning = "labeled" if self.label_reasoning else "passed_through"
+        return self.label_reasoning
 
 
 class JSONRewriter(_Base):
@@ -86,84 +173,137 @@ class JSONRewriter(_Base):
     Labels the text parts of one JSON response body.
     """
 
-    def rewrite(self, body: bytes) -> bytes | None:
+    def rewrite(self, body: bytes) -> bytes:
         """
-        The rewritten body, or ``None`` when it is not a JSON object of the expected shape.
+        The rewritten body.
+
+        Raises:
+            BodyShapeError: the body is not a JSON object of the endpoint's shape, or holds
+                text where no label can be placed.
         """
         try:
             doc = json.loads(body)
-        except ValueError:
-            return None
+        except ValueError as exc:
+            raise BodyShapeError(f"the body is not valid JSON ({exc})") from exc
         if not isinstance(doc, dict):
-            return None
+            raise BodyShapeError(f"the body is a JSON {_kind(doc)}, not an object")
+        self.rewrite_doc(doc)
+        return _dumps(doc).encode("utf-8")
+
+    def rewrite_doc(self, doc: dict[str, Any]) -> None:
+        """
+        Label one parsed response object in place and add its ``aigc`` object.
+
+        Raises:
+            BodyShapeError: as :meth:`rewrite`.
+        """
         handler = {
             Endpoint.CHAT: self._chat,
             Endpoint.COMPLETIONS: self._completions,
             Endpoint.RESPONSES: self._responses,
             Endpoint.MESSAGES: self._messages,
         }[self.info.endpoint]
-        items = handler(doc)
-        if items is None:
-            return None
-        doc["aigc"] = self._aigc(items)
-        return _dumps(doc).encode("utf-8")
+        doc["aigc"] = self._aigc(handler(doc))
 
-    def _chat(self, doc: dict[str, Any]) -> list[dict[str, Any]] | None:
-        choices = doc.get("choices")
-        if not isinstance(choices, list):
-            return None
-        items = []
+    def _chat(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        choices = _list(doc, "choices")
+        items: list[dict[str, Any]] = []
+        reasoning: list[dict[str, Any]] = []
         for i, choice in enumerate(choices):
             message = choice.get("message") if isinstance(choice, dict) else None
-            content = message.get("content") if isinstance(message, dict) else None
-            if isinstance(content, str) and isinstance(message, dict):
+            if not isinstance(choice, dict) or not isinstance(message, dict):
+                raise BodyShapeError(f"choice {i} has no `message` object")
+            index = choice.get("index", i)
+            content = message.get("content")
+            if isinstance(content, str):
                 labeled = self._label(content)
                 message["content"] = labeled.text
-            else:  # tool calls or a refusal only: metadata and interface tag
-                labeled = self._metadata_only()
-            index = choice.get("index", i) if isinstance(choice, dict) else i
-            items.append(aigc_item(labeled, index=index))
+                items.append(aigc_item(labeled, index=index))
+            elif content is None:  # tool calls or a refusal only: metadata and interface tag
+                items.append(aigc_item(self._metadata_only(), index=index))
+            elif isinstance(content, list):  # content parts, as some compatible servers send them
+                items.extend(self._parts(content, f"choice {i}", index=index))
+            else:
+                raise BodyShapeError(f"choice {i} has a `message.content` of type {_kind(content)}")
+            reasoning.extend(self._reasoning_fields(message, index=index))
+        return items + reasoning
+
+    def _parts(self, parts: list[Any], where: str, *, index: int) -> list[dict[str, Any]]:
+        items = []
+        for ci, part in enumerate(parts):
+            text = part.get("text") if isinstance(part, dict) else None
+            if isinstance(text, str):
+                labeled = self._label(text)
+                part["text"] = labeled.text
+                items.append(aigc_item(labeled, index=index, content_index=ci))
+            elif text is not None or not isinstance(part, dict):
+                raise BodyShapeError(f"{where} has a content part that is not a text part of the known shape")
+        return items or [aigc_item(self._metadata_only(), index=index)]
+
+    def _reasoning_fields(self, holder: dict[str, Any], *, index: int) -> list[dict[str, Any]]:
+        items = []
+        for field in REASONING_FIELDS:
+            value = holder.get(field)
+            if isinstance(value, str) and value and self._seen_reasoning():
+                labeled = self._label(value, reasoning=True)
+                holder[field] = labeled.text
+                items.append(aigc_item(labeled, index=index, field=field))
         return items
 
-    def _completions(self, doc: dict[str, Any]) -> list[dict[str, Any]] | None:
-        choices = doc.get("choices")
-        if not isinstance(choices, list):
-            return None
+    def _completions(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
         items = []
-        for i, choice in enumerate(choices):
-            if isinstance(choice, dict) and isinstance(choice.get("text"), str):
-                labeled = self._label(choice["text"])
+        for i, choice in enumerate(_list(doc, "choices")):
+            text = choice.get("text") if isinstance(choice, dict) else None
+            if not isinstance(choice, dict) or not isinstance(text, str | None):
+                raise BodyShapeError(f"choice {i} has no `text` string")
+            if isinstance(text, str):
+                labeled = self._label(text)
                 choice["text"] = labeled.text
                 items.append(aigc_item(labeled, index=choice.get("index", i)))
         return items
 
-    def _responses(self, doc: dict[str, Any]) -> list[dict[str, Any]] | None:
-        output = doc.get("output")
-        if not isinstance(output, list):
-            return None
+    def _responses(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
         items = []
-        for oi, item in enumerate(output):
+        reasoning = []
+        for oi, item in enumerate(_list(doc, "output")):
             for ci, part in _output_texts(item):
                 labeled = self._label(part["text"])
                 part["text"] = labeled.text
                 items.append(aigc_item(labeled, index=oi, content_index=ci))
+            for field, where, part in _reasoning_texts(item):
+                if self._seen_reasoning():
+                    labeled = self._label(part["text"], reasoning=True)
+                    part["text"] = labeled.text
+                    reasoning.append(aigc_item(labeled, index=oi, **{where: field[1]}, field=field[0]))
+        if not items:
+            items.append(aigc_item(self._metadata_only(), index=0))
+        return items + reasoning
+
+    def _messages(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        items = []
+        for i, block in enumerate(_list(doc, "content")):
+            if isinstance(block, dict) and block.get("type") == "text":
+                if not isinstance(block.get("text"), str):
+                    raise BodyShapeError(f"text block {i} has no `text` string")
+                labeled = self._label(block["text"])
+                block["text"] = labeled.text
+                items.append(aigc_item(labeled, index=i))
+            elif isinstance(block, dict) and block.get("type") in _THINKING:
+                self.reasoning = "passed_through"  # the block's signature covers its text
         if not items:
             items.append(aigc_item(self._metadata_only(), index=0))
         return items
 
-    def _messages(self, doc: dict[str, Any]) -> list[dict[str, Any]] | None:
-        content = doc.get("content")
-        if not isinstance(content, list):
-            return None
-        items = []
-        for i, block in enumerate(content):
-            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-                labeled = self._label(block["text"])
-                block["text"] = labeled.text
-                items.append(aigc_item(labeled, index=i))
-        if not items:
-            items.append(aigc_item(self._metadata_only(), index=0))
-        return items
+
+#: Anthropic thinking blocks: passed through, since the API rejects an edited block sent back.
+_THINKING = frozenset({"thinking", "redacted_thinking"})
+
+
+def _list(doc: dict[str, Any], name: str) -> list[Any]:
+    value = doc.get(name)
+    if not isinstance(value, list):
+        raise BodyShapeError(f"the JSON object has no `{name}` list (found {_kind(value)})")
+    return value
 
 
 def _output_texts(item: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -180,24 +320,70 @@ def _output_texts(item: Any) -> list[tuple[int, dict[str, Any]]]:
     ]
 
 
+def _reasoning_texts(item: Any) -> list[tuple[tuple[str, int], str, dict[str, Any]]]:
+    """
+    ``((field, position), position name, part)`` for each text of a Responses reasoning item:
+    its ``summary`` parts and its ``reasoning_text`` content parts.
+    """
+    if not isinstance(item, dict) or item.get("type") != "reasoning":
+        return []
+    out = []
+    for field, where in (("summary", "summary_index"), ("content", "content_index")):
+        parts = item.get(field)
+        for i, part in enumerate(parts if isinstance(parts, list) else ()):
+            if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]:
+                out.append(((("summary" if field == "summary" else "reasoning_text"), i), where, part))
+    return out
+
+
+#: Responses stream events: text kind -> (delta event, done event, index field).
+_R_EVENTS = {
+    "output_text": ("response.output_text.delta", "response.output_text.done", "content_index"),
+    "summary": (
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+        "summary_index",
+    ),
+    "reasoning_text": ("response.reasoning_text.delta", "response.reasoning_text.done", "content_index"),
+}
+_R_DELTA = {delta: kind for kind, (delta, _, _) in _R_EVENTS.items() if kind != "output_text"}
+_R_DONE = {done: kind for kind, (_, done, _) in _R_EVENTS.items()}
+#: ``*.part.done`` part types -> text kind.
+_R_PARTS = {"output_text": "output_text", "reasoning_text": "reasoning_text", "summary_text": "summary"}
+
+
 class StreamRewriter(_Base):
     """
     Labels an SSE response: ``feed(bytes) -> bytes`` and ``close() -> bytes``.
 
     Events we do not rewrite (comments, unknown types, malformed data) pass through
-    byte-for-byte. The end label and seal of a text go out in its final event, never
-    for text that did not arrive: :meth:`close` raises :class:`UpstreamStreamError` if
-    the stream ends before a text's final event.
+    byte-for-byte. The end label and seal of a text go out in its final event; a stream
+    that ends without one (``[DONE]`` in any spelling, or a clean close) gets them in a
+    synthesized event of the endpoint's own shape, just before the ``[DONE]`` or the end.
+    A stream that breaks (the transport raises) gets none: :meth:`close` is not called.
     """
 
-    def __init__(self, labeler: Labeler, info: RequestInfo, context: LabelContext | None) -> None:
-        super().__init__(labeler, info, context)
+    def __init__(
+        self,
+        labeler: Labeler,
+        info: RequestInfo,
+        context: LabelContext | None,
+        reasoning: Reasoning = "label",
+    ) -> None:
+        super().__init__(labeler, info, context, reasoning)
         self._decoder = SSEDecoder()
         self._streams: dict[Any, StreamLabeler] = {}
         self._finished: dict[Any, str] = {}  # key -> full labeled text
         self._items: list[dict[str, Any]] = []
         self._offset = 0  # sequence numbers shifted by injected events (Responses API)
+        self._seq = -1  # the last sequence number sent (Responses API)
+        self._where: dict[Any, Any] = {}  # Responses: the output_index of each open text
         self._template: dict[str, Any] | None = None
+        # Chat: reasoning fields still looked at, choices whose reasoning is open, and the
+        # reasoning items waiting for their choice's final chunk.
+        self._rfields = REASONING_FIELDS if info.endpoint is Endpoint.CHAT else ()
+        self._reasoning_open: set[Any] = set()
+        self._pending: dict[Any, list[dict[str, Any]]] = {}
         #: what the stream said about itself (model, id, usage, finish reasons), for telemetry
         self.summary: dict[str, Any] = {"usage": {}, "choices": []}
         self._on_event: Callable[[SSEEvent, dict[str, Any]], list[bytes] | None] = {
@@ -205,6 +391,12 @@ class StreamRewriter(_Base):
             Endpoint.COMPLETIONS: self._chat,
             Endpoint.RESPONSES: self._responses,
             Endpoint.MESSAGES: self._messages,
+        }[info.endpoint]
+        self._finish_open: Callable[[], list[bytes]] = {
+            Endpoint.CHAT: self._finish_chat,
+            Endpoint.COMPLETIONS: self._finish_chat,
+            Endpoint.RESPONSES: self._finish_responses,
+            Endpoint.MESSAGES: self._finish_messages,
         }[info.endpoint]
 
     def feed(self, chunk: bytes) -> bytes:
@@ -218,22 +410,24 @@ class StreamRewriter(_Base):
 
     def close(self) -> bytes:
         """
-        Flush an unterminated last event; raise if a text never got its final event.
+        At a clean end of the upstream stream: flush an unterminated last event, then end
+        every text still open with its end label and seal in a synthesized final event.
         """
-        out = b"".join([self._event(ev) for ev in self._decoder.flush()])
-        if self._streams:
-            raise UpstreamStreamError(
-                f"the upstream {self.info.endpoint.value} stream ended before the final event of "
-                f"{len(self._streams)} text(s); their end label and seal were not emitted"
-            )
-        return out
+        flushed = self._decoder.flush()
+        out = [self._event(ev) for ev in flushed]
+        finish = self._finish_open() if self._streams else []
+        if finish and flushed and out[-1] is flushed[-1].raw and flushed[-1].data is not None:
+            # A truncated last event nobody can read: the end label must not wait behind it.
+            return b"".join([*out[:-1], *finish, out[-1]])
+        return b"".join(out + finish)
 
     def _event(self, ev: SSEEvent) -> bytes:
         data = ev.data
         if data is None:
             return ev.raw
-        if data == "[DONE]":
-            return b"".join([*self._finish_all_chat(), ev.raw])
+        # The openai SDK stops at any data that starts with [DONE] ("[DONE] ", "[DONE]x"…).
+        if data[:1] != "{" and data.lstrip().startswith("[DONE]"):
+            return b"".join([*self._finish_open(), ev.raw]) if self._streams else ev.raw
         try:
             doc = json.loads(data)
         except ValueError:
@@ -264,10 +458,10 @@ class StreamRewriter(_Base):
         if kind in ("response.completed", "response.incomplete") and isinstance(inner, dict):
             summary["choices"].append({"finish_reason": inner.get("status")})
 
-    def _open(self, key: Any) -> StreamLabeler:
+    def _open(self, key: Any, *, reasoning: bool = False) -> StreamLabeler:
         stream = self._streams.get(key)
         if stream is None:
-            stream = self._streams[key] = self._stream()
+            stream = self._streams[key] = self._stream(reasoning=reasoning)
         return stream
 
     def _close(self, key: Any) -> tuple[str, LabeledText]:
@@ -297,44 +491,86 @@ class StreamRewriter(_Base):
             holder = choice if field == "text" else choice.get("delta")
             if not isinstance(holder, dict):
                 holder = choice["delta"] = {}
+            if self._rfields and self._chat_reasoning(holder, index):
+                changed = True
             text = holder.get(field)
             if isinstance(text, str) and text:
+                if self._reasoning_open and index in self._reasoning_open:
+                    self._end_reasoning(holder, index)  # the answer starts: the reasoning is complete
+                    changed = True
                 new = self._open(index).feed(text)
                 if new != text:
                     holder[field] = new
                     changed = True
             if choice.get("finish_reason") is not None and index not in self._finished:
                 self.summary["choices"].append({"finish_reason": choice["finish_reason"]})
+                if self._reasoning_open and index in self._reasoning_open:
+                    self._end_reasoning(holder, index)
                 tail, labeled = self._close(index)
                 self._finished.setdefault(index, labeled.text)
                 if tail:
                     holder[field] = (holder.get(field) or "") + tail
                 items.append(aigc_item(labeled, index=index))
+                items.extend(self._pending.pop(index, ()))
                 changed = True
         if items:
             doc["aigc"] = self._aigc(items)
         return [encode_event(ev.event, _dumps(doc), ev.other)] if changed else None
 
-    def _finish_all_chat(self) -> list[bytes]:
+    def _chat_reasoning(self, holder: dict[str, Any], index: Any) -> bool:
+        changed = False
+        for field in self._rfields:
+            text = holder.get(field)
+            if isinstance(text, str) and text:
+                if not self._seen_reasoning():
+                    self._rfields = ()  # passed through: stop looking
+                    return False
+                self._reasoning_open.add(index)
+                new = self._open((index, field), reasoning=True).feed(text)
+                if new != text:
+                    holder[field] = new
+                    changed = True
+        return changed
+
+    def _end_reasoning(self, holder: dict[str, Any], index: Any) -> None:
         """
-        At ``[DONE]``: close texts whose choice never sent a finish_reason.
+        Close the reasoning texts of choice *index*: their tails go into *holder*, their
+        ``aigc`` items wait for the choice's final chunk.
         """
-        if not self._streams or self.info.endpoint not in (Endpoint.CHAT, Endpoint.COMPLETIONS):
-            return []
-        out = []
+        self._reasoning_open.discard(index)
+        for field in REASONING_FIELDS:
+            if (index, field) in self._streams:
+                tail, labeled = self._close((index, field))
+                if tail:
+                    holder[field] = (holder.get(field) or "") + tail
+                self._pending.setdefault(index, []).append(aigc_item(labeled, index=index, field=field))
+
+    def _finish_chat(self) -> list[bytes]:
+        """
+        At ``[DONE]`` or a clean end: close texts whose choice never sent a finish_reason,
+        in one synthesized chunk per choice.
+        """
         field = "text" if self.info.endpoint is Endpoint.COMPLETIONS else "content"
-        for index in list(self._streams):
+        template = {
+            k: v for k, v in (self._template or {}).items() if k in ("id", "object", "created", "model")
+        }
+        out = []
+        for index in dict.fromkeys(k[0] if isinstance(k, tuple) else k for k in self._streams):
+            holder: dict[str, Any] = {}
+            if index in self._reasoning_open:
+                self._end_reasoning(holder, index)
             tail, labeled = self._close(index)
-            template = {
-                k: v for k, v in (self._template or {}).items() if k in ("id", "object", "created", "model")
-            }
+            self._finished.setdefault(index, labeled.text)
+            holder[field] = tail
             choice: dict[str, Any] = {"index": index, "finish_reason": None}
             if field == "text":
-                choice["text"] = tail
+                choice.update(holder)
             else:
-                choice["delta"] = {"content": tail}
-            doc = {**template, "choices": [choice], "aigc": self._aigc([aigc_item(labeled, index=index)])}
-            out.append(encode_event(None, _dumps(doc)))
+                choice["delta"] = holder
+            items = [aigc_item(labeled, index=index), *self._pending.pop(index, ())]
+            out.append(
+                encode_event(None, _dumps({**template, "choices": [choice], "aigc": self._aigc(items)}))
+            )
         return out
 
     # -- Responses API ---------------------------------------------------------
@@ -344,34 +580,24 @@ class StreamRewriter(_Base):
         out: list[bytes] = []
         changed = False
         if kind == "response.output_text.delta" and isinstance(doc.get("delta"), str):
-            key = (doc.get("item_id"), doc.get("content_index", 0))
-            new = self._open(key).feed(doc["delta"])
-            changed = new != doc["delta"]
-            doc["delta"] = new
-        elif kind == "response.output_text.done":
-            key = (doc.get("item_id"), doc.get("content_index", 0))
-            tail, labeled = self._close(key)
-            if tail:
-                extra = {
-                    "type": "response.output_text.delta",
-                    "content_index": doc.get("content_index", 0),
-                    "delta": tail,
-                    "item_id": doc.get("item_id"),
-                    "logprobs": [],
-                    "output_index": doc.get("output_index", 0),
-                    "sequence_number": doc.get("sequence_number", 0) + self._offset,
-                }
-                self._offset += 1
-                out.append(encode_event("response.output_text.delta", _dumps(extra)))
-            doc["text"] = labeled.text
-            self._items.append(aigc_item(labeled, index=doc.get("output_index", 0), content_index=key[1]))
-            changed = True
-        elif kind == "response.content_part.done":
-            part = doc.get("part")
-            key = (doc.get("item_id"), doc.get("content_index", 0))
-            if isinstance(part, dict) and part.get("type") == "output_text" and key in self._finished:
-                part["text"] = self._finished[key]
+            changed = self._text_delta(doc, "output_text", doc.get("content_index", 0))
+        elif kind in _R_DONE:
+            text_kind = _R_DONE[kind]
+            if text_kind == "output_text" or self._seen_reasoning():
+                out = self._text_done(doc, text_kind)
                 changed = True
+        elif kind in _R_DELTA and isinstance(doc.get("delta"), str):
+            text_kind = _R_DELTA[kind]
+            if self._seen_reasoning():
+                changed = self._text_delta(doc, text_kind, doc.get(_R_EVENTS[text_kind][2], 0))
+        elif kind in ("response.content_part.done", "response.reasoning_summary_part.done"):
+            part = doc.get("part")
+            part_kind = _R_PARTS.get(str(part.get("type"))) if isinstance(part, dict) else None
+            if part_kind is not None and isinstance(part, dict):
+                key = (part_kind, doc.get("item_id"), doc.get(_R_EVENTS[part_kind][2], 0))
+                if key in self._finished:
+                    part["text"] = self._finished[key]
+                    changed = True
         elif kind == "response.output_item.done":
             changed = self._fill_item(doc.get("item"))
         elif kind in ("response.completed", "response.incomplete"):
@@ -379,23 +605,129 @@ class StreamRewriter(_Base):
             if isinstance(response, dict):
                 for item in response.get("output") or []:
                     self._fill_item(item)
-                if not self._items:
-                    self._items.append(aigc_item(self._metadata_only(), index=0))
+                if not any("field" not in item for item in self._items):
+                    self._items.insert(0, aigc_item(self._metadata_only(), index=0))
                 response["aigc"] = self._aigc(self._items)
                 changed = True
-        if self._offset and isinstance(doc.get("sequence_number"), int):
-            doc["sequence_number"] += self._offset
-            changed = True
+        seq = doc.get("sequence_number")
+        if type(seq) is int:
+            if self._offset:
+                seq += self._offset
+                doc["sequence_number"] = seq
+                changed = True
+            self._seq = seq
         if not changed:
             return None
         out.append(encode_event(ev.event, _dumps(doc), ev.other))
+        return out
+
+    def _text_delta(self, doc: dict[str, Any], text_kind: str, index: Any) -> bool:
+        key = (text_kind, doc.get("item_id"), index)
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = self._stream(reasoning=text_kind != "output_text")
+            self._where[key] = doc.get("output_index", 0)
+        delta = doc["delta"]
+        new = stream.feed(delta)
+        if new == delta:
+            return False
+        doc["delta"] = new
+        return True
+
+    def _text_done(self, doc: dict[str, Any], text_kind: str) -> list[bytes]:
+        """
+        A text's ``*.done`` event: the tail goes out in an injected delta first, the event
+        carries the whole labeled text.
+        """
+        index_field = _R_EVENTS[text_kind][2]
+        index = doc.get(index_field, 0)
+        key = (text_kind, doc.get("item_id"), index)
+        out = []
+        text = doc.get("text")
+        if key not in self._streams and isinstance(text, str) and text:
+            # Text that never came as deltas: label the copy in this event.
+            labeled = self._label(text, reasoning=text_kind != "output_text")
+            self._finished[key] = labeled.text
+        else:
+            tail, labeled = self._close(key)
+            if tail:
+                out.append(
+                    self._injected(
+                        text_kind,
+                        doc.get("item_id"),
+                        doc.get("output_index", 0),
+                        index,
+                        tail,
+                        doc.get("sequence_number", 0) + self._offset,
+                    )
+                )
+        doc["text"] = labeled.text
+        where: dict[str, Any] = {"index": doc.get("output_index", 0), index_field: index}
+        if text_kind != "output_text":
+            where["field"] = text_kind
+        self._items.append(aigc_item(labeled, **where))
+        return out
+
+    def _injected(
+        self, text_kind: str, item_id: Any, output_index: Any, index: Any, tail: str, seq: int
+    ) -> bytes:
+        delta_type, _, index_field = _R_EVENTS[text_kind]
+        extra = {
+            "type": delta_type,
+            index_field: index,
+            "delta": tail,
+            "item_id": item_id,
+            **({"logprobs": []} if text_kind == "output_text" else {}),
+            "output_index": output_index,
+            "sequence_number": seq,
+        }
+        self._offset += 1
+        return encode_event(delta_type, _dumps(extra))
+
+    def _finish_responses(self) -> list[bytes]:
+        """
+        At ``[DONE]`` or a clean end: each open text gets its tail delta and a synthesized
+        ``*.done`` event carrying the whole labeled text and its ``aigc`` object.
+        """
+        out = []
+        for key in list(self._streams):
+            text_kind, item_id, index = key
+            _, done_type, index_field = _R_EVENTS[text_kind]
+            output_index = self._where.get(key, 0)
+            tail, labeled = self._close(key)
+            if tail:
+                self._seq += 1
+                out.append(self._injected(text_kind, item_id, output_index, index, tail, self._seq))
+            where: dict[str, Any] = {"index": output_index, index_field: index}
+            if text_kind != "output_text":
+                where["field"] = text_kind
+            item = aigc_item(labeled, **where)
+            self._items.append(item)
+            self._seq += 1
+            self._offset += 1
+            done = {
+                "type": done_type,
+                index_field: index,
+                "item_id": item_id,
+                **({"logprobs": []} if text_kind == "output_text" else {}),
+                "output_index": output_index,
+                "sequence_number": self._seq,
+                "text": labeled.text,
+                "aigc": self._aigc([item]),
+            }
+            out.append(encode_event(done_type, _dumps(done)))
         return out
 
     def _fill_item(self, item: Any) -> bool:
         changed = False
         if isinstance(item, dict):
             for ci, part in _output_texts(item):
-                full = self._finished.get((item.get("id"), ci))
+                full = self._finished.get(("output_text", item.get("id"), ci))
+                if full is not None:
+                    part["text"] = full
+                    changed = True
+            for (text_kind, index), _, part in _reasoning_texts(item):
+                full = self._finished.get((text_kind, item.get("id"), index))
                 if full is not None:
                     part["text"] = full
                     changed = True
@@ -413,6 +745,8 @@ class StreamRewriter(_Base):
                 if block.get("text"):
                     block["text"] = stream.feed(block["text"])
                     return [encode_event(ev.event, _dumps(doc), ev.other)]
+            elif isinstance(block, dict) and block.get("type") in _THINKING:
+                self.reasoning = "passed_through"  # the block's signature covers its text
             return None
         if kind == "content_block_delta":
             delta = doc.get("delta")
@@ -443,3 +777,22 @@ class StreamRewriter(_Base):
             doc["aigc"] = self._aigc(self._items)
             return [encode_event(ev.event, _dumps(doc), ev.other)]
         return None
+
+    def _finish_messages(self) -> list[bytes]:
+        """
+        At a clean end (or ``[DONE]``) before ``content_block_stop``: each open text block
+        gets a synthesized ``content_block_delta`` with its tail and its ``aigc`` object.
+        """
+        out = []
+        for index in list(self._streams):
+            tail, labeled = self._close(index)
+            item = aigc_item(labeled, index=index)
+            self._items.append(item)
+            extra = {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "text_delta", "text": tail},
+                "aigc": self._aigc([item]),
+            }
+            out.append(encode_event("content_block_delta", _dumps(extra)))
+        return out

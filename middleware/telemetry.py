@@ -58,9 +58,13 @@ def end_span(
     body: bytes | None = None,
     summary: dict[str, Any] | None = None,
     error: BaseException | None = None,
+    reasoning: str | None = None,
 ) -> None:
     """
     Record the outcome (response model, usage, finish reasons, labels) and end the span.
+
+    *reasoning* is ``"labeled"`` or ``"passed_through"`` when the response carried reasoning
+    text (``aigc.reasoning``).
     """
     if not span.is_recording():
         return
@@ -77,6 +81,8 @@ def end_span(
         attrs["aigc.explicit"] = any(item.explicit for item in labeled)
     else:
         attrs["aigc.label_applied"] = False
+    if reasoning is not None:
+        attrs["aigc.reasoning"] = reasoning
     if summary is not None:
         attrs.update(_attributes(summary))
     elif body:

@@ -2,13 +2,19 @@
 Labeling transports for ``httpx`` and ``httpx2``, sync and async.
 
 A transport wraps the client's own transport and delegates ``handle_request``; it owns
-no client state. When an upstream stream breaks, the original exception propagates (the
-client SDK raises its usual connection error) and no end label or seal is emitted for the
-text that never arrived; a stream that ends cleanly before its final event raises the
-library's ``RemoteProtocolError``. For the four generation endpoints it labels 2xx JSON bodies and SSE
-streams (see :mod:`aigclabel.middleware.rewrite`); error responses, other content
-types and every other request pass through untouched. The same classes exist for both
-HTTP libraries because openai ≥ 3 and anthropic ≥ 2 speak ``httpx2``.
+no client state. For the four generation endpoints it labels every 2xx body a client SDK
+could read generated text from, whatever its Content-Type (see :mod:`.sniff`): JSON
+objects, SSE streams (see :mod:`aigclabel.middleware.rewrite`). A 2xx body it cannot label
+raises :class:`~aigclabel.middleware.UnlabelableResponseError` and is never released;
+empty bodies, error (non-2xx) responses and every other request pass through untouched,
+except Batch output files (``GET …/files/{id}/content``, Anthropic batch results), whose
+JSON lines are labeled one by one (see :mod:`.batch`).
+
+When an upstream stream breaks, the original exception propagates (the client SDK raises
+its usual connection error) and no end label or seal is emitted for the text that never
+arrived; a stream that ends cleanly without its final event gets its end label and seal
+in a synthesized final event. The same classes exist for both HTTP libraries because
+openai ≥ 3 and anthropic ≥ 2 speak ``httpx2``.
 """
 
 from __future__ import annotations
@@ -23,14 +29,27 @@ from aigclabel.labeler import _CONTEXT, LabelContext, Labeler
 from aigclabel.optout import OptOut
 from opentelemetry.trace import Span, TracerProvider
 
+from .batch import BatchRewriter, batch_route
 from .endpoints import CONTEXT_HEADERS, Endpoint, RequestInfo, inspect_request, route
 from .history import HistoryHygiene
-from .rewrite import JSONRewriter, StreamRewriter, UpstreamStreamError
+from .rewrite import (
+    BodyShapeError,
+    JSONRewriter,
+    Reasoning,
+    StreamRewriter,
+    UnlabelableResponseError,
+    UpstreamStreamError,
+)
+from .sniff import EMPTY, JSON, SSE, BodyKind, Sniffer
 from .telemetry import end_span, start_span
 
 __all__ = ["transport_classes"]
 
 _DROP = (b"content-length", b"content-encoding", b"transfer-encoding")
+
+#: What a shell does with a response: pass it on, stream it through the SSE rewriter, or
+#: read its first bytes to learn what it is (:meth:`_Call.respond`).
+PASS, STREAM, SNIFF = "pass", "stream", "sniff"
 
 
 class _Core:
@@ -38,15 +57,23 @@ class _Core:
     Everything the four transport classes share: request inspection and response rewriting.
     """
 
-    __slots__ = ("hygiene", "labeler", "lib", "tracer_provider")
+    __slots__ = ("hygiene", "labeler", "lib", "reasoning", "tracer_provider")
 
     def __init__(
-        self, lib: types.ModuleType, labeler: Labeler, tracer_provider: TracerProvider | None, hygiene: bool
+        self,
+        lib: types.ModuleType,
+        labeler: Labeler,
+        tracer_provider: TracerProvider | None,
+        hygiene: bool,
+        reasoning: Reasoning,
     ) -> None:
+        if reasoning not in ("label", "pass"):
+            raise ValueError(f"reasoning must be 'label' or 'pass', not {reasoning!r}")
         self.lib = lib
         self.labeler = labeler
         self.tracer_provider = tracer_provider
         self.hygiene = HistoryHygiene(labeler) if hygiene else None
+        self.reasoning: Reasoning = reasoning
 
     def prepare(self, request: Any, endpoint: Endpoint) -> tuple[Any, RequestInfo, LabelContext | None]:
         """
@@ -93,6 +120,28 @@ class _Core:
                 )
         return request, info, context
 
+    def batch(self, response: Any, kind: str, stream_cls: type) -> Any:
+        """
+        A Batch output file response whose JSON lines are labeled as they stream through.
+        """
+        if not 200 <= response.status_code < 300:
+            return response
+        rewriter = BatchRewriter(
+            self.labeler,
+            _CONTEXT.get(),
+            kind,
+            self.reasoning,
+            status_code=response.status_code,
+            content_type=_raw_header(response, b"content-type").decode("latin-1"),
+        )
+        encoded = _raw_header(response, b"content-encoding") not in (b"", b"identity")
+        return self.lib.Response(
+            response.status_code,
+            headers=_headers(response),
+            stream=stream_cls(response, rewriter, encoded),
+            extensions=response.extensions,
+        )
+
     def begin(self, request: Any, endpoint: Endpoint) -> _Call:
         """
         Start labeling one call to *endpoint* (span opened). The shells route the request
@@ -128,60 +177,119 @@ class _Call:
         """
         self.end(exc, status=0)
 
-    def respond(self, response: Any, stream_cls: type) -> tuple[Any, bool]:
+    def respond(self, response: Any) -> str:
         """
-        ``(response, body_needed)``: a passed-through or streaming response, or the
-        inner response whose JSON body the shell must read and hand to :meth:`json`.
+        What the shell does with *response*: :data:`PASS` it on (an error status),
+        :data:`STREAM` it (an SSE stream that was asked for), or :data:`SNIFF` its first
+        bytes and hand them to :meth:`sniffed`.
         """
         self.response = response
-        mode = _mode(response)
-        if mode is None:
+        if not 200 <= response.status_code < 300:
             self.end(None)
-            return response, False
-        if mode == "json":
-            return response, True
-        self.rewriter = StreamRewriter(self.core.labeler, self.info, self.context)
-        lib = self.core.lib
-        stream = stream_cls(self)
-        return lib.Response(
-            response.status_code, headers=_headers(response), stream=stream, extensions=response.extensions
-        ), False
-
-    def json(self, body: bytes) -> Any:
-        """
-        The response with its JSON body labeled.
-        """
-        response = self.response
-        rewriter = self.rewriter = JSONRewriter(self.core.labeler, self.info, self.context)
-        try:
-            new = rewriter.rewrite(body)
-        except Exception as exc:
-            self.end(exc)  # never release the body unlabeled; never leave the span open
-            raise
-        self.end(None, body=body)
-        extra = {"aigc": rewriter.labeled[0].metadata.to_json()} if rewriter.labeled else {}
-        return self.core.lib.Response(
-            response.status_code,
-            headers=_headers(response, extra),
-            content=body if new is None else new,
-            extensions=response.extensions,
-        )
+            return PASS
+        if self.info.stream and _media_type(response) == b"text/event-stream":
+            return STREAM
+        return SNIFF
 
     @property
     def encoded(self) -> bool:
         """
-        Whether the stream must go through the library's content decoders.
+        Whether the body must go through the library's content decoders (undecoded bodies
+        are read straight off the inner stream, with no decoder chain).
         """
         return _raw_header(self.response, b"content-encoding") not in (b"", b"identity")
+
+    def sniffer(self) -> Sniffer:
+        """
+        A sniffer for this body: SSE is expected when a stream was asked for or announced.
+        """
+        return Sniffer(stream=self.info.stream or _media_type(self.response) == b"text/event-stream")
+
+    def streaming(self, stream: Any) -> Any:
+        """
+        The response to return for an SSE body rewritten by *stream*.
+        """
+        response = self.response
+        self.rewriter = StreamRewriter(self.core.labeler, self.info, self.context, self.core.reasoning)
+        return self.core.lib.Response(
+            response.status_code, headers=_headers(response), stream=stream, extensions=response.extensions
+        )
+
+    def sniffed(self, kind: BodyKind | None, body: bytes) -> Any:
+        """
+        The response for a body read whole: labeled JSON, or an empty body passed on.
+
+        Raises:
+            UnlabelableResponseError: the body is neither (its reading was stopped).
+        """
+        if kind == JSON:
+            return self.json(body)
+        if kind != EMPTY:
+            raise self.refuse("the body is neither a JSON object nor an SSE stream")
+        self.end(None)
+        response = self.response
+        return self.core.lib.Response(
+            response.status_code, headers=_headers(response), content=body, extensions=response.extensions
+        )
+
+    def json(self, body: bytes) -> Any:
+        """
+        The response with its JSON body labeled, and the ``AIGC`` header.
+        """
+        response = self.response
+        new = self.json_bytes(body)
+        assert isinstance(self.rewriter, JSONRewriter)
+        labeled = self.rewriter.labeled
+        extra = {"aigc": labeled[0].metadata.to_json()} if labeled else {}
+        return self.core.lib.Response(
+            response.status_code,
+            headers=_headers(response, extra),
+            content=new,
+            extensions=response.extensions,
+        )
+
+    def json_bytes(self, body: bytes) -> bytes:
+        """
+        The labeled JSON *body*; the span ends.
+
+        Raises:
+            UnlabelableResponseError: the body cannot be labeled; nothing of it is released.
+        """
+        rewriter = self.rewriter = JSONRewriter(
+            self.core.labeler, self.info, self.context, self.core.reasoning
+        )
+        try:
+            new = rewriter.rewrite(body)
+        except BodyShapeError as exc:
+            raise self.refuse(str(exc)) from exc
+        except Exception as exc:
+            self.end(exc)  # never release the body unlabeled; never leave the span open
+            raise
+        self.end(None, body=body)
+        return new
+
+    def refuse(self, reason: str) -> UnlabelableResponseError:
+        """
+        The error for a 2xx body that cannot be labeled; the span ends with it.
+        """
+        response = self.response
+        error = UnlabelableResponseError(
+            reason,
+            endpoint=self.info.endpoint.value,
+            status_code=response.status_code,
+            content_type=_raw_header(response, b"content-type").decode("latin-1"),
+        )
+        self.end(error)
+        return error
 
     def stream_error(self, exc: Exception) -> Exception:
         """
         What to raise when the upstream stream fails: the original error (the client SDK
-        raises what it always raises), or for a clean end before the final event the
-        library's ``RemoteProtocolError``. No end label or seal is emitted either way.
+        raises what it always raises; no end label or seal is emitted), or for our own
+        base class the library's ``RemoteProtocolError``.
         """
         self.end(exc)
-        if isinstance(exc, UpstreamStreamError):
+        if type(exc) is UpstreamStreamError:
             error: Exception = self.core.lib.RemoteProtocolError(str(exc))
             error.__cause__ = exc
             return error
@@ -204,17 +312,12 @@ class _Call:
             body=body,
             summary=rewriter.summary if isinstance(rewriter, StreamRewriter) else None,
             error=error,
+            reasoning=rewriter.reasoning if rewriter is not None else None,
         )
 
 
-def _mode(response: Any) -> str | None:
-    """
-    ``"json"`` or ``"sse"`` for a 2xx body we can label, else ``None`` (pass through).
-    """
-    if not 200 <= response.status_code < 300:
-        return None
-    ctype = _raw_header(response, b"content-type").split(b";")[0].strip().lower()
-    return {b"application/json": "json", b"text/event-stream": "sse"}.get(ctype)
+def _media_type(response: Any) -> bytes:
+    return _raw_header(response, b"content-type").split(b";")[0].strip().lower()
 
 
 def _headers(response: Any, extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
@@ -238,18 +341,36 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
     """
 
     class _SyncStream(lib.SyncByteStream):  # type: ignore[name-defined, misc]
-        def __init__(self, call: _Call) -> None:
+        def __init__(self, call: _Call, head: list[bytes] | None = None, source: Any = None) -> None:
             self._call = call
+            self._head = head or []
+            self._source = source
 
         def __iter__(self) -> Iterator[bytes]:
             call = self._call
-            rewriter = call.rewriter
-            assert isinstance(rewriter, StreamRewriter)
             try:
-                # Undecoded bodies are read straight off the inner stream (no decoder chain).
-                source = call.response.iter_bytes() if call.encoded else call.response.stream
+                head, source = self._head, self._source
+                if source is None:  # announced as SSE: its first bytes still decide
+                    response = call.response
+                    source = iter(response.iter_bytes() if call.encoded else response.stream)
+                    sniffer = call.sniffer()
+                    for chunk in source:
+                        if sniffer.feed(chunk) is not None:
+                            break
+                    head = sniffer.head
+                    if sniffer.kind == JSON:
+                        head.extend(source)
+                        yield call.json_bytes(b"".join(head))
+                        return
+                rewriter = call.rewriter
+                assert isinstance(rewriter, StreamRewriter)
+                feed = rewriter.feed
+                for chunk in head:
+                    out = feed(chunk)
+                    if out:
+                        yield out
                 for chunk in source:
-                    out = rewriter.feed(chunk)
+                    out = feed(chunk)
                     if out:
                         yield out
                 tail = rewriter.close()
@@ -264,17 +385,36 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             self._call.end(None)
 
     class _AsyncStream(lib.AsyncByteStream):  # type: ignore[name-defined, misc]
-        def __init__(self, call: _Call) -> None:
+        def __init__(self, call: _Call, head: list[bytes] | None = None, source: Any = None) -> None:
             self._call = call
+            self._head = head or []
+            self._source = source
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             call = self._call
-            rewriter = call.rewriter
-            assert isinstance(rewriter, StreamRewriter)
             try:
-                source = call.response.aiter_bytes() if call.encoded else call.response.stream
+                head, source = self._head, self._source
+                if source is None:  # announced as SSE: its first bytes still decide
+                    response = call.response
+                    source = (response.aiter_bytes() if call.encoded else response.stream).__aiter__()
+                    sniffer = call.sniffer()
+                    async for chunk in source:
+                        if sniffer.feed(chunk) is not None:
+                            break
+                    head = sniffer.head
+                    if sniffer.kind == JSON:
+                        head.extend([chunk async for chunk in source])
+                        yield call.json_bytes(b"".join(head))
+                        return
+                rewriter = call.rewriter
+                assert isinstance(rewriter, StreamRewriter)
+                feed = rewriter.feed
+                for chunk in head:
+                    out = feed(chunk)
+                    if out:
+                        yield out
                 async for chunk in source:
-                    out = rewriter.feed(chunk)
+                    out = feed(chunk)
                     if out:
                         yield out
                 tail = rewriter.close()
@@ -288,6 +428,44 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             await self._call.response.aclose()
             self._call.end(None)
 
+    class _SyncLines(lib.SyncByteStream):  # type: ignore[name-defined, misc]
+        def __init__(self, response: Any, rewriter: BatchRewriter, encoded: bool) -> None:
+            self._response = response
+            self._rewriter = rewriter
+            self._encoded = encoded
+
+        def __iter__(self) -> Iterator[bytes]:
+            response, feed = self._response, self._rewriter.feed
+            for chunk in response.iter_bytes() if self._encoded else response.stream:
+                out = feed(chunk)
+                if out:
+                    yield out
+            tail = self._rewriter.close()
+            if tail:
+                yield tail
+
+        def close(self) -> None:
+            self._response.close()
+
+    class _AsyncLines(lib.AsyncByteStream):  # type: ignore[name-defined, misc]
+        def __init__(self, response: Any, rewriter: BatchRewriter, encoded: bool) -> None:
+            self._response = response
+            self._rewriter = rewriter
+            self._encoded = encoded
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            response, feed = self._response, self._rewriter.feed
+            async for chunk in response.aiter_bytes() if self._encoded else response.stream:
+                out = feed(chunk)
+                if out:
+                    yield out
+            tail = self._rewriter.close()
+            if tail:
+                yield tail
+
+        async def aclose(self) -> None:
+            await self._response.aclose()
+
     class _Wrapping:
         """
         What both transports hold: the wrapped transport and the shared labeling core.
@@ -300,9 +478,10 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             *,
             tracer_provider: TracerProvider | None = None,
             history_hygiene: bool = True,
+            reasoning: Reasoning = "label",
         ) -> None:
             self.inner = inner
-            self._core = _Core(lib, labeler, tracer_provider, history_hygiene)
+            self._core = _Core(lib, labeler, tracer_provider, history_hygiene, reasoning)
 
     class LabelingTransport(_Wrapping, lib.BaseTransport):  # type: ignore[name-defined, misc]
         """
@@ -312,7 +491,9 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
         def handle_request(self, request: Any) -> Any:
             endpoint = route(request.method, request.url.path)
             if endpoint is None:
-                return self.inner.handle_request(request)
+                batch = batch_route(request.method, request.url.path)
+                response = self.inner.handle_request(request)
+                return response if batch is None else self._core.batch(response, batch, _SyncLines)
             request.read()  # a streamed request body must be read before it is inspected
             call = self._core.begin(request, endpoint)
             try:
@@ -320,14 +501,29 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             except BaseException as exc:
                 call.failed(exc)
                 raise
-            response, body_needed = call.respond(response, _SyncStream)
-            if not body_needed:
+            action = call.respond(response)
+            if action == PASS:
                 return response
+            if action == STREAM:
+                return call.streaming(_SyncStream(call))
+            sniffer = call.sniffer()
             try:
-                body = response.read()
-            finally:
+                source = iter(response.iter_bytes() if call.encoded else response.stream)
+                for chunk in source:
+                    if sniffer.feed(chunk) is not None:
+                        break
+                else:
+                    sniffer.finish()
+                if sniffer.kind == SSE:
+                    return call.streaming(_SyncStream(call, sniffer.head, source))
+                if sniffer.kind == JSON:
+                    sniffer.head.extend(source)
+            except BaseException as exc:
+                call.end(exc)
                 response.close()
-            return call.json(body)
+                raise
+            response.close()
+            return call.sniffed(sniffer.kind, b"".join(sniffer.head))
 
         def close(self) -> None:
             self.inner.close()
@@ -340,7 +536,9 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
         async def handle_async_request(self, request: Any) -> Any:
             endpoint = route(request.method, request.url.path)
             if endpoint is None:
-                return await self.inner.handle_async_request(request)
+                batch = batch_route(request.method, request.url.path)
+                response = await self.inner.handle_async_request(request)
+                return response if batch is None else self._core.batch(response, batch, _AsyncLines)
             await request.aread()  # a streamed request body must be read before it is inspected
             call = self._core.begin(request, endpoint)
             try:
@@ -348,14 +546,29 @@ def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
             except BaseException as exc:
                 call.failed(exc)
                 raise
-            response, body_needed = call.respond(response, _AsyncStream)
-            if not body_needed:
+            action = call.respond(response)
+            if action == PASS:
                 return response
+            if action == STREAM:
+                return call.streaming(_AsyncStream(call))
+            sniffer = call.sniffer()
             try:
-                body = await response.aread()
-            finally:
+                source = (response.aiter_bytes() if call.encoded else response.stream).__aiter__()
+                async for chunk in source:
+                    if sniffer.feed(chunk) is not None:
+                        break
+                else:
+                    sniffer.finish()
+                if sniffer.kind == SSE:
+                    return call.streaming(_AsyncStream(call, sniffer.head, source))
+                if sniffer.kind == JSON:
+                    sniffer.head.extend([chunk async for chunk in source])
+            except BaseException as exc:
+                call.end(exc)
                 await response.aclose()
-            return call.json(body)
+                raise
+            await response.aclose()
+            return call.sniffed(sniffer.kind, b"".join(sniffer.head))
 
         async def aclose(self) -> None:
             await self.inner.aclose()

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from aigclabel.labeler import Labeler
 from opentelemetry.trace import TracerProvider
 
+from .rewrite import Reasoning
 from .transport import transport_classes
 
 __all__ = ["wrap"]
@@ -34,6 +35,7 @@ def wrap(
     *,
     tracer_provider: TracerProvider | None = None,
     history_hygiene: bool = True,
+    reasoning: Reasoning = "label",
 ) -> C:
     """
     Make *client* label every generated text it returns; return the same client.
@@ -52,11 +54,20 @@ def wrap(
         tracer_provider: OpenTelemetry provider for the per-call span (the global one by default).
         history_hygiene: drop this labeler's own invisible marks from assistant turns sent
             back upstream (about 40 tokens a packet); responses are always labeled.
+        reasoning: reasoning text shown to users (chat ``reasoning_content`` / ``reasoning``,
+            Responses reasoning summaries and ``reasoning_text``): ``"label"`` it as its own
+            labeled text with its own ``aigc`` item (the default), or ``"pass"`` it through
+            unchanged; the span's ``aigc.reasoning`` says which happened. Anthropic
+            ``thinking`` blocks always pass through: their signature covers the text.
 
     Raises:
         TypeError: *client* is none of the supported types.
+        ValueError: *reasoning* is neither ``"label"`` nor ``"pass"``.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *reasoning*; 2xx bodies are labeled whatever their Content-Type, or refused with
+       :class:`~aigclabel.middleware.UnlabelableResponseError`; Batch output is labeled.
     """
     lib, is_async, target = _http_client(client)
     sync_cls, async_cls = transport_classes(lib)
@@ -64,14 +75,22 @@ def wrap(
     current = target._transport
     if not isinstance(current, cls):
         target._transport = cls(
-            current, labeler, tracer_provider=tracer_provider, history_hygiene=history_hygiene
+            current,
+            labeler,
+            tracer_provider=tracer_provider,
+            history_hygiene=history_hygiene,
+            reasoning=reasoning,
         )
     mounts = getattr(target, "_mounts", None)
     if isinstance(mounts, dict):
         for pattern, mounted in list(mounts.items()):
             if mounted is not None and not isinstance(mounted, cls):
                 mounts[pattern] = cls(
-                    mounted, labeler, tracer_provider=tracer_provider, history_hygiene=history_hygiene
+                    mounted,
+                    labeler,
+                    tracer_provider=tracer_provider,
+                    history_hygiene=history_hygiene,
+                    reasoning=reasoning,
                 )
     return client
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from aigclabel import Labeler, LabelPolicy, verify
 from aigclabel.middleware.endpoints import Endpoint, RequestInfo, inspect_request, route
-from aigclabel.middleware.rewrite import JSONRewriter, StreamRewriter, UpstreamStreamError
+from aigclabel.middleware.rewrite import BodyShapeError, JSONRewriter, StreamRewriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -170,13 +170,15 @@ def test_json_mode_text_is_not_altered(labeler: Labeler) -> None:
     assert doc["aigc"]["items"][0]["explicit"] is False
 
 
-def test_non_json_body_is_left_alone(labeler: Labeler) -> None:
+@pytest.mark.parametrize("body", [b"<html>oops</html>", b"[1, 2]", b'{"choices": [{"message": "hi"}]}'])
+def test_body_that_is_not_a_completion_object_is_refused(labeler: Labeler, body: bytes) -> None:
     """
-    A body that is not a JSON object is not rewritten.
+    A body that is not a JSON object of the endpoint's shape raises instead of being passed on.
     """
     rewriter = JSONRewriter(labeler, info(Endpoint.CHAT, stream=False), None)
 
-    assert [None, None] == [rewriter.rewrite(b"<html>oops</html>"), rewriter.rewrite(b"[1, 2]")]
+    with pytest.raises(BodyShapeError):
+        rewriter.rewrite(body)
 
 
 @pytest.mark.parametrize("endpoint", list(Endpoint))
@@ -247,21 +249,33 @@ def test_anthropic_stream_emits_tail_before_block_stop(labeler: Labeler) -> None
 
 
 @pytest.mark.parametrize("endpoint", list(Endpoint))
-def test_truncated_stream_raises_without_end_label(labeler: Labeler, endpoint: Endpoint) -> None:
+def test_stream_cut_at_a_clean_close_gets_its_end_label_and_seal(labeler: Labeler, endpoint: Endpoint) -> None:
     """
-    A stream that ends before a text's final event raises, and what was emitted has no end label.
+    A stream that ends cleanly before a text's final event: close() emits the end label and seal.
     """
     body = upstream_body(endpoint, stream=True, scenario=Scenario(text=TEXT * 6, chunk_size=9))
-    cut = body[: len(body) * 3 // 4]
+    cut = body[: body.rindex(b"\n\n", 0, len(body) * 3 // 4) + 2]
     rewriter = StreamRewriter(labeler, info(endpoint, stream=True), None)
 
-    emitted = rewriter.feed(cut)
-    with pytest.raises(UpstreamStreamError, match="ended before the final event"):
-        rewriter.close()
+    emitted = rewriter.feed(cut) + rewriter.close()
 
     (text,) = streamed_texts(endpoint, emitted).values()
-    assert "生成】" not in text
-    assert "not_found" != verify(text, key=KEY).status  # packets already sent still identify it
+    assert ("生成" in text, "confirmed") == ("生成" in visible(text)[-20:], verify(text, key=KEY).tier)
+
+
+def test_clean_close_inside_an_event_puts_the_end_label_before_the_unreadable_rest(labeler: Labeler) -> None:
+    """
+    A stream cut inside its last event: the synthesized final chunk goes out before the truncated event.
+    """
+    body = upstream_body(Endpoint.CHAT, stream=True, scenario=Scenario(text=TEXT * 6, chunk_size=9))
+    cut = body[: body.rindex(b"\n\n", 0, len(body) * 3 // 4) + 20]
+    rewriter = StreamRewriter(labeler, info(Endpoint.CHAT, stream=True), None)
+
+    emitted = rewriter.feed(cut) + rewriter.close()
+    readable = emitted[: emitted.rindex(b"\n\n", 0, len(emitted) - 2) + 2]
+
+    text = streamed_texts(Endpoint.CHAT, readable)[0]
+    assert (True, "confirmed") == ("生成" in visible(text)[-20:], verify(text, key=KEY).tier)
 
 
 def test_unknown_events_and_comments_pass_through_byte_for_byte(labeler: Labeler) -> None:

@@ -14,7 +14,7 @@ import httpx
 import httpx2
 import pytest
 from aigclabel import Labeler, verify
-from aigclabel.middleware import wrap
+from aigclabel.middleware import UnlabelableResponseError, wrap
 
 from tests.helpers import KEY, visible
 from tests.middleware.upstream import Scenario, Upstream, handler, sse_events
@@ -350,9 +350,9 @@ def test_broken_stream_raises_the_read_error_without_an_end_label(labeler: Label
     assert (True, False) == (TEXT.startswith(visible(text)), "AI-generated content" in text)
 
 
-def test_stream_ending_before_the_final_event_raises_a_protocol_error(labeler: Labeler) -> None:
+def test_stream_ending_cleanly_before_the_final_event_gets_the_end_label(labeler: Labeler) -> None:
     """
-    An upstream stream that ends cleanly without its finish chunk or `[DONE]` raises `RemoteProtocolError`.
+    An upstream stream that ends cleanly without its finish chunk or `[DONE]` still gets its end label.
     """
     source = handler(httpx2, Scenario(text=TEXT))
 
@@ -362,15 +362,11 @@ def test_stream_ending_before_the_final_event_raises_a_protocol_error(labeler: L
         return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
     client = wrap(httpx2.Client(transport=httpx2.MockTransport(truncated)), labeler)
-    lines: list[str] = []
 
-    with (
-        client.stream("POST", URL, json=STREAM_REQUEST) as response,
-        pytest.raises(httpx2.RemoteProtocolError),
-    ):
-        lines.extend(response.iter_lines())
+    with client.stream("POST", URL, json=STREAM_REQUEST) as response:
+        text = _stream_text(list(response.iter_lines()))
 
-    assert "AI-generated content" not in _stream_text(lines)
+    assert (True, "confirmed") == ("AI-generated content" in text, verify(text, key=KEY).tier)
 
 
 # --- pass-through -------------------------------------------------------------------------------------------
@@ -402,27 +398,34 @@ def test_non_generation_post_is_untouched(labeler: Labeler) -> None:
     assert (plain.status_code, plain.content) == (wrapped.status_code, wrapped.content)
 
 
-def test_non_json_body_is_untouched(extras: _Extras, labeler: Labeler) -> None:
+def test_plain_text_answer_is_refused(extras: _Extras, labeler: Labeler) -> None:
     """
-    A 200 chat answer that is not JSON passes through unchanged, with no `AIGC` header.
+    A 200 chat answer that is neither JSON nor SSE may be model text: it raises and is never released.
     """
     client = wrap(httpx2.Client(transport=extras.transport()), labeler)
-    response = client.post(URL, json=REQUEST, headers={"x-plain": "1"})
 
-    assert (b"plain text reply", None) == (response.content, response.headers.get("aigc"))
+    with pytest.raises(UnlabelableResponseError, match="neither a JSON object nor an SSE stream"):
+        client.post(URL, json=REQUEST, headers={"x-plain": "1"})
 
 
-def test_json_that_is_not_an_object_is_untouched(labeler: Labeler) -> None:
+def test_json_that_is_not_an_object_is_refused(labeler: Labeler) -> None:
     """
-    A JSON array from a generation endpoint passes through unchanged.
+    A JSON array from a generation endpoint raises, naming the endpoint, status and Content-Type.
     """
     body = b'[{"not": "a completion"}]'
     transport = httpx2.MockTransport(
         lambda request: httpx2.Response(200, headers={"content-type": "application/json"}, content=body)
     )
-    response = wrap(httpx2.Client(transport=transport), labeler).post(URL, json=REQUEST)
+    client = wrap(httpx2.Client(transport=transport), labeler)
 
-    assert (body, None) == (response.content, response.headers.get("aigc"))
+    with pytest.raises(UnlabelableResponseError) as caught:
+        client.post(URL, json=REQUEST)
+
+    assert ("chat", 200, "application/json") == (
+        caught.value.endpoint,
+        caught.value.status_code,
+        caught.value.content_type,
+    )
 
 
 def test_error_body_is_untouched(labeler: Labeler) -> None:
