@@ -249,7 +249,9 @@ def test_anthropic_stream_emits_tail_before_block_stop(labeler: Labeler) -> None
 
 
 @pytest.mark.parametrize("endpoint", list(Endpoint))
-def test_stream_cut_at_a_clean_close_gets_its_end_label_and_seal(labeler: Labeler, endpoint: Endpoint) -> None:
+def test_stream_cut_at_a_clean_close_gets_its_end_label_and_seal(
+    labeler: Labeler, endpoint: Endpoint
+) -> None:
     """
     A stream that ends cleanly before a text's final event: close() emits the end label and seal.
     """
