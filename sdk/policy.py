@@ -308,7 +308,8 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
     environ = os.environ if environ is None else environ
     known = {ENV_PREFIX + name.upper() for name in LabelPolicy.model_fields} | OTHER_ENV_VARIABLES
     for name in sorted(environ):
-        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
+        # Exact names: a lower-case aigclabel_key is never read, so it is reported too.
+        if name.upper().startswith(ENV_PREFIX) and name not in known:
             hint = _did_you_mean(name.upper(), known)
             raise PolicyError(
                 f"{name}: unknown environment variable{hint}; the settings are "

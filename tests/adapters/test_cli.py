@@ -229,3 +229,153 @@ def test_console_script_is_installed() -> None:
     )
 
     assert 1 == proc.returncode
+
+
+# -- configuration errors: PolicyError, exit 3, from every command (issue 8) ------------------
+
+_BAD_KEY_FILES: dict[str, bytes | None] = {
+    "missing": None,
+    "not UTF-8": b"\xff\xfe\x00k\x00e\x00y",
+    "empty": b"\n",
+    "whitespace around the key": f"  {KEY}\n".encode(),
+}
+
+
+_KEYED_COMMANDS = [
+    "label",
+    "verify text",
+    "verify file",
+    "verify directory",
+    "export",
+    "propagate",
+    "audit",
+]
+
+
+def _commands(tmp_path: Path, key: str) -> dict[str, list[str]]:
+    """
+    One command line per command that reads a key, each with --key-file *key*.
+    """
+    md = tmp_path / "answer.md"
+    md.write_text("# 杭州\n\n杭州是浙江省的省会。\n", "utf-8")
+    folder = tmp_path / "folder"
+    folder.mkdir(exist_ok=True)
+    (folder / "a.txt").write_text("plain", "utf-8")
+    out = str(tmp_path / "out.md")
+    return {
+        "label": ["label", "-", "--producer", PRODUCER, "--key-file", key],
+        "verify text": ["verify", "-", "--key-file", key],
+        "verify file": ["verify", str(md), "--key-file", key],
+        "verify directory": ["verify", str(folder), "--recursive", "--key-file", key],
+        "export": ["export", str(md), "--to", "md", "-o", out, "--producer", PRODUCER, "--key-file", key],
+        "propagate": ["propagate", str(md), "--propagator", PRODUCER, "-o", out, "--key-file", key],
+        "audit": ["audit", "verify", "--store", f"sqlite:///{tmp_path}/a.db", "--chain-key-file", key],
+    }
+
+
+@pytest.mark.parametrize("command", _KEYED_COMMANDS)
+@pytest.mark.parametrize("problem", list(_BAD_KEY_FILES))
+def test_bad_key_file_exits_three_from_every_command(
+    command: str, problem: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    A key file that is missing, not UTF-8, empty or has whitespace around the key is a
+    configuration error: exit 3 with a message naming the key, never 1 ("no label") or a traceback.
+    """
+    path = tmp_path / "bad.key"
+    content = _BAD_KEY_FILES[problem]
+    if content is not None:
+        path.write_bytes(content)
+
+    code, _ = run(_commands(tmp_path, str(path))[command], "杭州。".encode())
+
+    err = capsys.readouterr().err
+    assert (3, True, False) == (code, "error:" in err and "key" in err, "Traceback" in err)
+
+
+@pytest.mark.parametrize("command", [*_KEYED_COMMANDS, "demo"])
+def test_unknown_aigclabel_variable_exits_three_from_every_command(
+    command: str,
+    tmp_path: Path,
+    key_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """
+    A misspelt AIGCLABEL_* variable stops every command with exit 3 and a "did you mean".
+    """
+    monkeypatch.setenv("AIGCLABEL_KYE", KEY)
+    argv = ["demo"] if command == "demo" else _commands(tmp_path, str(key_file))[command]
+
+    code, _ = run(argv, "杭州。".encode())
+
+    assert (3, True) == (code, "did you mean 'AIGCLABEL_KEY'" in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", ["label", "export"])
+@pytest.mark.parametrize(
+    "policy",
+    [b'producer = "\xff\xfe"\n', b"producer = [\n", b'placment = "start"\n', b'key = "aaaaaaaaaaaaaaaa"\n'],
+    ids=["not UTF-8", "not TOML", "unknown setting", "weak key"],
+)
+def test_bad_policy_file_exits_three(
+    command: str, policy: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """
+    A policy file that is not UTF-8, not TOML, or holds a bad setting exits 3 from label and export.
+    """
+    path = tmp_path / "p.toml"
+    path.write_bytes(f'producer = "{PRODUCER}"\n'.encode() * (b"producer" not in policy) + policy)
+    md = tmp_path / "in.md"
+    md.write_text("杭州。", "utf-8")
+    argv = {
+        "label": ["label", str(md), "--policy", str(path)],
+        "export": ["export", str(md), "--to", "md", "-o", str(tmp_path / "o.md"), "--policy", str(path)],
+    }[command]
+
+    code, _ = run(argv)
+
+    err = capsys.readouterr().err
+    assert (3, True, False) == (code, "error:" in err, "Traceback" in err)
+
+
+def test_weak_key_file_refused_by_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    label refuses a weak key with the way to generate one (verify still accepts it: see below).
+    """
+    path = tmp_path / "weak.key"
+    path.write_text("aaaaaaaaaaaaaaaa\n", "utf-8")
+
+    code, _ = run(["label", "-", "--producer", PRODUCER, "--key-file", str(path)], b"x")
+
+    assert (3, True) == (code, "secrets.token_hex(32)" in capsys.readouterr().err)
+
+
+def test_verify_accepts_a_weak_key(labeled_file: Path, tmp_path: Path) -> None:
+    """
+    A verifier checks with any key it is given: a weak key is a wrong key (forged), not an error.
+    """
+    path = tmp_path / "weak.key"
+    path.write_text("aaaaaaaaaaaaaaaa\n", "utf-8")
+
+    code, out = run(["verify", str(labeled_file), "--key-file", str(path), "--json"])
+
+    assert (2, "forged") == (code, json.loads(out)["status"])
+
+
+def test_toml_key_with_newline_verifies_with_the_key_file(tmp_path: Path, key_file: Path) -> None:
+    """
+    A key written in TOML with a trailing newline, the same key in a key file and in
+    AIGCLABEL_KEY (with CR LF) are one key: the labeled text verifies intact each way.
+    """
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'producer = "{PRODUCER}"\nkey = """{KEY}\n"""\n', "utf-8")
+    code, text = run(["label", "-", "--policy", str(policy)], "杭州是浙江省的省会。".encode())
+    assert 0 == code
+
+    by_file = run(["verify", "-", "--key-file", str(key_file), "--json"], text.encode())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIGCLABEL_KEY", KEY + "\r\n")
+        by_env = run(["verify", "-", "--json"], text.encode())
+
+    assert [(0, "intact")] * 2 == [(c, json.loads(o)["status"]) for c, o in (by_file, by_env)]
