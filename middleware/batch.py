@@ -44,6 +44,8 @@ _OBJECTS = {
     "response": Endpoint.RESPONSES,
 }
 _STRUCTURED = frozenset({"json_object", "json_schema"})
+#: The key a line of batch output has (batch input lines have ``custom_id`` too, not this).
+_OUTCOME = {"openai": "response", "anthropic": "result"}
 
 
 def batch_route(method: str, path: str) -> str | None:
@@ -155,7 +157,7 @@ class BatchRewriter:
             doc = json.loads(body) if body.strip() else None
         except ValueError:
             doc = None
-        if not isinstance(doc, dict) or "custom_id" not in doc:
+        if not isinstance(doc, dict) or "custom_id" not in doc or _OUTCOME[self.kind] not in doc:
             if self._mode is None and body.strip():
                 self._mode = "pass"  # the first line says this is not batch output
             return line
