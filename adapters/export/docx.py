@@ -534,7 +534,8 @@ def _label_style(document: Any) -> Any:
 def document_text(data: bytes) -> str:
     """
     The body text of a .docx in document order, one line per paragraph or table row
-    (cells joined by `` | ``), without the label paragraphs this exporter adds.
+    (cells joined by `` | ``; a table nested in a cell is part of that cell's text, read
+    once), without the label paragraphs this exporter adds.
 
     This is the text to pass to ``verify()``: the invisible marks and seal survive in it.
     """
@@ -554,6 +555,18 @@ def document_text(data: bytes) -> str:
     def text_of(element: Any) -> str:
         return "".join(breaks.get(node.tag, node.text or "") for node in element.iter(qn("w:t"), *breaks))
 
+    def outermost(element: Any, tag: str) -> list[Any]:
+        # The *tag* descendants not inside another one or a nested table: each node of a
+        # table is then visited once (iter() would repeat nested tables once per level).
+        found, stack = [], list(reversed(element))
+        while stack:
+            node = stack.pop()
+            if node.tag == tag:
+                found.append(node)
+            elif node.tag != qn("w:tbl"):
+                stack.extend(reversed(node))
+        return found
+
     lines = []
     for element in document.element.body.iterchildren():
         if element.tag == qn("w:p"):
@@ -562,8 +575,8 @@ def document_text(data: bytes) -> str:
                 continue
             lines.append(text_of(element))
         elif element.tag == qn("w:tbl"):
-            for row in element.iter(qn("w:tr")):
-                lines.append(" | ".join(text_of(cell) for cell in row.iter(qn("w:tc"))))
+            for row in outermost(element, qn("w:tr")):
+                lines.append(" | ".join(text_of(cell) for cell in outermost(row, qn("w:tc"))))
     return "\n".join(lines)
 
 

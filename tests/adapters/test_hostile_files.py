@@ -391,3 +391,30 @@ def test_carrier_error_is_ours() -> None:
 
     assert issubclass(CarrierError, AIGCLabelError)
     assert issubclass(CarrierError, ValueError)
+
+
+def nested_tables_docx(levels: int, text: str) -> bytes:
+    """A python-docx document whose body holds tables nested *levels* deep around *text*."""
+    import docx
+
+    d = docx.Document()
+    buf = io.BytesIO()
+    d.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    inner = f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>"
+    for _ in range(levels):
+        inner = f"<w:tbl><w:tr><w:tc>{inner}</w:tc><w:tc><w:p/></w:tc></w:tr></w:tbl>"
+    xml = src.read("word/document.xml").decode().replace("<w:sectPr", inner + "<w:p/><w:sectPr", 1)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for info in src.infolist():
+            zf.writestr(info, xml if info.filename == "word/document.xml" else src.read(info.filename))
+    return out.getvalue()
+
+
+def test_document_text_reads_nested_tables_once() -> None:
+    """Tables nested 80 deep yield the innermost text once (it was repeated 80² / 2 times)."""
+    from aigclabel.adapters.export.docx import document_text
+
+    text = document_text(nested_tables_docx(80, "深层表格文字"))
+    assert 1 == text.count("深层表格文字")
