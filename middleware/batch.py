@@ -153,8 +153,8 @@ class BatchRewriter:
         if self._mode == "pass":
             return line
         body = line.rstrip(b"\r\n")
-        try:
-            doc = json.loads(body) if body.strip() else None
+        try:  # a line without the key is not batch output: no need to parse it
+            doc = json.loads(body) if b'"custom_id"' in body else None
         except ValueError:
             doc = None
         if not isinstance(doc, dict) or "custom_id" not in doc or _OUTCOME[self.kind] not in doc:

@@ -113,7 +113,7 @@ def test_one_big_event_in_small_chunks_is_linear() -> None:
     chunk = 16 * 1024
 
     def make(kb: int) -> list[bytes]:
-        body = b'data: {"text":"' + b"x" * (kb * 1024) + b'"}\r\n\r\n'
+        body = b'data: {"text":"' + "模型输出".encode() * (kb * 1024 // 12) + b'"}\r\n\r\n'
         return [body[i : i + chunk] for i in range(0, len(body), chunk)]
 
     def run(chunks: list[bytes]) -> None:
