@@ -261,7 +261,8 @@ def test_one_long_line_in_small_chunks_is_linear(labeler: Labeler) -> None:
 
     def make(kb: int) -> list[bytes]:
         message = "模型输出".encode() * (kb * 1024 // 12)
-        body = b'{"custom_id": "r1", "response": {"status_code": 500, "body": {"message": "' + message + b'"}}}\n'
+        head = b'{"custom_id": "r1", "response": {"status_code": 500, "body": {"message": "'
+        body = head + message + b'"}}}\n'
         return [body[i : i + 16384] for i in range(0, len(body), 16384)]
 
     def run(chunks: list[bytes]) -> None:
