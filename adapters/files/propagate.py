@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from aigclabel.exceptions import AIGCLabelError
 from aigclabel.metadata import AIGCMetadata
 from aigclabel.producer import validate_producer_code
 from aigclabel.verify import KeyInput
@@ -30,9 +31,12 @@ from .verify_file import PROMPTS, FileVerdict, reserved_code2, verify_extracted,
 __all__ = ["PropagationError", "propagate_file"]
 
 
-class PropagationError(Exception):
+class PropagationError(AIGCLabelError):
     """
     The file could not be propagated (unreadable, hostile or no AI traces to label).
+
+    .. versionchanged:: 0.2.0
+       Derives from :class:`~aigclabel.exceptions.AIGCLabelError`.
     """
 
 
