@@ -17,17 +17,23 @@ T = TypeVar("T")
 
 GROWTH = 8
 MAX_RATIO = 20.0
-_MIN_BASE_SECONDS = 0.01
-_MAX_BASE_UNITS = 1 << 22
+_MIN_BASE_SECONDS = 0.005
+_MAX_BASE_UNITS = 1 << 20
 
 
 def _median_seconds(run: Callable[[T], object], value: T, repeat: int = 3) -> float:
     times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run(value)
-        times.append(time.perf_counter() - start)
+    gc.collect()  # once: a full collection in a large test session costs more than the runs
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            run(value)
+            times.append(time.perf_counter() - start)
+    finally:
+        if enabled:
+            gc.enable()
     return statistics.median(times)
 
 
@@ -35,8 +41,8 @@ def growth_ratio(run: Callable[[T], object], make: Callable[[int], T], base: int
     """
     Return median time of ``run(make(8 * n))`` over median time of ``run(make(n))``.
 
-    *n* starts at *base* and doubles (at most to 4 M units) until the small run takes at
-    least 10 ms, so the ratio is not dominated by constant overheads.
+    *n* starts at *base* and doubles (at most to 1 M units) until the small run takes at
+    least 5 ms, so the ratio is not dominated by constant overheads.
     """
     n = base
     small = make(n)
