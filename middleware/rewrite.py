@@ -491,7 +491,11 @@ class StreamRewriter(_Base):
             holder = choice if field == "text" else choice.get("delta")
             if not isinstance(holder, dict):
                 holder = choice["delta"] = {}
-            if self._rfields and self._chat_reasoning(holder, index):
+            if (
+                self._rfields
+                and ("reasoning_content" in holder or "reasoning" in holder)
+                and self._chat_reasoning(holder, index)
+            ):
                 changed = True
             text = holder.get(field)
             if isinstance(text, str) and text:
