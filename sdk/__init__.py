@@ -20,6 +20,7 @@ from .exceptions import (
     MissingDependencyError,
     OptOutError,
     PolicyError,
+    PolicyKeyError,
     ProducerCodeError,
     StreamStateError,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "OptOut",
     "OptOutError",
     "PolicyError",
+    "PolicyKeyError",
     "ProducerCodeError",
     "Resolver",
     "SealEvidence",

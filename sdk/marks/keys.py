@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..exceptions import KeyMaterialError
+from ..keymaterial import MIN_SECRET_BYTES, normalise_secret
 
-MIN_SECRET_BYTES = 16
 #: Format 1 (read only): HMAC domains of packets and seals.
 PACKET_DOMAIN = b"AIGC/mark/1"
 SEAL_DOMAIN = b"AIGC/seal/1"
@@ -45,18 +45,13 @@ __all__ = [
 
 def secret_bytes(secret: str | bytes, *, field: str = "key") -> bytes:
     """
-    Return an HMAC secret as bytes (UTF-8 for text), at least 16 bytes long.
+    Return an HMAC secret as bytes, normalised by the one key rule (:mod:`aigclabel.keymaterial`).
 
     Raises:
-        KeyMaterialError: the secret is shorter than 16 bytes.
+        KeyMaterialError: the key breaks the rule (whitespace or a line break around or inside it)
+            or is shorter than 16 bytes.
     """
-    raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
-    if len(raw) < MIN_SECRET_BYTES:
-        raise KeyMaterialError(
-            f"{field}: an HMAC secret needs at least {MIN_SECRET_BYTES} bytes, got {len(raw)}; "
-            "use a random value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
-        )
-    return raw
+    return normalise_secret(secret, field=field)
 
 
 def load_private_key(
