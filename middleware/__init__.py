@@ -9,8 +9,8 @@ Depends on :mod:`aigclabel` (the core) only; adapters depend on it.
 
 from __future__ import annotations
 
+from .common import Reasoning, UnlabelableResponseError, UpstreamStreamError
 from .endpoints import Endpoint, RequestInfo
-from .rewrite import Reasoning, UnlabelableResponseError, UpstreamStreamError
 from .transport import transport_classes
 from .wrap import wrap
 

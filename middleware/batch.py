@@ -29,8 +29,9 @@ from typing import Any
 
 from aigclabel.labeler import LabelContext, LabeledText, Labeler
 
+from .common import BodyShapeError, Reasoning, UnlabelableResponseError, dumps
 from .endpoints import Endpoint, RequestInfo
-from .rewrite import BodyShapeError, JSONRewriter, Reasoning, UnlabelableResponseError, _dumps
+from .jsonbody import JSONRewriter
 
 __all__ = ["BatchRewriter", "batch_route"]
 
@@ -178,7 +179,7 @@ class BatchRewriter:
                 content_type=self.content_type,
             ) from exc
         self.labeled.extend(rewriter.labeled)
-        return _dumps(doc).encode("utf-8") + line[len(body) :]
+        return dumps(doc).encode("utf-8") + line[len(body) :]
 
     def _target(self, doc: dict[str, Any]) -> tuple[dict[str, Any], Endpoint, bool] | None:
         """

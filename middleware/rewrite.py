@@ -19,15 +19,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-from aigclabel.exceptions import AIGCLabelError
 from aigclabel.labeler import LabelContext, LabeledText, Labeler, StreamLabeler
 
+from .common import (
+    REASONING_FIELDS,
+    THINKING,
+    BodyShapeError,
+    Reasoning,
+    RewriterBase,
+    UnlabelableResponseError,
+    UpstreamStreamError,
+    aigc_item,
+    dumps,
+    output_texts,
+    reasoning_texts,
+)
 from .endpoints import Endpoint, RequestInfo
+from .jsonbody import JSONRewriter
 from .sse import SSEDecoder, SSEEvent, encode_event
 
 __all__ = [
+    "BodyShapeError",
     "JSONRewriter",
     "Reasoning",
     "StreamRewriter",
@@ -36,304 +50,7 @@ __all__ = [
     "aigc_item",
 ]
 
-#: What to do with reasoning text shown to users: label it as its own text (the default), or
-#: pass it through unchanged (the span says ``aigc.reasoning = "passed_through"``).
-Reasoning = Literal["label", "pass"]
-
-#: Chat fields that carry reasoning text: DeepSeek / Qwen / vLLM ``reasoning_content``,
-#: OpenRouter / newer vLLM ``reasoning``.
-REASONING_FIELDS = ("reasoning_content", "reasoning")
-
-
-class UpstreamStreamError(AIGCLabelError, ConnectionError):
-    """
-    The upstream response could not be labeled, and what could not be labeled was not
-    released. Raised as is for the subclasses below; the transports report this class
-    itself to client SDKs as the HTTP library's ``RemoteProtocolError``.
-    """
-
-
-class UnlabelableResponseError(UpstreamStreamError):
-    """
-    A 2xx response on a labeled endpoint that a client SDK could read generated text from,
-    but that the middleware cannot label: a JSON body that does not parse, is not an
-    object of the endpoint's shape, or holds text where no label can be placed; or a body
-    that is neither JSON nor SSE. Nothing of it was released.
-
-    Attributes:
-        reason: what is wrong with the body.
-        endpoint: the endpoint family (``"chat"``, ``"responses"``…).
-        status_code: the upstream's HTTP status.
-        content_type: the upstream's ``Content-Type`` (``""`` when absent).
-
-    .. versionadded:: 0.2.0
-    """
-
-    def __init__(self, reason: str, *, endpoint: str, status_code: int, content_type: str) -> None:
-        super().__init__(
-            f"refused an unlabelable {status_code} response from the {endpoint} endpoint "
-            f"(Content-Type: {content_type or 'none'}): {reason}. It may carry generated text, so it was "
-            "not passed on. Make the upstream or the proxy in between return the API's own JSON object "
-            "or SSE stream for this endpoint, or call endpoints that return no generated text through "
-            "an unwrapped client"
-        )
-        self.reason = reason
-        self.endpoint = endpoint
-        self.status_code = status_code
-        self.content_type = content_type
-
-
-class BodyShapeError(AIGCLabelError):
-    """
-    Raised by the rewriters for a body they cannot label; the transport reports it as
-    :class:`UnlabelableResponseError` with the response's status and Content-Type.
-    """
-
-
-def aigc_item(labeled: LabeledText, **where: int | str) -> dict[str, Any]:
-    """
-    The ``aigc`` entry for one labeled text: where it is, its ids, metadata and interface tag.
-
-    *where* holds the position (``index``, ``content_index``…) and, for reasoning text, the
-    ``field`` it came from (``reasoning_content``, ``summary``…).
-    """
-    return {
-        **where,
-        "produce_id": labeled.produce_id,
-        "mark_id": labeled.mark_id,
-        "explicit": labeled.explicit,
-        "metadata": labeled.metadata.to_dict("wrapped"),
-        "ui": labeled.ui.model_dump(),
-    }
-
-
 _SUMMARY_EVENTS = frozenset({"message_start", "message_delta", "response.completed", "response.incomplete"})
-
-
-def _dumps(doc: Any) -> str:
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: only the \u escape form is valid UTF-8 JSON
-        return json.dumps(doc, ensure_ascii=True, separators=(",", ":"))
-    return text
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-class _Base:
-    def __init__(
-        self,
-        labeler: Labeler,
-        info: RequestInfo,
-        context: LabelContext | None,
-        reasoning: Reasoning = "label",
-    ) -> None:
-        self.labeler = labeler
-        self.info = info
-        self.context = context
-        self.text_format = info.text_format(labeler.policy.text_format)
-        self.label_reasoning = reasoning == "label"
-        #: every labeled text of this response, in order
-        self.labeled: list[LabeledText] = []
-        #: ``"labeled"`` or ``"passed_through"`` once reasoning text was seen, for telemetry
-        self.reasoning: str | None = None
-
-    def _label(self, text: str, *, reasoning: bool = False) -> LabeledText:
-        # Reasoning is prose even when the answer is JSON mode: it gets the policy's own format.
-        fmt = self.labeler.policy.text_format if reasoning else self.text_format
-        labeled = self.labeler.label(text, context=self.context, text_format=fmt)
-        self.labeled.append(labeled)
-        return labeled
-
-    def _metadata_only(self) -> LabeledText:
-        labeled = self.labeler.label("", context=self.context, text_format="json")
-        self.labeled.append(labeled)
-        return labeled
-
-    def _stream(self, *, reasoning: bool = False) -> StreamLabeler:
-        fmt = self.labeler.policy.text_format if reasoning else self.text_format
-        return self.labeler.stream(context=self.context, text_format=fmt)
-
-    def _aigc(self, items: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"label": self.labeler.policy.label, "items": items}
-
-    def _seen_reasoning(self) -> bool:
-        """
-        Note that reasoning text was seen; whether to label it.
-        """
-        self.reasoning = "labeled" if self.label_reasoning else "passed_through"
-        return self.label_reasoning
-
-
-class JSONRewriter(_Base):
-    """
-    Labels the text parts of one JSON response body.
-    """
-
-    def rewrite(self, body: bytes) -> bytes:
-        """
-        The rewritten body.
-
-        Raises:
-            BodyShapeError: the body is not a JSON object of the endpoint's shape, or holds
-                text where no label can be placed.
-        """
-        try:
-            doc = json.loads(body)
-        except ValueError as exc:
-            raise BodyShapeError(f"the body is not valid JSON ({exc})") from exc
-        if not isinstance(doc, dict):
-            raise BodyShapeError(f"the body is a JSON {_kind(doc)}, not an object")
-        self.rewrite_doc(doc)
-        return _dumps(doc).encode("utf-8")
-
-    def rewrite_doc(self, doc: dict[str, Any]) -> None:
-        """
-        Label one parsed response object in place and add its ``aigc`` object.
-
-        Raises:
-            BodyShapeError: as :meth:`rewrite`.
-        """
-        handler = {
-            Endpoint.CHAT: self._chat,
-            Endpoint.COMPLETIONS: self._completions,
-            Endpoint.RESPONSES: self._responses,
-            Endpoint.MESSAGES: self._messages,
-        }[self.info.endpoint]
-        doc["aigc"] = self._aigc(handler(doc))
-
-    def _chat(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
-        choices = _list(doc, "choices")
-        items: list[dict[str, Any]] = []
-        reasoning: list[dict[str, Any]] = []
-        for i, choice in enumerate(choices):
-            message = choice.get("message") if isinstance(choice, dict) else None
-            if not isinstance(choice, dict) or not isinstance(message, dict):
-                raise BodyShapeError(f"choice {i} has no `message` object")
-            index = choice.get("index", i)
-            content = message.get("content")
-            if isinstance(content, str):
-                labeled = self._label(content)
-                message["content"] = labeled.text
-                items.append(aigc_item(labeled, index=index))
-            elif content is None:  # tool calls or a refusal only: metadata and interface tag
-                items.append(aigc_item(self._metadata_only(), index=index))
-            elif isinstance(content, list):  # content parts, as some compatible servers send them
-                items.extend(self._parts(content, f"choice {i}", index=index))
-            else:
-                raise BodyShapeError(f"choice {i} has a `message.content` of type {_kind(content)}")
-            reasoning.extend(self._reasoning_fields(message, index=index))
-        return items + reasoning
-
-    def _parts(self, parts: list[Any], where: str, *, index: int) -> list[dict[str, Any]]:
-        items = []
-        for ci, part in enumerate(parts):
-            text = part.get("text") if isinstance(part, dict) else None
-            if isinstance(text, str):
-                labeled = self._label(text)
-                part["text"] = labeled.text
-                items.append(aigc_item(labeled, index=index, content_index=ci))
-            elif text is not None or not isinstance(part, dict):
-                raise BodyShapeError(f"{where} has a content part that is not a text part of the known shape")
-        return items or [aigc_item(self._metadata_only(), index=index)]
-
-    def _reasoning_fields(self, holder: dict[str, Any], *, index: int) -> list[dict[str, Any]]:
-        items = []
-        for field in REASONING_FIELDS:
-            value = holder.get(field)
-            if isinstance(value, str) and value and self._seen_reasoning():
-                labeled = self._label(value, reasoning=True)
-                holder[field] = labeled.text
-                items.append(aigc_item(labeled, index=index, field=field))
-        return items
-
-    def _completions(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
-        items = []
-        for i, choice in enumerate(_list(doc, "choices")):
-            text = choice.get("text") if isinstance(choice, dict) else None
-            if not isinstance(choice, dict) or not isinstance(text, str | None):
-                raise BodyShapeError(f"choice {i} has no `text` string")
-            if isinstance(text, str):
-                labeled = self._label(text)
-                choice["text"] = labeled.text
-                items.append(aigc_item(labeled, index=choice.get("index", i)))
-        return items
-
-    def _responses(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
-        items = []
-        reasoning = []
-        for oi, item in enumerate(_list(doc, "output")):
-            for ci, part in _output_texts(item):
-                labeled = self._label(part["text"])
-                part["text"] = labeled.text
-                items.append(aigc_item(labeled, index=oi, content_index=ci))
-            for field, where, part in _reasoning_texts(item):
-                if self._seen_reasoning():
-                    labeled = self._label(part["text"], reasoning=True)
-                    part["text"] = labeled.text
-                    reasoning.append(aigc_item(labeled, index=oi, **{where: field[1]}, field=field[0]))
-        if not items:
-            items.append(aigc_item(self._metadata_only(), index=0))
-        return items + reasoning
-
-    def _messages(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
-        items = []
-        for i, block in enumerate(_list(doc, "content")):
-            if isinstance(block, dict) and block.get("type") == "text":
-                if not isinstance(block.get("text"), str):
-                    raise BodyShapeError(f"text block {i} has no `text` string")
-                labeled = self._label(block["text"])
-                block["text"] = labeled.text
-                items.append(aigc_item(labeled, index=i))
-            elif isinstance(block, dict) and block.get("type") in _THINKING:
-                self.reasoning = "passed_through"  # the block's signature covers its text
-        if not items:
-            items.append(aigc_item(self._metadata_only(), index=0))
-        return items
-
-
-#: Anthropic thinking blocks: passed through, since the API rejects an edited block sent back.
-_THINKING = frozenset({"thinking", "redacted_thinking"})
-
-
-def _list(doc: dict[str, Any], name: str) -> list[Any]:
-    value = doc.get(name)
-    if not isinstance(value, list):
-        raise BodyShapeError(f"the JSON object has no `{name}` list (found {_kind(value)})")
-    return value
-
-
-def _output_texts(item: Any) -> list[tuple[int, dict[str, Any]]]:
-    if (
-        not isinstance(item, dict)
-        or item.get("type") != "message"
-        or not isinstance(item.get("content"), list)
-    ):
-        return []
-    return [
-        (ci, part)
-        for ci, part in enumerate(item["content"])
-        if isinstance(part, dict) and part.get("type") == "output_text" and isinstance(part.get("text"), str)
-    ]
-
-
-def _reasoning_texts(item: Any) -> list[tuple[tuple[str, int], str, dict[str, Any]]]:
-    """
-    ``((field, position), position name, part)`` for each text of a Responses reasoning item:
-    its ``summary`` parts and its ``reasoning_text`` content parts.
-    """
-    if not isinstance(item, dict) or item.get("type") != "reasoning":
-        return []
-    out = []
-    for field, where in (("summary", "summary_index"), ("content", "content_index")):
-        parts = item.get(field)
-        for i, part in enumerate(parts if isinstance(parts, list) else ()):
-            if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]:
-                out.append(((("summary" if field == "summary" else "reasoning_text"), i), where, part))
-    return out
 
 
 #: Responses stream events: text kind -> (delta event, done event, index field).
@@ -352,7 +69,7 @@ _R_DONE = {done: kind for kind, (_, done, _) in _R_EVENTS.items()}
 _R_PARTS = {"output_text": "output_text", "reasoning_text": "reasoning_text", "summary_text": "summary"}
 
 
-class StreamRewriter(_Base):
+class StreamRewriter(RewriterBase):
     """
     Labels an SSE response: ``feed(bytes) -> bytes`` and ``close() -> bytes``.
 
@@ -519,7 +236,7 @@ class StreamRewriter(_Base):
                 changed = True
         if items:
             doc["aigc"] = self._aigc(items)
-        return [encode_event(ev.event, _dumps(doc), ev.other)] if changed else None
+        return [encode_event(ev.event, dumps(doc), ev.other)] if changed else None
 
     def _chat_reasoning(self, holder: dict[str, Any], index: Any) -> bool:
         changed = False
@@ -573,7 +290,7 @@ class StreamRewriter(_Base):
                 choice["delta"] = holder
             items = [aigc_item(labeled, index=index), *self._pending.pop(index, ())]
             out.append(
-                encode_event(None, _dumps({**template, "choices": [choice], "aigc": self._aigc(items)}))
+                encode_event(None, dumps({**template, "choices": [choice], "aigc": self._aigc(items)}))
             )
         return out
 
@@ -622,7 +339,7 @@ class StreamRewriter(_Base):
             self._seq = seq
         if not changed:
             return None
-        out.append(encode_event(ev.event, _dumps(doc), ev.other))
+        out.append(encode_event(ev.event, dumps(doc), ev.other))
         return out
 
     def _text_delta(self, doc: dict[str, Any], text_kind: str, index: Any) -> bool:
@@ -686,7 +403,7 @@ class StreamRewriter(_Base):
             "sequence_number": seq,
         }
         self._offset += 1
-        return encode_event(delta_type, _dumps(extra))
+        return encode_event(delta_type, dumps(extra))
 
     def _finish_responses(self) -> list[bytes]:
         """
@@ -719,18 +436,18 @@ class StreamRewriter(_Base):
                 "text": labeled.text,
                 "aigc": self._aigc([item]),
             }
-            out.append(encode_event(done_type, _dumps(done)))
+            out.append(encode_event(done_type, dumps(done)))
         return out
 
     def _fill_item(self, item: Any) -> bool:
         changed = False
         if isinstance(item, dict):
-            for ci, part in _output_texts(item):
+            for ci, part in output_texts(item):
                 full = self._finished.get(("output_text", item.get("id"), ci))
                 if full is not None:
                     part["text"] = full
                     changed = True
-            for (text_kind, index), _, part in _reasoning_texts(item):
+            for (text_kind, index), _, part in reasoning_texts(item):
                 full = self._finished.get((text_kind, item.get("id"), index))
                 if full is not None:
                     part["text"] = full
@@ -748,8 +465,8 @@ class StreamRewriter(_Base):
                 stream = self._open(index)
                 if block.get("text"):
                     block["text"] = stream.feed(block["text"])
-                    return [encode_event(ev.event, _dumps(doc), ev.other)]
-            elif isinstance(block, dict) and block.get("type") in _THINKING:
+                    return [encode_event(ev.event, dumps(doc), ev.other)]
+            elif isinstance(block, dict) and block.get("type") in THINKING:
                 self.reasoning = "passed_through"  # the block's signature covers its text
             return None
         if kind == "content_block_delta":
@@ -762,7 +479,7 @@ class StreamRewriter(_Base):
                 new = self._open(index).feed(delta["text"])
                 if new != delta["text"]:
                     delta["text"] = new
-                    return [encode_event(ev.event, _dumps(doc), ev.other)]
+                    return [encode_event(ev.event, dumps(doc), ev.other)]
             return None
         if kind == "content_block_stop" and index in self._streams:
             tail, labeled = self._close(index)
@@ -774,12 +491,12 @@ class StreamRewriter(_Base):
                 "index": index,
                 "delta": {"type": "text_delta", "text": tail},
             }
-            return [encode_event("content_block_delta", _dumps(extra)), ev.raw]
+            return [encode_event("content_block_delta", dumps(extra)), ev.raw]
         if kind == "message_delta":
             if not self._items:
                 self._items.append(aigc_item(self._metadata_only(), index=0))
             doc["aigc"] = self._aigc(self._items)
-            return [encode_event(ev.event, _dumps(doc), ev.other)]
+            return [encode_event(ev.event, dumps(doc), ev.other)]
         return None
 
     def _finish_messages(self) -> list[bytes]:
@@ -798,5 +515,5 @@ class StreamRewriter(_Base):
                 "delta": {"type": "text_delta", "text": tail},
                 "aigc": self._aigc([item]),
             }
-            out.append(encode_event("content_block_delta", _dumps(extra)))
+            out.append(encode_event("content_block_delta", dumps(extra)))
         return out

@@ -30,16 +30,11 @@ from aigclabel.optout import OptOut
 from opentelemetry.trace import Span, TracerProvider
 
 from .batch import BatchRewriter, batch_route
+from .common import BodyShapeError, Reasoning, UnlabelableResponseError, UpstreamStreamError
 from .endpoints import CONTEXT_HEADERS, Endpoint, RequestInfo, inspect_request, route
 from .history import HistoryHygiene
-from .rewrite import (
-    BodyShapeError,
-    JSONRewriter,
-    Reasoning,
-    StreamRewriter,
-    UnlabelableResponseError,
-    UpstreamStreamError,
-)
+from .jsonbody import JSONRewriter
+from .rewrite import StreamRewriter
 from .sniff import EMPTY, JSON, SSE, BodyKind, Sniffer
 from .telemetry import end_span, start_span
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aigclabel.labeler import Labeler
 from opentelemetry.trace import TracerProvider
 
-from .rewrite import Reasoning
+from .common import Reasoning
 from .transport import transport_classes
 
 __all__ = ["wrap"]

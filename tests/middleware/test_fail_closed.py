@@ -472,3 +472,21 @@ def test_sniffer_decides_at_every_split(body: bytes, stream: bool, kind: str) ->
         decided = sniffer.feed(body[:cut]) or sniffer.feed(body[cut:]) or sniffer.finish()
 
         assert kind == decided
+
+
+def test_refusal_error_survives_pickling() -> None:
+    """
+    `UnlabelableResponseError` pickles (for multiprocessing workers) with its attributes.
+    """
+    import pickle
+
+    error = UnlabelableResponseError("bad body", endpoint="chat", status_code=200, content_type="text/plain")
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert (str(error), "chat", 200, "text/plain") == (
+        copy.args[0],
+        copy.endpoint,
+        copy.status_code,
+        copy.content_type,
+    )

@@ -1,0 +1,211 @@
+"""
+What the response rewriters share: the middleware's errors, the reasoning policy, the
+``aigc`` item of one labeled text, and where Responses and chat objects keep their text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from aigclabel.exceptions import AIGCLabelError
+from aigclabel.labeler import LabelContext, LabeledText, Labeler, StreamLabeler
+
+from .endpoints import RequestInfo
+
+__all__ = [
+    "REASONING_FIELDS",
+    "THINKING",
+    "BodyShapeError",
+    "Reasoning",
+    "RewriterBase",
+    "UnlabelableResponseError",
+    "UpstreamStreamError",
+    "aigc_item",
+    "dumps",
+    "kind_name",
+    "output_texts",
+    "reasoning_texts",
+]
+
+#: What to do with reasoning text shown to users: label it as its own text (the default), or
+#: pass it through unchanged (the span says ``aigc.reasoning = "passed_through"``).
+Reasoning = Literal["label", "pass"]
+
+#: Chat fields that carry reasoning text: DeepSeek / Qwen / vLLM ``reasoning_content``,
+#: OpenRouter / newer vLLM ``reasoning``.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
+class UpstreamStreamError(AIGCLabelError, ConnectionError):
+    """
+    The upstream response could not be labeled, and what could not be labeled was not
+    released. Raised as is for the subclasses below; the transports report this class
+    itself to client SDKs as the HTTP library's ``RemoteProtocolError``.
+    """
+
+
+class UnlabelableResponseError(UpstreamStreamError):
+    """
+    A 2xx response on a labeled endpoint that a client SDK could read generated text from,
+    but that the middleware cannot label: a JSON body that does not parse, is not an
+    object of the endpoint's shape, or holds text where no label can be placed; or a body
+    that is neither JSON nor SSE. Nothing of it was released.
+
+    Attributes:
+        reason: what is wrong with the body.
+        endpoint: the endpoint family (``"chat"``, ``"responses"``…).
+        status_code: the upstream's HTTP status.
+        content_type: the upstream's ``Content-Type`` (``""`` when absent).
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, reason: str, *, endpoint: str, status_code: int, content_type: str) -> None:
+        super().__init__(
+            f"refused an unlabelable {status_code} response from the {endpoint} endpoint "
+            f"(Content-Type: {content_type or 'none'}): {reason}. It may carry generated text, so it was "
+            "not passed on. Make the upstream or the proxy in between return the API's own JSON object "
+            "or SSE stream for this endpoint, or call endpoints that return no generated text through "
+            "an unwrapped client"
+        )
+        self.reason = reason
+        self.endpoint = endpoint
+        self.status_code = status_code
+        self.content_type = content_type
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments: rebuild from all of them (exceptions pickle args only).
+        return (_rebuild, (self.reason, self.endpoint, self.status_code, self.content_type))
+
+
+def _rebuild(reason: str, endpoint: str, status_code: int, content_type: str) -> UnlabelableResponseError:
+    return UnlabelableResponseError(
+        reason, endpoint=endpoint, status_code=status_code, content_type=content_type
+    )
+
+
+# Shown (and pickled) under the package that exports them.
+UpstreamStreamError.__module__ = UnlabelableResponseError.__module__ = "aigclabel.middleware"
+
+
+class BodyShapeError(AIGCLabelError):
+    """
+    Raised by the rewriters for a body they cannot label; the transport reports it as
+    :class:`UnlabelableResponseError` with the response's status and Content-Type.
+    """
+
+
+def aigc_item(labeled: LabeledText, **where: int | str) -> dict[str, Any]:
+    """
+    The ``aigc`` entry for one labeled text: where it is, its ids, metadata and interface tag.
+
+    *where* holds the position (``index``, ``content_index``…) and, for reasoning text, the
+    ``field`` it came from (``reasoning_content``, ``summary``…).
+    """
+    return {
+        **where,
+        "produce_id": labeled.produce_id,
+        "mark_id": labeled.mark_id,
+        "explicit": labeled.explicit,
+        "metadata": labeled.metadata.to_dict("wrapped"),
+        "ui": labeled.ui.model_dump(),
+    }
+
+
+def dumps(doc: Any) -> str:
+    """
+    Compact JSON, UTF-8 safe.
+    """
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: only the \u escape form is valid UTF-8 JSON
+        return json.dumps(doc, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
+def kind_name(value: Any) -> str:
+    """
+    The JSON name of *value*'s type, for messages.
+    """
+    return "null" if value is None else type(value).__name__
+
+
+class RewriterBase:
+    def __init__(
+        self,
+        labeler: Labeler,
+        info: RequestInfo,
+        context: LabelContext | None,
+        reasoning: Reasoning = "label",
+    ) -> None:
+        self.labeler = labeler
+        self.info = info
+        self.context = context
+        self.text_format = info.text_format(labeler.policy.text_format)
+        self.label_reasoning = reasoning == "label"
+        #: every labeled text of this response, in order
+        self.labeled: list[LabeledText] = []
+        #: ``"labeled"`` or ``"passed_through"`` once reasoning text was seen, for telemetry
+        self.reasoning: str | None = None
+
+    def _label(self, text: str, *, reasoning: bool = False) -> LabeledText:
+        # Reasoning is prose even when the answer is JSON mode: it gets the policy's own format.
+        fmt = self.labeler.policy.text_format if reasoning else self.text_format
+        labeled = self.labeler.label(text, context=self.context, text_format=fmt)
+        self.labeled.append(labeled)
+        return labeled
+
+    def _metadata_only(self) -> LabeledText:
+        labeled = self.labeler.label("", context=self.context, text_format="json")
+        self.labeled.append(labeled)
+        return labeled
+
+    def _stream(self, *, reasoning: bool = False) -> StreamLabeler:
+        fmt = self.labeler.policy.text_format if reasoning else self.text_format
+        return self.labeler.stream(context=self.context, text_format=fmt)
+
+    def _aigc(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"label": self.labeler.policy.label, "items": items}
+
+    def _seen_reasoning(self) -> bool:
+        """
+        Note that reasoning text was seen; whether to label it.
+        """
+        self.reasoning = "labeled" if self.label_reasoning else "passed_through"
+        return self.label_reasoning
+
+
+#: Anthropic thinking blocks: passed through, since the API rejects an edited block sent back.
+THINKING = frozenset({"thinking", "redacted_thinking"})
+
+
+def output_texts(item: Any) -> list[tuple[int, dict[str, Any]]]:
+    if (
+        not isinstance(item, dict)
+        or item.get("type") != "message"
+        or not isinstance(item.get("content"), list)
+    ):
+        return []
+    return [
+        (ci, part)
+        for ci, part in enumerate(item["content"])
+        if isinstance(part, dict) and part.get("type") == "output_text" and isinstance(part.get("text"), str)
+    ]
+
+
+def reasoning_texts(item: Any) -> list[tuple[tuple[str, int], str, dict[str, Any]]]:
+    """
+    ``((field, position), position name, part)`` for each text of a Responses reasoning item:
+    its ``summary`` parts and its ``reasoning_text`` content parts.
+    """
+    if not isinstance(item, dict) or item.get("type") != "reasoning":
+        return []
+    out = []
+    for field, where in (("summary", "summary_index"), ("content", "content_index")):
+        parts = item.get(field)
+        for i, part in enumerate(parts if isinstance(parts, list) else ()):
+            if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]:
+                out.append(((("summary" if field == "summary" else "reasoning_text"), i), where, part))
+    return out
