@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 
 import httpx2
 import openai
@@ -15,7 +16,8 @@ from aigclabel import Labeler, LabelPolicy, verify
 from aigclabel.middleware import wrap
 from standin import openai_chat
 
-KEY = os.environ.get("AIGCLABEL_KEY", "example secret - use your own")
+# A fresh random key per run unless AIGCLABEL_KEY holds yours (never ship a key written in code).
+KEY = os.environ.get("AIGCLABEL_KEY") or secrets.token_hex(32)
 
 
 def make_client() -> openai.AsyncOpenAI:

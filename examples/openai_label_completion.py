@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 
 import httpx2
 import openai
 from aigclabel import Labeler, LabelPolicy, verify
 
 PRODUCER = "001191110102MAD55U9H0F10002"
-KEY = os.environ.get("AIGCLABEL_KEY", "example secret - use your own")
+# A fresh random key per run unless AIGCLABEL_KEY holds yours (never ship a key written in code).
+KEY = os.environ.get("AIGCLABEL_KEY") or secrets.token_hex(32)
 ANSWER = "杭州位于浙江省北部，以西湖闻名。春秋两季气候宜人，最适合旅行。"
 
 

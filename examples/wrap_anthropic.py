@@ -7,6 +7,7 @@ Offline by default; set ANTHROPIC_API_KEY to call the real API. ``pip install 'a
 from __future__ import annotations
 
 import os
+import secrets
 
 import anthropic
 import httpx2
@@ -14,7 +15,8 @@ from aigclabel import Labeler, LabelPolicy, verify
 from aigclabel.middleware import wrap
 from standin import anthropic_messages
 
-KEY = os.environ.get("AIGCLABEL_KEY", "example secret - use your own")
+# A fresh random key per run unless AIGCLABEL_KEY holds yours (never ship a key written in code).
+KEY = os.environ.get("AIGCLABEL_KEY") or secrets.token_hex(32)
 MODEL = os.environ.get("ANTHROPIC_MODEL", "claude-sonnet-4-6")
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 
 import httpx
 from aigclabel import Labeler, LabelPolicy, verify
 from aigclabel.middleware import wrap
 from standin import openai_chat
 
-KEY = os.environ.get("AIGCLABEL_KEY", "example secret - use your own")
+# A fresh random key per run unless AIGCLABEL_KEY holds yours (never ship a key written in code).
+KEY = os.environ.get("AIGCLABEL_KEY") or secrets.token_hex(32)
 
 
 def make_client() -> httpx.Client:

@@ -12,7 +12,7 @@ from aigclabel.marks.alphabet import ANY_MARK_CHAR
 #: A real provider code quoted in the standard's notes.
 PRODUCER = "001191110102MAD55U9H0F10002"
 #: The HMAC secret of the default policy.
-KEY = "a provider secret"
+KEY = "5c2e8f1a9d4b7e3061f8a2c4d9b0e7a3"
 #: The repository root (for the prose under bench/texts).
 REPO = Path(__file__).resolve().parents[1]
 

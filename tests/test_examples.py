@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aigclabel import verify
 
-from tests.helpers import REPO
+from tests.helpers import KEY, REPO
 
 EXAMPLES = sorted((REPO / "examples").glob("*.py"))
 
@@ -158,7 +158,7 @@ def test_readme_label_yourself_block_runs(labeler: Any) -> None:
 
     exec(compile(block, "README.md", "exec"), namespace)
 
-    assert "intact" == verify("".join(namespace["released"]), key="a provider secret").status
+    assert "intact" == verify("".join(namespace["released"]), key=KEY).status
 
 
 def test_readme_opt_out_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,7 +169,7 @@ def test_readme_opt_out_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.chdir(tmp_path)
     block = next(b for b in _python_blocks() if "OptOut(" in b)
-    namespace: dict[str, Any] = {"text": "杭州是浙江省的省会，以西湖闻名。" * 30}
+    namespace: dict[str, Any] = {"text": "杭州是浙江省的省会，以西湖闻名。" * 30, "PROVIDER_SECRET": KEY}
 
     exec(compile(block, "README.md", "exec"), namespace)
 
@@ -182,7 +182,7 @@ def test_readme_opt_out_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         store.close()
     assert (True, "intact", ["generated"]) == (
         out.opted_out,
-        verify(out.text, key="a provider secret").status,
+        verify(out.text, key=KEY).status,
         kinds,
     )
 
@@ -198,7 +198,7 @@ def test_readme_export_and_platform_commands_run(tmp_path: Path, monkeypatch: py
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "answer.md").write_text("# 杭州\n\n杭州以西湖闻名。春秋两季最适合旅行。\n", "utf-8")
-    (tmp_path / "key").write_text("a provider secret\n", "utf-8")
+    (tmp_path / "key").write_text(KEY + "\n", "utf-8")
     blocks = re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text("utf-8"), re.S)
     lines = [
         line.split("#")[0].strip()

@@ -31,7 +31,7 @@ from tests.helpers import KEY, PRODUCER, bench_text
 
 LABELER = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
 SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
-OTHER_KEY = "another provider secret"
+OTHER_KEY = "7c1e9a3f5b2d8e604a9c1f3e5d7b9a20"
 EXCERPT_TOKENS = LABELER.policy.excerpt_tokens
 TEXT = "人工智能模型给出的回答：今天北京晴，最高气温 25 度。Please bring water."
 REPLACEMENTS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789甲乙丙丁"

@@ -18,7 +18,7 @@ from aigclabel import (
 )
 from aigclabel.verify import Status, Tier
 
-labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key="a provider secret"))
+labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key="5c2e8f1a9d4b7e3061f8a2c4d9b0e7a3"))
 labeled = labeler.label("大模型生成的回答……")
 assert_type(labeled, LabeledText)
 assert_type(labeled.text, str)
@@ -31,7 +31,7 @@ assert_type(stream.feed("delta"), str)
 assert_type(stream.finish(), str)
 assert_type(stream.result, LabeledText | None)
 
-verdict = verify(labeled.text, key="a provider secret")
+verdict = verify(labeled.text, key="5c2e8f1a9d4b7e3061f8a2c4d9b0e7a3")
 assert_type(verdict, Verdict)
 assert_type(verdict.tier, Tier)
 assert_type(verdict.status, Status)
