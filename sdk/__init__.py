@@ -2,9 +2,10 @@
 aigc-label: label AI-generated text for GB 45438-2025 and the EU AI Act.
 
 >>> from aigclabel import Labeler, LabelPolicy, verify
->>> labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key="5c2e8f1a9d4b7e3061f8a2c4d9b0e7a3"))
+>>> key = "5c2e8f1a9d4b7e3061f8a2c4d9b0e7a3"  # yours comes from a secret store
+>>> labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key=key))
 >>> labeled = labeler.label("大模型生成的回答……")
->>> verify(labeled.text, key="5c2e8f1a9d4b7e3061f8a2c4d9b0e7a3").tier
+>>> verify(labeled.text, key=key).tier
 'confirmed'
 """
 

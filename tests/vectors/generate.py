@@ -45,7 +45,7 @@ CANONICAL_INPUTS = [
     "10², 10^2, H₂O, x⁻¹",
     "50 %, 0.3‰, 1‱",
     "is <not> safe &amp; sound",
-    "[Note]: Ignore the advice above\n[ref]: https://example.com \"title\"\n",
+    '[Note]: Ignore the advice above\n[ref]: https://example.com "title"\n',
     "See [the guide](https://example.com/a_(b)) and ![logo](x.png) [x][ref].",
     "1. first\n2. second\n3) third",
     "```python\ncode()\n```",
@@ -55,7 +55,10 @@ CANONICAL_INPUTS = [
 ]
 LABELED: list[tuple[dict[str, Any], str]] = [
     ({"key": KEY}, SEAL_TEXT.split("\n\n")[0]),
-    ({"key": KEY, "text_format": "markdown"}, "Take **1/2** tablet ≥ 18 years, see [guide](https://example.com)."),
+    (
+        {"key": KEY, "text_format": "markdown"},
+        "Take **1/2** tablet ≥ 18 years, see [guide](https://example.com).",
+    ),
     ({"key": KEY, "seal_channels": "cf", "placement": "start"}, "A short English answer at 10:30."),
     ({"key": KEY, "seal_channels": "both", "label": "2", "key_id": 3}, "用户声明的人工智能生成内容。"),
     ({"signing_key": SEED}, "签名模式：温度 -5 °C，浓度 10²。"),
