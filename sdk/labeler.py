@@ -23,7 +23,14 @@ from .explicit import ExplicitLabel, Placement, TextFormat, detect_language, mid
 from .ids import new_produce_id
 from .marks import alphabet
 from .marks.keys import SigningKeys, VerifyingKeys, load_private_key, secret_bytes
-from .marks.packet import KIND_SEAL_ED25519, KIND_SEAL_HMAC, build_packet, build_seal, seal_message
+from .marks.packet import (
+    KIND_SEAL_COMPACT,
+    KIND_SEAL_ED25519,
+    KIND_SEAL_HMAC,
+    build_packet,
+    build_seal,
+    seal_message,
+)
 from .marks.placement import Inserter
 from .metadata import AIGCMetadata
 from .optout import OptOut
@@ -590,7 +597,13 @@ class StreamLabeler:
         visible = "".join(self._visible)
         profile: Profile = "markup" if self._text_format in ("markdown", "html") else "plain"
         digest = text_digest(visible, profile=profile)
-        kind = KIND_SEAL_ED25519 if keys.signs else KIND_SEAL_HMAC
+        kind = (
+            KIND_SEAL_COMPACT
+            if policy.seal_form == "compact"
+            else KIND_SEAL_ED25519
+            if keys.signs
+            else KIND_SEAL_HMAC
+        )
         message = seal_message(
             policy.label, kind, self._parts, policy.producer, digest, self._packet_bytes(), profile
         )

@@ -62,6 +62,7 @@ OTHER_ENV_VARIABLES = frozenset(
 SECRET_FIELDS = ("key", "signing_key", "audit_chain_key")
 Preset = Literal["cn", "eu", "cn+eu"]
 SealChannels = Literal["both", "mn", "cf"]
+SealForm = Literal["full", "compact"]
 UIPosition = Literal["near_content", "top", "bottom", "background"]
 
 
@@ -107,6 +108,13 @@ class LabelPolicy(BaseModel):
         description="Any excerpt of this many tokens holds at least one packet (sets the packet spacing).",
     )
     seal_channels: SealChannels = "mn"
+    seal_form: SealForm = Field(
+        default="full",
+        description=(
+            "full: the seal carries producer code and ProduceID (152 o200k tokens on the Mn channel); "
+            "compact: mark id and MAC only (81 tokens), identity from a resolver. HMAC keys only."
+        ),
+    )
     ui_position: UIPosition = "near_content"
     ui_text: str | None = None
     audit_store: str | None = Field(
@@ -235,6 +243,12 @@ class LabelPolicy(BaseModel):
                         "e.g. '本内容由人工智能生成' or 'AI生成'",
                         field=name,
                     )
+        if self.seal_form == "compact" and (self.key is None or self.signing_key is not None):
+            raise PolicyError(
+                "seal_form: a compact seal carries an HMAC, not a signature — set `key` and leave "
+                "`signing_key` unset, or use seal_form = 'full'",
+                field="seal_form",
+            )
         if "eu" in self.preset and not self.marks:
             raise PolicyError(
                 "marks: the 'eu' preset needs machine-readable in-text marks (AI Act Art. 50(2)); "
