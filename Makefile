@@ -41,9 +41,11 @@ bench-quick: install
 	$(PY) bench/audit.py --quick
 	$(PY) bench/export.py --quick
 	$(PY) bench/verify_files.py --quick
+	$(PY) bench/format.py --quick
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/format.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
