@@ -183,6 +183,9 @@ def find_label_phrases(text: str, *, limit: int = 16) -> list[LabelMatch]:
         if m is None or m.start() > i:
             continue
         seen_end = m.end()
+        before = max(0, m.start() - 12)
+        if _NEGATED_ZH.search(text, before, m.end()) or _NEGATED_EN.search(text, before, m.end()):
+            continue  # 「本内容非人工智能生成」 denies being AI content: not a label phrase
         begin = m.start()
         lead = _LEAD_IN.search(text, max(0, begin - 4), begin)
         if lead is not None:

@@ -276,3 +276,28 @@ def test_find_label_phrases_positions() -> None:
     text = "本内容由人工智能生成。" + filler + "AI生成" + filler + "由AI合成"
 
     assert ["start", "middle", "end"] == [m.position for m in find_label_phrases(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "本内容非人工智能生成。",
+        "这段文字并非由人工智能生成。",
+        "This text is not AI-generated.",
+        "本内容不是AI生成的",
+    ],
+)
+def test_a_negated_phrase_is_not_reported_as_a_label(text: str) -> None:
+    """
+    A text that denies being AI content carries no explicit label phrase (no Art. 6 trace from it).
+    """
+    assert [] == find_label_phrases(text)
+
+
+def test_a_label_phrase_next_to_an_unrelated_negation_is_reported() -> None:
+    """
+    A negation in an earlier sentence does not hide the label after it.
+    """
+    assert ["本内容由人工智能生成"] == [
+        m.phrase for m in find_label_phrases("我不知道。\n\n本内容由人工智能生成")
+    ]
