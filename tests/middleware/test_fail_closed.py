@@ -204,6 +204,66 @@ def test_content_parts_list_is_labeled(labeler: Labeler) -> None:
     assert ("confirmed", True) == _labeled(doc["choices"][0]["message"]["content"][0]["text"])
 
 
+def test_async_client_labels_json_and_sse_under_wrong_types(labeler: Labeler) -> None:
+    """
+    The async transport sniffs too: a text/plain completion and an untyped stream are labeled.
+    """
+    import asyncio
+
+    def client(content_type: str | None) -> openai.AsyncOpenAI:
+        http = httpx2.AsyncClient(transport=httpx2.MockTransport(_retyped(content_type)))
+        return wrap(
+            openai.AsyncOpenAI(
+                api_key="test", base_url="http://upstream.test/v1", max_retries=0, http_client=http
+            ),
+            labeler,
+        )
+
+    async def run() -> list[str]:
+        completion = await client("text/plain").chat.completions.create(model=MODEL, messages=MESSAGES)
+        stream = await client(None).chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+        streamed = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+        return [completion.choices[0].message.content or "", streamed]
+
+    assert [("confirmed", True)] * 2 == [_labeled(text) for text in asyncio.run(run())]
+
+
+def test_legacy_httpx_client_sniffs_a_mistyped_completion(labeler: Labeler) -> None:
+    """
+    A plain `httpx` client gets a `text/plain` JSON completion labeled.
+    """
+    import httpx
+
+    source = handler(httpx, Scenario(text=TEXT))
+
+    def answer(request: Any) -> Any:
+        return httpx.Response(200, headers={"content-type": "text/plain"}, content=source(request).read())
+
+    client = wrap(httpx.Client(transport=httpx.MockTransport(answer)), labeler)
+    doc = client.post("http://upstream.test/v1/chat/completions", json={"messages": MESSAGES}).json()
+
+    assert ("confirmed", True) == _labeled(doc["choices"][0]["message"]["content"])
+
+
+def test_gzip_completion_under_a_wrong_type_is_sniffed_after_decoding(labeler: Labeler) -> None:
+    """
+    A gzip-encoded JSON completion typed `text/plain` is decoded, sniffed and labeled.
+    """
+    import gzip
+
+    source = handler(httpx2, Scenario(text=TEXT))
+
+    def answer(request: Any) -> Any:
+        body = gzip.compress(source(request).read())
+        return httpx2.Response(
+            200, headers={"content-type": "text/plain", "content-encoding": "gzip"}, content=body
+        )
+
+    completion = _openai(answer, labeler).chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    assert ("confirmed", True) == _labeled(completion.choices[0].message.content)
+
+
 # --- refused ----------------------------------------------------------------------------------------------
 
 
