@@ -7,9 +7,10 @@ file had none, leaves them empty), carries the tier's ``Label`` and the platform
 ``ContentPropagator``, ``PropagateID`` and ``ReservedCode2``. A visible prompt for the
 tier is added at the top unless the file is confirmed and already shows an explicit label.
 
-``ReservedCode2`` is ``v1.sha256.<hex>`` (or ``v1.hs256.<hex>`` with a platform key): see
+``ReservedCode2`` is ``v2.sha256.<hex>`` (or ``v2.hs256.<hex>`` with a platform key; ``v1.``
+values written by 0.1 are still checked): see
 :func:`~aigclabel.adapters.files.verify_file.reserved_code2`; it binds the seven fields
-(ReservedCode2 empty) and the letters and digits of the written file's visible text.
+(ReservedCode2 empty) and the canonical form of the written file's visible text.
 Plain text has no metadata carrier: only the prompt is added there.
 """
 

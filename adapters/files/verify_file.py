@@ -116,41 +116,52 @@ class FileVerdict:
         }
 
 
-def binding_digest(metadata: AIGCMetadata, text: str) -> bytes:
+#: The ReservedCode2 version written; version 1 (canonical form 1, written by 0.1) is read.
+RC2_VERSION = 2
+
+
+def binding_digest(metadata: AIGCMetadata, text: str, *, version: int = RC2_VERSION) -> bytes:
     """
     What ReservedCode2 binds: SHA-256 over the bare label JSON with ReservedCode2 empty,
-    a newline, and the hex text digest (letters and digits, see ``aigclabel.canonical``).
+    a newline, and the hex text digest (canonical form *version*, see ``aigclabel.canonical``).
     """
     bare = metadata.with_propagation(
         propagator=metadata.content_propagator, propagate_id=metadata.propagate_id, reserved_code2=""
     ).to_json("bare")
-    return hashlib.sha256(f"{bare}\n{text_digest(text).hex()}".encode()).digest()
+    return hashlib.sha256(f"{bare}\n{text_digest(text, version=version).hex()}".encode()).digest()
 
 
-def reserved_code2(metadata: AIGCMetadata, text: str, key: KeyInput | None = None) -> str:
+def reserved_code2(
+    metadata: AIGCMetadata, text: str, key: KeyInput | None = None, *, version: int = RC2_VERSION
+) -> str:
     """
-    The platform's integrity data: ``v1.sha256.<hex>`` of :func:`binding_digest`, or with
-    a platform key ``v1.hs256.<hex>``, HMAC-SHA256 of it. Printable ASCII, no space,
-    quote or backslash (Annex E).
+    The platform's integrity data: ``v2.sha256.<hex>`` of :func:`binding_digest`, or with
+    a platform key ``v2.hs256.<hex>``, HMAC-SHA256 of it. Printable ASCII, no space,
+    quote or backslash (Annex E). ``v1.`` values (0.1, canonical form 1) are still checked.
     """
-    digest = binding_digest(metadata, text)
+    digest = binding_digest(metadata, text, version=version)
     if key is None:
-        return f"v1.sha256.{digest.hex()}"
+        return f"v{version}.sha256.{digest.hex()}"
     secret = key.encode("utf-8") if isinstance(key, str) else key
-    return f"v1.hs256.{hmac.new(secret, digest, hashlib.sha256).hexdigest()}"
+    return f"v{version}.hs256.{hmac.new(secret, digest, hashlib.sha256).hexdigest()}"
 
 
 def _check_rc2(metadata: AIGCMetadata, text: str, keys: list[KeyInput], fv: FileVerdict) -> None:
     rc2 = metadata.reserved_code2
-    if rc2.startswith("v1.sha256."):
-        if rc2 != reserved_code2(metadata, text):
+    version = 1 if rc2.startswith("v1.") else 2 if rc2.startswith("v2.") else None
+    if version is None:
+        return
+    if rc2.startswith(f"v{version}.sha256."):
+        if rc2 != reserved_code2(metadata, text, version=version):
             fv.conflicts.append(
                 "ReservedCode2 does not match the label and visible text (edited after propagation)"
             )
-    elif rc2.startswith("v1.hs256."):
+    elif rc2.startswith(f"v{version}.hs256."):
         if not keys:
             fv.notes.append("ReservedCode2 is keyed; not checked (no key)")
-        elif not any(hmac.compare_digest(rc2, reserved_code2(metadata, text, k)) for k in keys):
+        elif not any(
+            hmac.compare_digest(rc2, reserved_code2(metadata, text, k, version=version)) for k in keys
+        ):
             fv.conflicts.append("ReservedCode2 does not match under any given key (edited or forged)")
 
 

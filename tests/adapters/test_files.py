@@ -246,7 +246,7 @@ def test_propagate_writes_one_label_and_the_tier_prompt(
         PLATFORM,
         "p-42",
     )
-    assert again.metadata.reserved_code2.startswith("v1.sha256.")
+    assert again.metadata.reserved_code2.startswith("v2.sha256.")
     assert again.metadata_where == WHERE[fmt]
     assert again.conflicts == []
     assert count_labels(out) == 1
@@ -272,7 +272,7 @@ def test_propagate_keeps_production_fields(tmp_path: Path, labeler: Labeler) -> 
     fv = propagate_file(src, tmp_path / "o.docx", propagator=PLATFORM, key=KEY)
     assert fv.metadata is not None
     assert (fv.metadata.content_producer, fv.metadata.produce_id) == (PRODUCER, labeled.produce_id)
-    assert fv.metadata.reserved_code2.startswith("v1.hs256.")
+    assert fv.metadata.reserved_code2.startswith("v2.hs256.")
     assert fv.text_verdict is not None
     assert fv.text_verdict.status == "intact"
     assert fv.conflicts == []
@@ -355,3 +355,24 @@ def test_verdict_is_json_ready(tmp_path: Path) -> None:
     row = json.loads(json.dumps(fv.to_dict()))
     assert row["metadata"]["Label"] == "1"
     assert row["format"] == "docx"
+
+
+def test_a_reserved_code2_written_by_0_1_is_still_checked(tmp_path: Path) -> None:
+    """
+    A ``v1.sha256.`` ReservedCode2 (canonical form 1, as 0.1 wrote it) matches its file, and an
+    edit after propagation is still reported against it.
+    """
+    from aigclabel.adapters.files.verify_file import reserved_code2
+
+    src = write(tmp_path, "md", PHRASE, None)
+    out = tmp_path / "o.md"
+    fv = propagate_file(src, out, propagator=PLATFORM)
+    assert fv.metadata is not None
+    text = read_document(out).texts[0]
+    v1 = reserved_code2(fv.metadata, text, version=1)
+    out.write_text(out.read_text("utf-8").replace(fv.metadata.reserved_code2, v1), "utf-8")
+
+    assert v1.startswith("v1.sha256.")
+    assert [] == verify_file(out).conflicts
+    out.write_text(out.read_text("utf-8").replace("杭州", "苏州"), "utf-8")
+    assert any("ReservedCode2" in c for c in verify_file(out).conflicts)
