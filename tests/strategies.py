@@ -119,3 +119,11 @@ unicode_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=200)
 
 #: Everything above.
 any_text = st.one_of(unicode_text, prose, markdown, with_invisible)
+
+#: Text built from the characters the canonical form's markup rules react to.
+markup_soup = st.lists(
+    st.sampled_from(
+        [*"![]()<>&#;:ab \n/x`~@1-.,%²½≥≠", "](", "![", "<a", "&amp;", "```", "[x]: ", "<http://a>", "[a]: b"]
+    ),
+    max_size=30,
+).map("".join)
