@@ -18,10 +18,20 @@ of them. Where the meaning matches a built-in, the class also derives from it
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 ``verify()`` never raises for damaged text: "not found", "corrupt", "forged" and
-"tampered" are answers, not exceptions. The middleware layer adds one more subclass,
-``aigclabel.middleware.UpstreamStreamError`` (also a ``ConnectionError``): an upstream
-stream ended before a text's final event (transports report it to the client SDK as the
-HTTP library's ``RemoteProtocolError``).
+"tampered" are answers, not exceptions. The outer layers add their own subclasses of the
+same root::
+
+    AIGCLabelError
+    ├── aigclabel.middleware.UpstreamStreamError (ConnectionError)
+    │   │                                 an upstream response could not be labeled and was not
+    │   │                                 released (reported to client SDKs as the HTTP library's
+    │   │                                 RemoteProtocolError)
+    │   └── UnlabelableResponseError      a 2xx body on a labeled endpoint the middleware cannot
+    │                                     label (raised as is: wrong shape, unparseable, not JSON/SSE)
+    ├── aigclabel.adapters.files.CarrierError (ValueError)
+    │                                     a file that cannot be read or rewritten (hostile, too large)
+    └── aigclabel.adapters.files.PropagationError
+                                          a file that cannot be propagated
 """
 
 from __future__ import annotations

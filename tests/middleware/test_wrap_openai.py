@@ -923,7 +923,7 @@ def test_history_hygiene_keeps_other_producers_marks(upstream: Upstream, client:
     """
     Marks made under another key are not this labeler's: the assistant turn goes upstream unchanged.
     """
-    other = Labeler(LabelPolicy(producer=PRODUCER, key="another provider secret")).label(TEXT).text
+    other = Labeler(LabelPolicy(producer=PRODUCER, key="7c1e9a3f5b2d8e604a9c1f3e5d7b9a20")).label(TEXT).text
     client.chat.completions.create(model=MODEL, messages=_history(other))
 
     assert (other, True) == (upstream.requests[-1].json["messages"][1]["content"], other != visible(other))

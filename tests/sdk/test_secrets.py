@@ -322,8 +322,6 @@ def test_weak_key_refused_with_the_way_to_make_one(key: str, reason: str) -> Non
     "key",
     [
         KEY,
-        "another provider secret",
-        "example secret - use your own",
         "bench-secret-key-0123456789",
         "bench secret, not for production",
         "a bench provider secret",
