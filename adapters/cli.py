@@ -33,7 +33,7 @@ from aigclabel.exceptions import AIGCLabelError
 from aigclabel.labeler import Labeler
 from aigclabel.marks.alphabet import MARK_RUN
 from aigclabel.policy import LabelPolicy, check_environment
-from aigclabel.verify import Verdict, verify
+from aigclabel.verification import Verdict, verify
 
 from ._cli_io import BadInput, read_key, read_text
 from .audit_cli import add_audit_commands, run_audit

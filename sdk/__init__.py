@@ -32,7 +32,7 @@ from .optout import OptOut
 from .policy import LabelPolicy
 from .producer import validate_producer_code
 from .ui import UIDisclosure
-from .verify import ChannelEvidence, Evidence, MappingResolver, Resolver, SealEvidence, Verdict, verify
+from .verification import ChannelEvidence, Evidence, MappingResolver, Resolver, SealEvidence, Verdict, verify
 
 __version__ = "0.1.0"
 

@@ -306,7 +306,7 @@ class Labeler:
         Labeling such a text again returns it unchanged (one implicit label per content,
         GB 45438 §6.1 c); marks of other producers are never touched.
         """
-        from .verify import verify  # verify imports this module
+        from .verification import verify  # verify imports this module
 
         keys = self._keys
         verdict = verify(

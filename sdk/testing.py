@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 
-from .verify import Status, Verdict, verify
+from .verification import Status, Verdict, verify
 
 __all__ = ["assert_labeled", "chunked"]
 

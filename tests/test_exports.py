@@ -112,3 +112,17 @@ def test_version_is_a_string() -> None:
     """
     assert isinstance(aigclabel.__version__, str)
     assert aigclabel.__version__[0].isdigit()
+
+
+def test_no_public_function_shadows_a_public_module() -> None:
+    """
+    ``aigclabel.verify`` is the function; no module of that name hides behind it (and likewise for
+    every other exported name).
+    """
+    import importlib.util
+
+    shadowed = [
+        name for name in aigclabel.__all__ if importlib.util.find_spec(f"aigclabel.{name}") is not None
+    ]
+
+    assert [] == shadowed

@@ -73,7 +73,7 @@ def test_sdk_files_found() -> None:
     """
     The check sees the SDK's modules (guards against a vacuous pass).
     """
-    assert {"labeler.py", "verify.py", "placement.py"} <= {p.name for p in SDK_FILES}
+    assert {"labeler.py", "verification.py", "placement.py"} <= {p.name for p in SDK_FILES}
 
 
 @pytest.mark.parametrize("path", SDK_FILES, ids=lambda p: str(p.relative_to(SDK)))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from aigclabel.verify import KeyInput
+from aigclabel.verification import KeyInput
 
 from .carriers import SUFFIXES
 from .verify_file import FileVerdict, verify_file

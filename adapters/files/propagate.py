@@ -24,7 +24,7 @@ from pathlib import Path
 from aigclabel.exceptions import AIGCLabelError
 from aigclabel.metadata import AIGCMetadata
 from aigclabel.producer import validate_producer_code
-from aigclabel.verify import KeyInput
+from aigclabel.verification import KeyInput
 
 from .carriers import CarrierError, parse_bytes, rewrite
 from .verify_file import PROMPTS, FileVerdict, reserved_code2, verify_extracted, verify_file

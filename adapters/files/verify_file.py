@@ -31,7 +31,7 @@ from typing import Any, Literal
 from aigclabel.canonical import text_digest
 from aigclabel.ids import parse_produce_id
 from aigclabel.metadata import AIGCMetadata
-from aigclabel.verify import KeyInput, PublicKeyInput, Resolver, Tier, Verdict, verify
+from aigclabel.verification import KeyInput, PublicKeyInput, Resolver, Tier, Verdict, verify
 
 from .carriers import CarrierError, Extracted, Format, read_document
 

@@ -16,7 +16,7 @@ from aigclabel import (
     Verdict,
     verify,
 )
-from aigclabel.verify import Status, Tier
+from aigclabel.verification import Status, Tier
 
 labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key="5c2e8f1a9d4b7e3061f8a2c4d9b0e7a3"))
 labeled = labeler.label("大模型生成的回答……")
