@@ -16,6 +16,7 @@ from .endpoints import RequestInfo
 __all__ = [
     "REASONING_FIELDS",
     "THINKING",
+    "AlreadyWrappedError",
     "BodyShapeError",
     "Reasoning",
     "RewriterBase",
@@ -85,8 +86,41 @@ def _rebuild(reason: str, endpoint: str, status_code: int, content_type: str) ->
     )
 
 
+class AlreadyWrappedError(AIGCLabelError, ValueError):
+    """
+    ``wrap(client, labeler)`` was asked to label a client whose HTTP client already labels
+    with a different labeler. Re-labeling it would silently change what every other holder
+    of that HTTP client gets (tenant B's answers under tenant A's key, or the reverse), so
+    nothing was changed.
+
+    Attributes:
+        client_type: the qualified name of the client passed to ``wrap()``.
+        labeler: the labeler ``wrap()`` was given.
+        existing: the labeler the HTTP client already labels with.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, client_type: str, labeler: Labeler, existing: Labeler) -> None:
+        super().__init__(
+            f"this {client_type} already labels with another labeler ({existing!r}, not {labeler!r}); "
+            "wrap() never re-labels an HTTP client that other clients may share. Give each tenant its own "
+            "client: wrap a fresh one per labeler (wrap(openai.OpenAI(...), labeler_b)); SDK clients "
+            "that share one unwrapped HTTP client may each be wrapped with their own labeler, since "
+            "wrap() gives each its own copy of the HTTP client; or compose "
+            "LabelingTransport(inner_transport, labeler) into an HTTP client per tenant"
+        )
+        self.client_type = client_type
+        self.labeler = labeler
+        self.existing = existing
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.client_type, self.labeler, self.existing))
+
+
 # Shown (and pickled) under the package that exports them.
 UpstreamStreamError.__module__ = UnlabelableResponseError.__module__ = "aigclabel.middleware"
+AlreadyWrappedError.__module__ = "aigclabel.middleware"
 
 
 class BodyShapeError(AIGCLabelError):

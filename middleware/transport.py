@@ -13,15 +13,19 @@ JSON lines are labeled one by one (see :mod:`.batch`).
 When an upstream stream breaks, the original exception propagates (the client SDK raises
 its usual connection error) and no end label or seal is emitted for the text that never
 arrived; a stream that ends cleanly without its final event gets its end label and seal
-in a synthesized final event. The same classes exist for both HTTP libraries because
-openai ≥ 3 and anthropic ≥ 2 speak ``httpx2``.
+in a synthesized final event.
+
+This module is the library-independent part, written once: :func:`handle` and
+:func:`ahandle` drive one call, and the body classes stream the rewritten bytes. The public
+classes are per HTTP library, because each must subclass that library's own base transport
+(openai ≥ 3 and anthropic ≥ 2 speak ``httpx2``; most other code ``httpx``):
+:mod:`aigclabel.middleware.httpx` and :mod:`aigclabel.middleware.httpx2`.
 """
 
 from __future__ import annotations
 
-import functools
-import types
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from aigclabel.exceptions import OptOutError
@@ -38,13 +42,30 @@ from .rewrite import StreamRewriter
 from .sniff import EMPTY, JSON, SSE, BodyKind, Sniffer
 from .telemetry import end_span, start_span
 
-__all__ = ["transport_classes"]
+__all__ = ["AsyncBody", "AsyncLines", "HTTPLib", "Labeling", "SyncBody", "SyncLines", "ahandle", "handle"]
 
 _DROP = (b"content-length", b"content-encoding", b"transfer-encoding")
 
 #: What a shell does with a response: pass it on, stream it through the SSE rewriter, or
 #: read its first bytes to learn what it is (:meth:`_Call.respond`).
 PASS, STREAM, SNIFF = "pass", "stream", "sniff"
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPLib:
+    """
+    What the shells need from one HTTP library (``httpx`` or ``httpx2``): its request and
+    response classes, the error a broken stream becomes, and its body classes.
+    """
+
+    name: str
+    request: Callable[..., Any]
+    response: Callable[..., Any]
+    remote_protocol_error: type[Exception]
+    sync_body: Callable[..., Any]
+    async_body: Callable[..., Any]
+    sync_lines: Callable[..., Any]
+    async_lines: Callable[..., Any]
 
 
 class _Core:
@@ -56,7 +77,7 @@ class _Core:
 
     def __init__(
         self,
-        lib: types.ModuleType,
+        lib: HTTPLib,
         labeler: Labeler,
         tracer_provider: TracerProvider | None,
         hygiene: bool,
@@ -110,12 +131,12 @@ class _Core:
             if body is not None:
                 headers = request.headers.copy()
                 del headers["content-length"]
-                request = self.lib.Request(
+                request = self.lib.request(
                     request.method, request.url, headers=headers, content=body, extensions=request.extensions
                 )
         return request, info, context
 
-    def batch(self, response: Any, kind: str, stream_cls: type) -> Any:
+    def batch(self, response: Any, kind: str, stream_cls: Callable[..., Any]) -> Any:
         """
         A Batch output file response whose JSON lines are labeled as they stream through.
         """
@@ -130,7 +151,7 @@ class _Core:
             content_type=_raw_header(response, b"content-type").decode("latin-1"),
         )
         encoded = _raw_header(response, b"content-encoding") not in (b"", b"identity")
-        return self.lib.Response(
+        return self.lib.response(
             response.status_code,
             headers=_headers(response),
             stream=stream_cls(response, rewriter, encoded),
@@ -206,7 +227,7 @@ class _Call:
         """
         response = self.response
         self.rewriter = StreamRewriter(self.core.labeler, self.info, self.context, self.core.reasoning)
-        return self.core.lib.Response(
+        return self.core.lib.response(
             response.status_code, headers=_headers(response), stream=stream, extensions=response.extensions
         )
 
@@ -223,7 +244,7 @@ class _Call:
             raise self.refuse("the body is neither a JSON object nor an SSE stream")
         self.end(None)
         response = self.response
-        return self.core.lib.Response(
+        return self.core.lib.response(
             response.status_code, headers=_headers(response), content=body, extensions=response.extensions
         )
 
@@ -236,7 +257,7 @@ class _Call:
         assert isinstance(self.rewriter, JSONRewriter)
         labeled = self.rewriter.labeled
         extra = {"aigc": labeled[0].metadata.to_json()} if labeled else {}
-        return self.core.lib.Response(
+        return self.core.lib.response(
             response.status_code,
             headers=_headers(response, extra),
             content=new,
@@ -285,7 +306,7 @@ class _Call:
         """
         self.end(exc)
         if type(exc) is UpstreamStreamError:
-            error: Exception = self.core.lib.RemoteProtocolError(str(exc))
+            error: Exception = self.core.lib.remote_protocol_error(str(exc))
             error.__cause__ = exc
             return error
         return exc
@@ -329,247 +350,265 @@ def _raw_header(response: Any, name: bytes) -> bytes:
     return b""
 
 
-@functools.cache
-def transport_classes(lib: types.ModuleType) -> tuple[type, type]:
+class Labeling:
     """
-    Build ``(LabelingTransport, AsyncLabelingTransport)`` for ``httpx`` or ``httpx2``.
+    What every labeling transport holds, whatever its HTTP library: the wrapped transport,
+    the labeler, and the labeling core. ``isinstance(t, Labeling)`` finds ours.
     """
 
-    class _SyncStream(lib.SyncByteStream):  # type: ignore[name-defined, misc]
-        def __init__(self, call: _Call, head: list[bytes] | None = None, source: Any = None) -> None:
-            self._call = call
-            self._head = head or []
-            self._source = source
+    # No __slots__: the libraries' base transports have none, so instances keep a __dict__ anyway.
+    transport: Any
+    labeler: Labeler
+    _core: _Core
+    _close_transport: bool
 
-        def __iter__(self) -> Iterator[bytes]:
-            call = self._call
-            try:
-                head, source = self._head, self._source
-                if source is None:  # announced as SSE: its first bytes still decide
-                    response = call.response
-                    source = iter(response.iter_bytes() if call.encoded else response.stream)
-                    sniffer = call.sniffer()
-                    for chunk in source:
-                        if sniffer.feed(chunk) is not None:
-                            break
-                    head = sniffer.head
-                    if sniffer.kind == JSON:
-                        head.extend(source)
-                        yield call.json_bytes(b"".join(head))
-                        return
-                rewriter = call.rewriter
-                assert isinstance(rewriter, StreamRewriter)
-                feed = rewriter.feed
-                for chunk in head:
-                    out = feed(chunk)
-                    if out:
-                        yield out
-                for chunk in source:
-                    out = feed(chunk)
-                    if out:
-                        yield out
-                tail = rewriter.close()
-            except Exception as exc:
-                raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
-            if tail:
-                yield tail
-            call.end(None)
+    def _setup(
+        self,
+        lib: HTTPLib,
+        transport: object,
+        labeler: Labeler,
+        tracer_provider: TracerProvider | None,
+        history_hygiene: bool,
+        reasoning: Reasoning,
+        close_transport: bool,
+    ) -> None:
+        if not isinstance(labeler, Labeler):
+            raise TypeError(f"labeler must be an aigclabel.Labeler, not {type(labeler).__qualname__}")
+        self.transport = transport
+        self.labeler = labeler
+        self._core = _Core(lib, labeler, tracer_provider, history_hygiene, reasoning)
+        self._close_transport = close_transport
 
-        def close(self) -> None:
-            self._call.response.close()
-            self._call.end(None)
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__qualname__} {self.transport!r} {self.labeler!r}>"
 
-    class _AsyncStream(lib.AsyncByteStream):  # type: ignore[name-defined, misc]
-        def __init__(self, call: _Call, head: list[bytes] | None = None, source: Any = None) -> None:
-            self._call = call
-            self._head = head or []
-            self._source = source
 
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            call = self._call
-            try:
-                head, source = self._head, self._source
-                if source is None:  # announced as SSE: its first bytes still decide
-                    response = call.response
-                    source = (response.aiter_bytes() if call.encoded else response.stream).__aiter__()
-                    sniffer = call.sniffer()
-                    async for chunk in source:
-                        if sniffer.feed(chunk) is not None:
-                            break
-                    head = sniffer.head
-                    if sniffer.kind == JSON:
-                        head.extend([chunk async for chunk in source])
-                        yield call.json_bytes(b"".join(head))
-                        return
-                rewriter = call.rewriter
-                assert isinstance(rewriter, StreamRewriter)
-                feed = rewriter.feed
-                for chunk in head:
-                    out = feed(chunk)
-                    if out:
-                        yield out
-                async for chunk in source:
-                    out = feed(chunk)
-                    if out:
-                        yield out
-                tail = rewriter.close()
-            except Exception as exc:
-                raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
-            if tail:
-                yield tail
-            call.end(None)
+def handle(core: _Core, send: Callable[[Any], Any], request: Any) -> Any:
+    """
+    One call through a sync labeling transport: *send* is the wrapped transport's
+    ``handle_request``.
+    """
+    endpoint = route(request.method, request.url.path)
+    if endpoint is None:
+        batch = batch_route(request.method, request.url.path)
+        response = send(request)
+        return response if batch is None else core.batch(response, batch, core.lib.sync_lines)
+    request.read()  # a streamed request body must be read before it is inspected
+    call = core.begin(request, endpoint)
+    try:
+        response = send(call.request)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    action = call.respond(response)
+    if action == PASS:
+        return response
+    if action == STREAM:
+        return call.streaming(core.lib.sync_body(call))
+    sniffer = call.sniffer()
+    try:
+        source = iter(response.iter_bytes() if call.encoded else response.stream)
+        for chunk in source:
+            if sniffer.feed(chunk) is not None:
+                break
+        else:
+            sniffer.finish()
+        if sniffer.kind == SSE:
+            return call.streaming(core.lib.sync_body(call, sniffer.head, source))
+        if sniffer.kind == JSON:
+            sniffer.head.extend(source)
+    except BaseException as exc:
+        call.end(exc)
+        response.close()
+        raise
+    response.close()
+    return call.sniffed(sniffer.kind, b"".join(sniffer.head))
 
-        async def aclose(self) -> None:
-            await self._call.response.aclose()
-            self._call.end(None)
 
-    class _SyncLines(lib.SyncByteStream):  # type: ignore[name-defined, misc]
-        def __init__(self, response: Any, rewriter: BatchRewriter, encoded: bool) -> None:
-            self._response = response
-            self._rewriter = rewriter
-            self._encoded = encoded
+async def ahandle(core: _Core, send: Callable[[Any], Awaitable[Any]], request: Any) -> Any:
+    """
+    One call through an async labeling transport: *send* is the wrapped transport's
+    ``handle_async_request``.
+    """
+    endpoint = route(request.method, request.url.path)
+    if endpoint is None:
+        batch = batch_route(request.method, request.url.path)
+        response = await send(request)
+        return response if batch is None else core.batch(response, batch, core.lib.async_lines)
+    await request.aread()  # a streamed request body must be read before it is inspected
+    call = core.begin(request, endpoint)
+    try:
+        response = await send(call.request)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    action = call.respond(response)
+    if action == PASS:
+        return response
+    if action == STREAM:
+        return call.streaming(core.lib.async_body(call))
+    sniffer = call.sniffer()
+    try:
+        source = (response.aiter_bytes() if call.encoded else response.stream).__aiter__()
+        async for chunk in source:
+            if sniffer.feed(chunk) is not None:
+                break
+        else:
+            sniffer.finish()
+        if sniffer.kind == SSE:
+            return call.streaming(core.lib.async_body(call, sniffer.head, source))
+        if sniffer.kind == JSON:
+            sniffer.head.extend([chunk async for chunk in source])
+    except BaseException as exc:
+        call.end(exc)
+        await response.aclose()
+        raise
+    await response.aclose()
+    return call.sniffed(sniffer.kind, b"".join(sniffer.head))
 
-        def __iter__(self) -> Iterator[bytes]:
-            response, feed = self._response, self._rewriter.feed
-            for chunk in response.iter_bytes() if self._encoded else response.stream:
-                out = feed(chunk)
-                if out:
-                    yield out
-            tail = self._rewriter.close()
-            if tail:
-                yield tail
 
-        def close(self) -> None:
-            self._response.close()
+class SyncBody:
+    """
+    The body of an SSE response, labeled as it streams (sync). Each HTTP library module
+    mixes it into that library's ``SyncByteStream``.
+    """
 
-    class _AsyncLines(lib.AsyncByteStream):  # type: ignore[name-defined, misc]
-        def __init__(self, response: Any, rewriter: BatchRewriter, encoded: bool) -> None:
-            self._response = response
-            self._rewriter = rewriter
-            self._encoded = encoded
+    def __init__(self, call: _Call, head: list[bytes] | None = None, source: Any = None) -> None:
+        self._call = call
+        self._head = head or []
+        self._source = source
 
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            response, feed = self._response, self._rewriter.feed
-            async for chunk in response.aiter_bytes() if self._encoded else response.stream:
-                out = feed(chunk)
-                if out:
-                    yield out
-            tail = self._rewriter.close()
-            if tail:
-                yield tail
-
-        async def aclose(self) -> None:
-            await self._response.aclose()
-
-    class _Wrapping:
-        """
-        What both transports hold: the wrapped transport and the shared labeling core.
-        """
-
-        def __init__(
-            self,
-            inner: Any,
-            labeler: Labeler,
-            *,
-            tracer_provider: TracerProvider | None = None,
-            history_hygiene: bool = True,
-            reasoning: Reasoning = "label",
-        ) -> None:
-            self.inner = inner
-            self._core = _Core(lib, labeler, tracer_provider, history_hygiene, reasoning)
-
-    class LabelingTransport(_Wrapping, lib.BaseTransport):  # type: ignore[name-defined, misc]
-        """
-        Wraps a transport; labels generation responses (see module docstring).
-        """
-
-        def handle_request(self, request: Any) -> Any:
-            endpoint = route(request.method, request.url.path)
-            if endpoint is None:
-                batch = batch_route(request.method, request.url.path)
-                response = self.inner.handle_request(request)
-                return response if batch is None else self._core.batch(response, batch, _SyncLines)
-            request.read()  # a streamed request body must be read before it is inspected
-            call = self._core.begin(request, endpoint)
-            try:
-                response = self.inner.handle_request(call.request)
-            except BaseException as exc:
-                call.failed(exc)
-                raise
-            action = call.respond(response)
-            if action == PASS:
-                return response
-            if action == STREAM:
-                return call.streaming(_SyncStream(call))
-            sniffer = call.sniffer()
-            try:
+    def __iter__(self) -> Iterator[bytes]:
+        call = self._call
+        try:
+            head, source = self._head, self._source
+            if source is None:  # announced as SSE: its first bytes still decide
+                response = call.response
                 source = iter(response.iter_bytes() if call.encoded else response.stream)
+                sniffer = call.sniffer()
                 for chunk in source:
                     if sniffer.feed(chunk) is not None:
                         break
-                else:
-                    sniffer.finish()
-                if sniffer.kind == SSE:
-                    return call.streaming(_SyncStream(call, sniffer.head, source))
+                head = sniffer.head
                 if sniffer.kind == JSON:
-                    sniffer.head.extend(source)
-            except BaseException as exc:
-                call.end(exc)
-                response.close()
-                raise
-            response.close()
-            return call.sniffed(sniffer.kind, b"".join(sniffer.head))
+                    head.extend(source)
+                    yield call.json_bytes(b"".join(head))
+                    return
+            rewriter = call.rewriter
+            assert isinstance(rewriter, StreamRewriter)
+            feed = rewriter.feed
+            for chunk in head:
+                out = feed(chunk)
+                if out:
+                    yield out
+            for chunk in source:
+                out = feed(chunk)
+                if out:
+                    yield out
+            tail = rewriter.close()
+        except Exception as exc:
+            raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
+        if tail:
+            yield tail
+        call.end(None)
 
-        def close(self) -> None:
-            self.inner.close()
+    def close(self) -> None:
+        self._call.response.close()
+        self._call.end(None)
 
-    class AsyncLabelingTransport(_Wrapping, lib.AsyncBaseTransport):  # type: ignore[name-defined, misc]
-        """
-        Wraps an async transport; labels generation responses (see module docstring).
-        """
 
-        async def handle_async_request(self, request: Any) -> Any:
-            endpoint = route(request.method, request.url.path)
-            if endpoint is None:
-                batch = batch_route(request.method, request.url.path)
-                response = await self.inner.handle_async_request(request)
-                return response if batch is None else self._core.batch(response, batch, _AsyncLines)
-            await request.aread()  # a streamed request body must be read before it is inspected
-            call = self._core.begin(request, endpoint)
-            try:
-                response = await self.inner.handle_async_request(call.request)
-            except BaseException as exc:
-                call.failed(exc)
-                raise
-            action = call.respond(response)
-            if action == PASS:
-                return response
-            if action == STREAM:
-                return call.streaming(_AsyncStream(call))
-            sniffer = call.sniffer()
-            try:
+class AsyncBody:
+    """
+    The body of an SSE response, labeled as it streams (async); see :class:`SyncBody`.
+    """
+
+    def __init__(self, call: _Call, head: list[bytes] | None = None, source: Any = None) -> None:
+        self._call = call
+        self._head = head or []
+        self._source = source
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        call = self._call
+        try:
+            head, source = self._head, self._source
+            if source is None:  # announced as SSE: its first bytes still decide
+                response = call.response
                 source = (response.aiter_bytes() if call.encoded else response.stream).__aiter__()
+                sniffer = call.sniffer()
                 async for chunk in source:
                     if sniffer.feed(chunk) is not None:
                         break
-                else:
-                    sniffer.finish()
-                if sniffer.kind == SSE:
-                    return call.streaming(_AsyncStream(call, sniffer.head, source))
+                head = sniffer.head
                 if sniffer.kind == JSON:
-                    sniffer.head.extend([chunk async for chunk in source])
-            except BaseException as exc:
-                call.end(exc)
-                await response.aclose()
-                raise
-            await response.aclose()
-            return call.sniffed(sniffer.kind, b"".join(sniffer.head))
+                    head.extend([chunk async for chunk in source])
+                    yield call.json_bytes(b"".join(head))
+                    return
+            rewriter = call.rewriter
+            assert isinstance(rewriter, StreamRewriter)
+            feed = rewriter.feed
+            for chunk in head:
+                out = feed(chunk)
+                if out:
+                    yield out
+            async for chunk in source:
+                out = feed(chunk)
+                if out:
+                    yield out
+            tail = rewriter.close()
+        except Exception as exc:
+            raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
+        if tail:
+            yield tail
+        call.end(None)
 
-        async def aclose(self) -> None:
-            await self.inner.aclose()
+    async def aclose(self) -> None:
+        await self._call.response.aclose()
+        self._call.end(None)
 
-    LabelingTransport.__qualname__ = LabelingTransport.__name__ = f"LabelingTransport[{lib.__name__}]"
-    AsyncLabelingTransport.__qualname__ = AsyncLabelingTransport.__name__ = (
-        f"AsyncLabelingTransport[{lib.__name__}]"
-    )
-    return LabelingTransport, AsyncLabelingTransport
+
+class SyncLines:
+    """
+    A Batch output file, labeled line by line as it streams (sync).
+    """
+
+    def __init__(self, response: Any, rewriter: BatchRewriter, encoded: bool) -> None:
+        self._response = response
+        self._rewriter = rewriter
+        self._encoded = encoded
+
+    def __iter__(self) -> Iterator[bytes]:
+        response, feed = self._response, self._rewriter.feed
+        for chunk in response.iter_bytes() if self._encoded else response.stream:
+            out = feed(chunk)
+            if out:
+                yield out
+        tail = self._rewriter.close()
+        if tail:
+            yield tail
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class AsyncLines:
+    """
+    A Batch output file, labeled line by line as it streams (async).
+    """
+
+    def __init__(self, response: Any, rewriter: BatchRewriter, encoded: bool) -> None:
+        self._response = response
+        self._rewriter = rewriter
+        self._encoded = encoded
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        response, feed = self._response, self._rewriter.feed
+        async for chunk in response.aiter_bytes() if self._encoded else response.stream:
+            out = feed(chunk)
+            if out:
+                yield out
+        tail = self._rewriter.close()
+        if tail:
+            yield tail
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
