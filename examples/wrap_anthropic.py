@@ -12,7 +12,8 @@ import secrets
 import anthropic
 import httpx2
 from aigclabel import Labeler, LabelPolicy, verify
-from aigclabel.middleware import wrap
+from aigclabel.middleware import aigc_info, wrap
+from anthropic.types import MessageParam
 from standin import anthropic_messages
 
 # A fresh random key per run unless AIGCLABEL_KEY holds yours (never ship a key written in code).
@@ -32,12 +33,15 @@ def make_client() -> anthropic.Anthropic:
 def main() -> list[str]:
     labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key=KEY))
     client = wrap(make_client(), labeler)
-    messages = [{"role": "user", "content": "用两句话介绍杭州。"}]
+    messages: list[MessageParam] = [{"role": "user", "content": "用两句话介绍杭州。"}]
 
-    message = client.messages.create(model=MODEL, max_tokens=256, messages=messages)  # type: ignore[arg-type]
+    message = client.messages.create(model=MODEL, max_tokens=256, messages=messages)
     text = "".join(block.text for block in message.content if block.type == "text")
+    info = aigc_info(message)  # the `aigc` object the middleware added, typed
+    if info is not None:
+        print(info.items[0].produce_id, info.items[0].ui.text)
 
-    with client.messages.stream(model=MODEL, max_tokens=256, messages=messages) as stream:  # type: ignore[arg-type]
+    with client.messages.stream(model=MODEL, max_tokens=256, messages=messages) as stream:
         for _ in stream.text_stream:
             pass
         final = stream.get_final_text()

@@ -1,5 +1,6 @@
 """
-Any OpenAI-compatible server (vLLM, Ollama, DeepSeek, Qwen compatible mode) through plain httpx.
+Any OpenAI-compatible server (vLLM, Ollama, DeepSeek, Qwen compatible mode) through plain httpx,
+with the labeling transport composed like any other httpx transport.
 
 Offline by default; set COMPATIBLE_BASE_URL (for example http://localhost:11434/v1 for Ollama)
 and COMPATIBLE_MODEL to call a real server.
@@ -13,20 +14,20 @@ import secrets
 
 import httpx
 from aigclabel import Labeler, LabelPolicy, verify
-from aigclabel.middleware import wrap
+from aigclabel.middleware.httpx import LabelingTransport
 from standin import openai_chat
 
 # A fresh random key per run unless AIGCLABEL_KEY holds yours (never ship a key written in code).
 KEY = os.environ.get("AIGCLABEL_KEY") or secrets.token_hex(32)
 
 
-def make_client() -> httpx.Client:
+def make_client(labeler: Labeler) -> httpx.Client:
     base_url = os.environ.get("COMPATIBLE_BASE_URL")
-    if base_url:
-        return httpx.Client(base_url=base_url, timeout=60)
-    return httpx.Client(
-        base_url="http://stand-in.invalid/v1", transport=httpx.MockTransport(openai_chat(httpx))
-    )
+    inner: httpx.BaseTransport = httpx.HTTPTransport()
+    if not base_url:
+        base_url, inner = "http://stand-in.invalid/v1", httpx.MockTransport(openai_chat(httpx))
+    # The same as wrap(httpx.Client(...), labeler): the transport wraps the one that sends.
+    return httpx.Client(base_url=base_url, timeout=60, transport=LabelingTransport(inner, labeler))
 
 
 def main() -> str:
@@ -38,7 +39,7 @@ def main() -> str:
     }
     text = ""
     with (
-        wrap(make_client(), labeler) as client,
+        make_client(labeler) as client,
         client.stream("POST", "/chat/completions", json=request) as response,
     ):
         for line in response.iter_lines():

@@ -13,7 +13,8 @@ import secrets
 import httpx2
 import openai
 from aigclabel import Labeler, LabelPolicy, verify
-from aigclabel.middleware import wrap
+from aigclabel.middleware import aigc_info, wrap
+from openai.types.chat import ChatCompletionMessageParam
 from standin import openai_chat
 
 # A fresh random key per run unless AIGCLABEL_KEY holds yours (never ship a key written in code).
@@ -35,18 +36,21 @@ def main() -> list[str]:
     labeler = Labeler(LabelPolicy(producer="001191110102MAD55U9H0F10002", key=KEY))
     client = wrap(make_client(), labeler)  # still an openai.OpenAI
     model = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
-    messages = [{"role": "user", "content": "用两句话介绍杭州。"}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "用两句话介绍杭州。"}]
 
-    completion = client.chat.completions.create(model=model, messages=messages)  # type: ignore[arg-type]
+    completion = client.chat.completions.create(model=model, messages=messages)
     print(completion.choices[0].message.content)
-    print(completion.aigc["items"][0]["metadata"])  # type: ignore[attr-defined]  # the Annex E label
+    info = aigc_info(completion)  # the `aigc` object the middleware added, typed
+    if info is not None:
+        print(info.items[0].metadata.to_json())  # the Annex E label
+        print(info.items[0].ui.text)  # the interface tag to show next to the text
 
     streamed = "".join(
         chunk.choices[0].delta.content or ""
-        for chunk in client.chat.completions.create(model=model, messages=messages, stream=True)  # type: ignore[call-overload]
+        for chunk in client.chat.completions.create(model=model, messages=messages, stream=True)
         if chunk.choices
     )
-    raw = client.chat.completions.with_raw_response.create(model=model, messages=messages)  # type: ignore[arg-type]
+    raw = client.chat.completions.with_raw_response.create(model=model, messages=messages)
     print("AIGC header:", raw.headers["aigc"])
     texts = [completion.choices[0].message.content or "", streamed]
     print([verify(t, key=KEY).status for t in texts])

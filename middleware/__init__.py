@@ -17,15 +17,19 @@ from __future__ import annotations
 
 from .common import AlreadyWrappedError, Reasoning, UnlabelableResponseError, UpstreamStreamError
 from .endpoints import Endpoint, RequestInfo
+from .info import AIGCInfo, AIGCItem, aigc_info
 from .wrap import transport_classes, wrap
 
 __all__ = [
+    "AIGCInfo",
+    "AIGCItem",
     "AlreadyWrappedError",
     "Endpoint",
     "Reasoning",
     "RequestInfo",
     "UnlabelableResponseError",
     "UpstreamStreamError",
+    "aigc_info",
     "transport_classes",
     "wrap",
 ]

@@ -47,3 +47,32 @@ assert_type(wrap(openai.OpenAI(api_key="x"), labeler), openai.OpenAI)
 assert_type(wrap(openai.AsyncOpenAI(api_key="x"), labeler), openai.AsyncOpenAI)
 assert_type(wrap(anthropic.Anthropic(api_key="x"), labeler), anthropic.Anthropic)
 assert_type(wrap(httpx.Client(), labeler), httpx.Client)
+
+# The transports are typed against each library's public base transport, and aigc_info()
+# reads the label data without a `type: ignore`.
+import httpx2  # noqa: E402
+from aigclabel.middleware import AIGCInfo, aigc_info  # noqa: E402
+from aigclabel.middleware import httpx as labeling_httpx  # noqa: E402
+from aigclabel.middleware import httpx2 as labeling_httpx2  # noqa: E402
+
+transport = labeling_httpx.LabelingTransport(httpx.HTTPTransport(), labeler)
+assert_type(transport.handle_request(httpx.Request("POST", "http://x/v1/chat/completions")), httpx.Response)
+assert_type(httpx.Client(transport=transport), httpx.Client)
+assert_type(
+    httpx.AsyncClient(transport=labeling_httpx.AsyncLabelingTransport(httpx.AsyncHTTPTransport(), labeler)),
+    httpx.AsyncClient,
+)
+transport2 = labeling_httpx2.LabelingTransport(httpx2.HTTPTransport(), labeler)
+assert_type(transport2.transport, httpx2.BaseTransport)
+assert_type(
+    wrap(openai.OpenAI(api_key="x", http_client=httpx2.Client(transport=transport2)), labeler), openai.OpenAI
+)
+assert_type(labeling_httpx2.AsyncLabelingTransport(httpx2.AsyncHTTPTransport(), labeler).labeler, Labeler)
+
+completion = openai.OpenAI(api_key="x").chat.completions.create(model="m", messages=[])
+info = aigc_info(completion)
+assert_type(info, AIGCInfo | None)
+if info is not None:
+    assert_type(info.items[0].metadata, AIGCMetadata)
+    assert_type(info.items[0].ui, UIDisclosure)
+    assert_type(info.label, str)
