@@ -140,6 +140,16 @@ class LabelPolicy(BaseModel):
     audit_log_dir: str | None = Field(
         default=None, description="Directory for a JSON-lines mirror of the records, one file a day."
     )
+    audit_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description=(
+            "Seconds a record may take (connect, lock, commit); past it the text is labeled as usual "
+            "with a notice. Never waits longer."
+        ),
+    )
 
     def __init__(self, **data: Any) -> None:
         try:

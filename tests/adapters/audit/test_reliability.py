@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aigclabel.audit import AuditStore, AuditStoreError
+from aigclabel.adapters.audit import AuditStore, AuditStoreError
 
-from tests.sdk.audit import backend_url, record
+from tests.adapters.audit import backend_url, record
 
 THREADS, PER_THREAD = 8, 150
 PROCESSES, PER_PROCESS = 4, 100
@@ -105,7 +105,7 @@ def test_processes_racing_to_create_the_store_agree_on_one_schema(url: str) -> N
 
 _KILLED_WRITER = """
 import sys
-from aigclabel.audit import AuditRecord, AuditStore
+from aigclabel.adapters.audit import AuditRecord, AuditStore
 store = AuditStore.open(sys.argv[1])
 i = 0
 while True:

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aigclabel import AIGCMetadata, KeyMaterialError, verify
+from aigclabel.adapters.audit import GENESIS_HASH, AuditRecord, AuditStore, AuditStoreError
 from aigclabel.adapters.audit_cli import add_audit_commands, run_audit
-from aigclabel.audit import GENESIS_HASH, AuditRecord, AuditStore, AuditStoreError
 from aigclabel.audit.records import RECORD_FIELDS, canonical_bytes
 from aigclabel.ids import new_produce_id
 
+from tests.adapters.audit import backend_url, record
 from tests.helpers import KEY, PRODUCER
-from tests.sdk.audit import backend_url, record
 
 CHAIN_KEY = b"an audit chain key, 32 bytes ok!"
 T0 = datetime(2025, 9, 1, 8, 0, 0, 123456, tzinfo=UTC)
@@ -175,7 +175,7 @@ def test_query_and_verify_page_through_many_records(
     """
     Results stream a page at a time without losing or repeating a record, with or without a limit.
     """
-    import aigclabel.audit.store as store_module
+    import aigclabel.adapters.audit.store as store_module
 
     monkeypatch.setattr(store_module, "_PAGE", 3)
     stored = fill(store, 10)
@@ -341,7 +341,7 @@ def _rehash(rec: AuditRecord, *, seq: int, prev_hash: str) -> AuditRecord:
 
 
 def _row(rec: AuditRecord) -> dict[str, Any]:
-    from aigclabel.audit.records import to_row
+    from aigclabel.adapters.audit.schema import to_row
 
     return to_row(rec)
 
