@@ -29,6 +29,7 @@ from typing import Any
 
 from aigclabel.labeler import LabelContext, LabeledText, Labeler
 
+from .apis import APIS
 from .common import BodyShapeError, Reasoning, UnlabelableResponseError, dumps
 from .endpoints import Endpoint, RequestInfo
 from .jsonbody import JSONRewriter
@@ -39,12 +40,8 @@ _ROUTES = (
     ("openai", re.compile(r"/files/[^/]+/content$")),
     ("anthropic", re.compile(r"/messages/batches/[^/]+/results$")),
 )
-_OBJECTS = {
-    "chat.completion": Endpoint.CHAT,
-    "text_completion": Endpoint.COMPLETIONS,
-    "response": Endpoint.RESPONSES,
-}
-_STRUCTURED = frozenset({"json_object", "json_schema"})
+#: ``object`` value -> the API that returns it.
+_OBJECTS = {api.object: endpoint for endpoint, api in APIS.items() if api.object is not None}
 #: The key a line of batch output has (batch input lines have ``custom_id`` too, not this).
 _OUTCOME = {"openai": "response", "anthropic": "result"}
 
@@ -190,7 +187,7 @@ class BatchRewriter:
             if isinstance(result, dict) and result.get("type") == "succeeded":
                 message = result.get("message")
                 if isinstance(message, dict):
-                    return message, Endpoint.MESSAGES, _json_text(message.get("content"), "text")
+                    return message, Endpoint.MESSAGES, APIS[Endpoint.MESSAGES].batch_structured(message)
             return None
         response = doc.get("response")
         if not isinstance(response, dict):
@@ -208,31 +205,4 @@ class BatchRewriter:
                 endpoint = Endpoint.RESPONSES
             else:
                 return None  # embeddings, moderations: no generated text
-        if endpoint is Endpoint.RESPONSES:
-            fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
-            return body, endpoint, isinstance(fmt, dict) and fmt.get("type") in _STRUCTURED
-        choices = body.get("choices")
-        if endpoint is Endpoint.CHAT:
-            texts = [c.get("message") for c in choices or () if isinstance(c, dict)]
-            return body, endpoint, _json_text(texts, "content")
-        return body, endpoint, _json_text(choices, "text")
-
-
-def _json_text(holders: Any, field: str) -> bool:
-    """
-    Whether every text in *holders* (dicts holding *field*) is a JSON object or array:
-    the output of a JSON-mode request.
-    """
-    texts: list[str] = [
-        h[field] for h in holders or () if isinstance(h, dict) and isinstance(h.get(field), str)
-    ]
-    if not texts:
-        return False
-    for text in texts:
-        if text.lstrip()[:1] not in ("{", "["):
-            return False
-        try:
-            json.loads(text)
-        except ValueError:
-            return False
-    return True
+        return body, endpoint, APIS[endpoint].batch_structured(body)

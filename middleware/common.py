@@ -1,6 +1,6 @@
 """
 What the response rewriters share: the middleware's errors, the reasoning policy, the
-``aigc`` item of one labeled text, and where Responses and chat objects keep their text.
+``aigc`` item of one labeled text, and the base every rewriter builds on.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from aigclabel.labeler import LabelContext, LabeledText, Labeler, StreamLabeler
 from .endpoints import RequestInfo
 
 __all__ = [
-    "REASONING_FIELDS",
-    "THINKING",
     "AlreadyWrappedError",
     "BodyShapeError",
     "Reasoning",
@@ -24,18 +22,14 @@ __all__ = [
     "UpstreamStreamError",
     "aigc_item",
     "dumps",
+    "json_list",
+    "json_texts",
     "kind_name",
-    "output_texts",
-    "reasoning_texts",
 ]
 
 #: What to do with reasoning text shown to users: label it as its own text (the default), or
 #: pass it through unchanged (the span says ``aigc.reasoning = "passed_through"``).
 Reasoning = Literal["label", "pass"]
-
-#: Chat fields that carry reasoning text: DeepSeek / Qwen / vLLM ``reasoning_content``,
-#: OpenRouter / newer vLLM ``reasoning``.
-REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
 class UpstreamStreamError(AIGCLabelError, ConnectionError):
@@ -184,26 +178,26 @@ class RewriterBase:
         #: ``"labeled"`` or ``"passed_through"`` once reasoning text was seen, for telemetry
         self.reasoning: str | None = None
 
-    def _label(self, text: str, *, reasoning: bool = False) -> LabeledText:
+    def label(self, text: str, *, reasoning: bool = False) -> LabeledText:
         # Reasoning is prose even when the answer is JSON mode: it gets the policy's own format.
         fmt = self.labeler.policy.text_format if reasoning else self.text_format
         labeled = self.labeler.label(text, context=self.context, text_format=fmt)
         self.labeled.append(labeled)
         return labeled
 
-    def _metadata_only(self) -> LabeledText:
+    def describe(self) -> LabeledText:
         labeled = self.labeler.label("", context=self.context, text_format="json")
         self.labeled.append(labeled)
         return labeled
 
-    def _stream(self, *, reasoning: bool = False) -> StreamLabeler:
+    def open_stream(self, *, reasoning: bool = False) -> StreamLabeler:
         fmt = self.labeler.policy.text_format if reasoning else self.text_format
         return self.labeler.stream(context=self.context, text_format=fmt)
 
-    def _aigc(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+    def aigc(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {"label": self.labeler.policy.label, "items": items}
 
-    def _seen_reasoning(self) -> bool:
+    def seen_reasoning(self) -> bool:
         """
         Note that reasoning text was seen; whether to label it.
         """
@@ -211,35 +205,34 @@ class RewriterBase:
         return self.label_reasoning
 
 
-#: Anthropic thinking blocks: passed through, since the API rejects an edited block sent back.
-THINKING = frozenset({"thinking", "redacted_thinking"})
+def json_list(doc: dict[str, Any], name: str) -> list[Any]:
+    """
+    The list *doc* holds under *name*.
+
+    Raises:
+        BodyShapeError: there is none.
+    """
+    value = doc.get(name)
+    if not isinstance(value, list):
+        raise BodyShapeError(f"the JSON object has no `{name}` list (found {kind_name(value)})")
+    return value
 
 
-def output_texts(item: Any) -> list[tuple[int, dict[str, Any]]]:
-    if (
-        not isinstance(item, dict)
-        or item.get("type") != "message"
-        or not isinstance(item.get("content"), list)
-    ):
-        return []
-    return [
-        (ci, part)
-        for ci, part in enumerate(item["content"])
-        if isinstance(part, dict) and part.get("type") == "output_text" and isinstance(part.get("text"), str)
+def json_texts(holders: Any, field: str) -> bool:
+    """
+    Whether every text in *holders* (dicts holding *field*) is a JSON object or array: the
+    output of a JSON-mode request (Batch output lines do not say what was asked).
+    """
+    texts: list[str] = [
+        h[field] for h in holders or () if isinstance(h, dict) and isinstance(h.get(field), str)
     ]
-
-
-def reasoning_texts(item: Any) -> list[tuple[tuple[str, int], str, dict[str, Any]]]:
-    """
-    ``((field, position), position name, part)`` for each text of a Responses reasoning item:
-    its ``summary`` parts and its ``reasoning_text`` content parts.
-    """
-    if not isinstance(item, dict) or item.get("type") != "reasoning":
-        return []
-    out = []
-    for field, where in (("summary", "summary_index"), ("content", "content_index")):
-        parts = item.get(field)
-        for i, part in enumerate(parts if isinstance(parts, list) else ()):
-            if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]:
-                out.append(((("summary" if field == "summary" else "reasoning_text"), i), where, part))
-    return out
+    if not texts:
+        return False
+    for text in texts:
+        if text.lstrip()[:1] not in ("{", "["):
+            return False
+        try:
+            json.loads(text)
+        except ValueError:
+            return False
+    return True

@@ -33,6 +33,7 @@ from aigclabel.labeler import _CONTEXT, LabelContext, Labeler
 from aigclabel.optout import OptOut
 from opentelemetry.trace import Span, TracerProvider
 
+from .apis import stream_rewriter
 from .batch import BatchRewriter, batch_route
 from .common import BodyShapeError, Reasoning, UnlabelableResponseError, UpstreamStreamError
 from .endpoints import CONTEXT_HEADERS, Endpoint, RequestInfo, inspect_request, route
@@ -226,7 +227,7 @@ class _Call:
         The response to return for an SSE body rewritten by *stream*.
         """
         response = self.response
-        self.rewriter = StreamRewriter(self.core.labeler, self.info, self.context, self.core.reasoning)
+        self.rewriter = stream_rewriter(self.core.labeler, self.info, self.context, self.core.reasoning)
         return self.core.lib.response(
             response.status_code, headers=_headers(response), stream=stream, extensions=response.extensions
         )

@@ -17,8 +17,9 @@ import openai
 import pytest
 from aigclabel import Labeler, verify
 from aigclabel.middleware import wrap
+from aigclabel.middleware.apis import stream_rewriter
 from aigclabel.middleware.endpoints import Endpoint, RequestInfo
-from aigclabel.middleware.rewrite import JSONRewriter, StreamRewriter
+from aigclabel.middleware.jsonbody import JSONRewriter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -268,7 +269,7 @@ def _responses_stream() -> bytes:
 
 def _stream_docs(labeler: Labeler, reasoning: str) -> Iterator[dict[str, Any]]:
     info = RequestInfo(Endpoint.RESPONSES, True, "o4-mini", False, {})
-    rewriter = StreamRewriter(labeler, info, None, reasoning)  # type: ignore[arg-type]
+    rewriter = stream_rewriter(labeler, info, None, reasoning)  # type: ignore[arg-type]
     body = _responses_stream()
     out = b"".join(rewriter.feed(body[i : i + 50]) for i in range(0, len(body), 50)) + rewriter.close()
     return (json.loads(data) for _, data in sse_events(out))

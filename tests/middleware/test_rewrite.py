@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 import pytest
 from aigclabel import Labeler, LabelPolicy, verify
+from aigclabel.middleware.apis import stream_rewriter
+from aigclabel.middleware.common import BodyShapeError
 from aigclabel.middleware.endpoints import Endpoint, RequestInfo, inspect_request, route
-from aigclabel.middleware.rewrite import BodyShapeError, JSONRewriter, StreamRewriter
+from aigclabel.middleware.jsonbody import JSONRewriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,7 +80,7 @@ def streamed_texts(endpoint: Endpoint, body: bytes) -> dict[Any, str]:
 
 
 def rewrite_stream(labeler: Labeler, endpoint: Endpoint, body: bytes, cuts: list[int]) -> bytes:
-    rewriter = StreamRewriter(labeler, info(endpoint, stream=True), None)
+    rewriter = stream_rewriter(labeler, info(endpoint, stream=True), None)
     points = sorted({c % (len(body) + 1) for c in cuts})
     chunks = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
     return b"".join(rewriter.feed(c) for c in chunks) + rewriter.close()
@@ -257,7 +259,7 @@ def test_stream_cut_at_a_clean_close_gets_its_end_label_and_seal(
     """
     body = upstream_body(endpoint, stream=True, scenario=Scenario(text=TEXT * 6, chunk_size=9))
     cut = body[: body.rindex(b"\n\n", 0, len(body) * 3 // 4) + 2]
-    rewriter = StreamRewriter(labeler, info(endpoint, stream=True), None)
+    rewriter = stream_rewriter(labeler, info(endpoint, stream=True), None)
 
     emitted = rewriter.feed(cut) + rewriter.close()
 
@@ -271,7 +273,7 @@ def test_clean_close_inside_an_event_puts_the_end_label_before_the_unreadable_re
     """
     body = upstream_body(Endpoint.CHAT, stream=True, scenario=Scenario(text=TEXT * 6, chunk_size=9))
     cut = body[: body.rindex(b"\n\n", 0, len(body) * 3 // 4) + 20]
-    rewriter = StreamRewriter(labeler, info(Endpoint.CHAT, stream=True), None)
+    rewriter = stream_rewriter(labeler, info(Endpoint.CHAT, stream=True), None)
 
     emitted = rewriter.feed(cut) + rewriter.close()
     readable = emitted[: emitted.rindex(b"\n\n", 0, len(emitted) - 2) + 2]
@@ -285,7 +287,7 @@ def test_unknown_events_and_comments_pass_through_byte_for_byte(labeler: Labeler
     Comments, unknown event types and malformed data are emitted exactly as received.
     """
     junk = b': keep-alive\n\nevent: mystery\ndata: {"type":"mystery","x":1}\n\ndata: {not json\n\n'
-    rewriter = StreamRewriter(labeler, info(Endpoint.MESSAGES, stream=True), None)
+    rewriter = stream_rewriter(labeler, info(Endpoint.MESSAGES, stream=True), None)
 
     assert junk == rewriter.feed(junk) + rewriter.close()
 
