@@ -202,15 +202,23 @@ def _demo_wrapped_client(labeler: Labeler, key: str, stdout: TextIO) -> None:
     """
     Stream through a wrapped OpenAI client: an embedded stand-in model offline, or the
     real endpoint when OPENAI_API_KEY or OPENAI_BASE_URL (and optionally OPENAI_MODEL) is set.
+    Without the ``openai`` extra, stream from the stand-in through a wrapped ``httpx.Client``.
     """
     try:
         import httpx2
         import openai
     except ImportError:
         stdout.write(
-            "== wrapped client: install the openai extra to see it: pip install 'aigc-label[openai]' ==\n"
+            "== openai is not installed (pip install 'aigc-label[openai]' to see a wrapped OpenAI "
+            "client): streaming through a wrapped httpx.Client instead ==\n"
         )
-        return
+        text = _demo_wrapped_httpx(labeler, stdout)
+    else:
+        text = _demo_wrapped_openai(labeler, openai, httpx2, stdout)
+    stdout.write("\n\n== verify(streamed text, key) ==\n" + _summary(verify(text, key=key)) + "\n")
+
+
+def _demo_wrapped_openai(labeler: Labeler, openai: Any, httpx2: Any, stdout: TextIO) -> str:
     from aigclabel.middleware import wrap
 
     if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
@@ -218,11 +226,10 @@ def _demo_wrapped_client(labeler: Labeler, key: str, stdout: TextIO) -> None:
         client = openai.OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or "not-needed")
         where = f"the endpoint at {client.base_url}"
     else:
-        transport = httpx2.MockTransport(_stand_in_model)
         client = openai.OpenAI(
             api_key="offline",
-            base_url="http://stand-in.invalid/v1",
-            http_client=httpx2.Client(transport=transport),
+            base_url=_STAND_IN_URL,
+            http_client=httpx2.Client(transport=httpx2.MockTransport(_stand_in_model(httpx2))),
         )
         where = "an embedded stand-in model (offline)"
     client = wrap(client, labeler)
@@ -235,33 +242,73 @@ def _demo_wrapped_client(labeler: Labeler, key: str, stdout: TextIO) -> None:
         if chunk.choices and chunk.choices[0].delta.content:
             parts.append(chunk.choices[0].delta.content)
             stdout.write(MARK_RUN.sub("·", parts[-1]))
-    text = "".join(parts)
-    stdout.write("\n\n== verify(streamed text, key) ==\n" + _summary(verify(text, key=key)) + "\n")
+    return "".join(parts)
 
 
-def _stand_in_model(request: Any) -> Any:
+def _demo_wrapped_httpx(labeler: Labeler, stdout: TextIO) -> str:
     """
-    An OpenAI-compatible chat endpoint that streams a fixed answer, a few characters a chunk.
+    The same stream through a wrapped ``httpx.Client`` (a core dependency): Server-Sent
+    Events read line by line, the text taken from each chunk's delta.
     """
-    import httpx2
+    import httpx
+    from aigclabel.middleware import wrap
 
-    answer = (
-        "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，"
-        "适合游览西湖、灵隐寺和龙井村。从上海乘高铁约一小时即可到达。"
+    client = wrap(
+        httpx.Client(base_url=_STAND_IN_URL, transport=httpx.MockTransport(_stand_in_model(httpx))),
+        labeler,
     )
-    base = {
-        "id": "chatcmpl-demo",
-        "created": 1_700_000_000,
+    stdout.write("== a wrapped httpx.Client streaming from an embedded stand-in model (offline) ==\n")
+    parts: list[str] = []
+    body = {
         "model": "stand-in",
-        "object": "chat.completion.chunk",
+        "messages": [{"role": "user", "content": "用三句话介绍杭州。"}],
+        "stream": True,
     }
-    events = [
-        {**base, "choices": [{"index": 0, "delta": {"content": answer[i : i + 4]}, "finish_reason": None}]}
-        for i in range(0, len(answer), 4)
-    ]
-    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    body = [f"data: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"]
-    return httpx2.Response(200, content=iter(body), headers={"content-type": "text/event-stream"})
+    with client, client.stream("POST", "/chat/completions", json=body) as response:
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            for choice in json.loads(line[len("data: ") :]).get("choices", []):
+                if delta := choice.get("delta", {}).get("content"):
+                    parts.append(delta)
+                    stdout.write(MARK_RUN.sub("·", delta))
+    return "".join(parts)
+
+
+_STAND_IN_URL = "http://stand-in.invalid/v1"
+
+
+def _stand_in_model(lib: Any) -> Any:
+    """
+    An OpenAI-compatible chat endpoint for ``httpx`` or ``httpx2`` (*lib*) that streams a
+    fixed answer, a few characters a chunk.
+    """
+
+    def handler(request: Any) -> Any:
+        del request
+        answer = (
+            "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，"
+            "适合游览西湖、灵隐寺和龙井村。从上海乘高铁约一小时即可到达。"
+        )
+        base = {
+            "id": "chatcmpl-demo",
+            "created": 1_700_000_000,
+            "model": "stand-in",
+            "object": "chat.completion.chunk",
+        }
+        events = [
+            {
+                **base,
+                "choices": [{"index": 0, "delta": {"content": answer[i : i + 4]}, "finish_reason": None}],
+            }
+            for i in range(0, len(answer), 4)
+        ]
+        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        body = [f"data: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events]
+        body.append(b"data: [DONE]\n\n")
+        return lib.Response(200, content=iter(body), headers={"content-type": "text/event-stream"})
+
+    return handler
 
 
 def main(

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from aigclabel.exceptions import AIGCLabelError
 
-from ._cli_io import read_key
+from ._cli_io import BadInput, read_key
 from .files import FileVerdict, PropagationError, propagate_file, verify_file, verify_tree
 
 __all__ = ["add_files_commands", "run_files", "verify_path"]
@@ -74,22 +74,31 @@ def _summary(fv: FileVerdict) -> str:
 
 def verify_path(args: argparse.Namespace, stdout: TextIO) -> int | None:
     """
-    Handle ``verify`` for a directory or a docx/pdf/html/md file; ``None`` for text and stdin.
+    Handle ``verify`` for a directory or a docx/pdf/html/md file; ``None`` for text, stdin
+    and a path that does not exist (the text reader reports it).
+
+    Raises:
+        BadInput: the ``--jsonl`` file cannot be written.
+        PolicyKeyError: the key file or ``AIGCLABEL_KEY`` is unusable.
     """
     source = getattr(args, "file", "-")
-    if source == "-":
-        return None
     path = Path(source)
+    if source == "-" or not path.exists():  # stdin, or a missing path the text reader reports
+        return None
     key = read_key(getattr(args, "key_file", None))
     declared = bool(getattr(args, "declared", False))
     if path.is_dir():
-        summary = verify_tree(
-            path,
-            recursive=bool(getattr(args, "recursive", False)),
-            key=key,
-            declared=declared,
-            jsonl=getattr(args, "jsonl", None) or (stdout if getattr(args, "json", False) else None),
-        )
+        jsonl = getattr(args, "jsonl", None)
+        try:
+            summary = verify_tree(
+                path,
+                recursive=bool(getattr(args, "recursive", False)),
+                key=key,
+                declared=declared,
+                jsonl=jsonl or (stdout if getattr(args, "json", False) else None),
+            )
+        except OSError as exc:  # the --jsonl file cannot be written (files are reported per row)
+            raise BadInput(f"cannot write {jsonl!r}: {exc.strerror or type(exc).__name__}") from exc
         stream = sys.stderr if getattr(args, "json", False) and not getattr(args, "jsonl", None) else stdout
         stream.write(summary.table() + "\n")
         if summary.errors:

@@ -105,12 +105,20 @@ class StreamStateError(AIGCLabelError, RuntimeError):
 class MissingDependencyError(AIGCLabelError, ImportError):
     """
     An optional package is needed; the message names the extra to install.
+
+    Attributes:
+        package: the distribution to install (``"pyyaml"``, ``"python-docx"``…).
+        extra: the ``aigc-label`` extra that brings it (``pip install 'aigc-label[extra]'``).
     """
 
     def __init__(self, package: str, extra: str) -> None:
         super().__init__(f"this feature needs the {package!r} package: pip install 'aigc-label[{extra}]'")
         self.package = package
         self.extra = extra
+
+    def __reduce__(self) -> tuple[type[MissingDependencyError], tuple[str, str]]:
+        # Rebuilt from both fields, so it crosses a process pool or a pickle intact.
+        return type(self), (self.package, self.extra)
 
 
 class OptOutError(AIGCLabelError):

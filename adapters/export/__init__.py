@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from aigclabel.exceptions import AIGCLabelError
+from aigclabel.exceptions import AIGCLabelError, MissingDependencyError
 from aigclabel.explicit import ExplicitLabel
 from aigclabel.ids import new_produce_id
 from aigclabel.labeler import LabeledText, Labeler
@@ -177,10 +177,12 @@ def split_front_matter(text: str) -> tuple[dict[Any, Any] | None, str]:
     source = m.group(1) if m.re is _FRONT_MATTER else ""
     if len(source) > MAX_FRONT_MATTER:
         raise ExportError(f"the front matter is larger than {MAX_FRONT_MATTER} characters")
-    import yaml
+    try:
+        import yaml
 
-    from ._yaml import load_yaml
-
+        from ._yaml import load_yaml
+    except ImportError as exc:
+        raise MissingDependencyError("pyyaml", "export") from exc
     try:
         data = load_yaml(source) if source.strip() else {}
     except yaml.YAMLError as exc:

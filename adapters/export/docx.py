@@ -62,8 +62,10 @@ def _xml_text(text: str) -> str:
 
 
 def _etree() -> Any:
-    from lxml import etree  # python-docx depends on lxml
-
+    try:
+        from lxml import etree  # python-docx depends on lxml
+    except ImportError as exc:
+        raise MissingDependencyError("lxml", "docx") from exc
     return etree
 
 
@@ -490,7 +492,7 @@ def _bottom_border(para: Any) -> None:
 def _load(template: bytes | str | os.PathLike[str] | None) -> Any:
     try:
         import docx
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise MissingDependencyError("python-docx", "docx") from exc
     if template is None:
         return docx.Document()
@@ -542,7 +544,7 @@ def document_text(data: bytes) -> str:
     try:
         import docx
         from docx.oxml.ns import qn
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise MissingDependencyError("python-docx", "docx") from exc
     _read_members(data)
     document = docx.Document(io.BytesIO(data))

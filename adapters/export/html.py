@@ -39,7 +39,7 @@ def markdown_parser() -> Any:
     """
     try:
         from markdown_it import MarkdownIt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise MissingDependencyError("markdown-it-py", "markdown") from exc
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 

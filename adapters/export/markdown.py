@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aigclabel.exceptions import MissingDependencyError
 from aigclabel.metadata import AIGCMetadata
 
 from . import ExportDocument, explicit_line, split_front_matter
@@ -24,7 +25,10 @@ def front_matter(metadata: AIGCMetadata, other: Mapping[Any, Any] | None = None)
     """
     A front-matter block: *other* keys (any ``AIGC`` key dropped), then the ``AIGC`` mapping.
     """
-    import yaml
+    try:
+        import yaml
+    except ImportError as exc:
+        raise MissingDependencyError("pyyaml", "export") from exc
 
     kept = {k: v for k, v in (other or {}).items() if not (isinstance(k, str) and k.casefold() == "aigc")}
     head = yaml.safe_dump(kept, allow_unicode=True, sort_keys=False, width=1 << 16) if kept else ""

@@ -100,8 +100,8 @@ def find_cjk_font() -> tuple[str, int, int | None]:
 def _pdf_class() -> Any:
     try:
         from fpdf import FPDF
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("fpdf2", "pdf") from exc
+    except ImportError as exc:
+        raise MissingDependencyError("fpdf2", "export") from exc
 
     class _LabeledPDF(FPDF):
         footer_text = ""
@@ -151,8 +151,8 @@ def _html_body(doc: ExportDocument) -> str:
 def _set_info(raw: bytes, doc: ExportDocument) -> bytes:
     try:
         import pikepdf
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("pikepdf", "pdf") from exc
+    except ImportError as exc:
+        raise MissingDependencyError("pikepdf", "export") from exc
     with pikepdf.open(io.BytesIO(raw)) as pdf:
         pdf.docinfo["/AIGC"] = pikepdf.String(doc.metadata.for_format("pdf"))
         out = io.BytesIO()

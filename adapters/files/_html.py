@@ -32,7 +32,7 @@ _CHUNK = 1 << 16
 def _etree() -> Any:
     try:
         from lxml import etree
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise MissingDependencyError("lxml", "files") from exc
     return etree
 

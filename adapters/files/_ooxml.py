@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-import defusedxml
-from defusedxml.ElementTree import DefusedXMLParser
+from aigclabel.exceptions import MissingDependencyError
 
 from ._limits import MAX_DEPTH, MAX_NODES, CarrierError
 
@@ -136,6 +135,11 @@ class _PropertyTarget(_Caps):
 
 
 def _run(target: Any, data: bytes, name: str) -> None:
+    try:
+        import defusedxml
+        from defusedxml.ElementTree import DefusedXMLParser
+    except ImportError as exc:
+        raise MissingDependencyError("defusedxml", "files") from exc
     parser = DefusedXMLParser(target=target, forbid_dtd=True)
     try:
         # One feed: expat < 2.6 reparses a token split across many feeds (quadratic).

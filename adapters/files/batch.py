@@ -9,6 +9,7 @@ process pool; the lines are written in the same (sorted path) order either way.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from aigclabel.exceptions import MissingDependencyError
 from aigclabel.verification import KeyInput
 
 from .carriers import SUFFIXES
@@ -119,10 +121,16 @@ def _rows(jobs: list[tuple[str, Any, bool]], workers: int) -> Iterator[dict[str,
         yield from pool.map(_one, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 4))))
 
 
-def _progress(rows: Iterator[dict[str, Any]], total: int, enabled: bool) -> Iterable[dict[str, Any]]:
+def _progress(rows: Iterator[dict[str, Any]], total: int, enabled: bool | None) -> Iterable[dict[str, Any]]:
+    # None (the default) shows a bar on a terminal when tqdm is installed; True requires it.
+    if enabled is None:
+        enabled = sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None
     if not enabled:
         return rows
-    from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
+    try:
+        from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
+    except ImportError as exc:
+        raise MissingDependencyError("tqdm", "files") from exc
 
     bar: Iterable[dict[str, Any]] = tqdm(rows, total=total, unit="file", file=sys.stderr, leave=False)
     return bar
@@ -143,16 +151,19 @@ def verify_tree(
 
     Args:
         jsonl: a path or a text file object; ``None`` writes no lines.
-        progress: show a progress bar on stderr; ``None`` shows it only on a terminal.
+        progress: show a progress bar on stderr; ``None`` shows it only on a terminal and
+            only when tqdm is installed.
         workers: verify in a process pool of this size when > 1.
 
     Returns:
         A :class:`BatchSummary`. Unreadable files are counted in ``errors``; nothing raises
         for a bad file.
+
+    Raises:
+        MissingDependencyError: ``progress=True`` and tqdm is not installed (extra ``files``).
     """
     files = iter_files(Path(root), recursive=recursive)
     jobs = [(str(p), key, declared) for p in files]
-    show = sys.stderr.isatty() if progress is None else progress
     summary = BatchSummary()
     tiers: Counter[str] = Counter()
     start = time.perf_counter()
@@ -164,7 +175,7 @@ def verify_tree(
             out = stack.enter_context(Path(jsonl).open("w", encoding="utf-8"))
         else:
             out = jsonl
-        for row in _progress(_rows(jobs, workers), len(jobs), show):
+        for row in _progress(_rows(jobs, workers), len(jobs), progress):
             summary.files += 1
             summary.bytes += int(row["bytes"])
             tiers[row["tier"]] += 1

@@ -32,11 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from aigclabel.exceptions import MetadataError
+from aigclabel.exceptions import MetadataError, MissingDependencyError
 from aigclabel.metadata import AIGCMetadata
 
-from ..export._yaml import load_yaml
 from ._html import html_text, tag_spans
 from ._limits import MAX_DEPTH, MAX_FRONT_MATTER, MAX_NODES, MAX_PDF_OBJECTS, MAX_PDF_PAGES, CarrierError
 from ._ooxml import TextBudget, custom_properties, paragraphs
@@ -294,6 +292,12 @@ def _load_front(front: str) -> dict[str, Any]:
     if len(front) > MAX_FRONT_MATTER:
         raise CarrierError(f"front matter of {len(front)} characters exceeds the cap of {MAX_FRONT_MATTER}")
     try:
+        import yaml
+
+        from ..export._yaml import load_yaml
+    except ImportError as exc:
+        raise MissingDependencyError("pyyaml", "files") from exc
+    try:
         data = load_yaml(front)
     except yaml.YAMLError as exc:
         raise CarrierError(f"malformed front matter: {str(exc).splitlines()[0]}") from exc
@@ -424,8 +428,11 @@ def _xmp_values(raw: str) -> Iterator[str]:
 
 
 def _read_pdf(data: bytes) -> Extracted:
-    import pypdf
-    from pypdf.errors import PyPdfError
+    try:
+        import pypdf
+        from pypdf.errors import PyPdfError
+    except ImportError as exc:
+        raise MissingDependencyError("pypdf", "files") from exc
 
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
@@ -464,7 +471,10 @@ def _read_pdf(data: bytes) -> Extracted:
 
 
 def _rewrite_pdf(data: bytes, metadata: AIGCMetadata, prompt: str | None) -> bytes:
-    import pikepdf
+    try:
+        import pikepdf
+    except ImportError as exc:
+        raise MissingDependencyError("pikepdf", "files") from exc
 
     try:
         pdf = pikepdf.open(io.BytesIO(data))
