@@ -1,11 +1,13 @@
 # Two commands do all the set-up on a fresh machine (Python >= 3.11 with venv):
 #   make demo   - offline demo on embedded defaults
-#   make test   - lint, type-check and the whole test suite against the installed package
+#   make test   - lint, type-check, the whole test suite against the installed package (with a
+#                 coverage gate, see [tool.coverage] in pyproject.toml) and the built wheel
+#                 installed without extras in a fresh virtualenv
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test lint typecheck pytest bench bench-quick clean
+.PHONY: install demo test lint typecheck pytest test-wheel bench bench-quick clean
 
 $(VENV)/.deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +32,17 @@ typecheck: install
 
 # The record-store tests run against a real PostgreSQL (scripts/test-postgres.sh starts one);
 # the export tests need LibreOffice and a CJK font (scripts/test-office.sh installs them).
+# Branch coverage of the installed package, per file; the gate (fail_under) is in pyproject.toml.
 pytest: install
 	bash scripts/test-office.sh
-	AIGCLABEL_TEST_POSTGRES_URL="$${AIGCLABEL_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)}" $(PY) -m pytest
+	AIGCLABEL_TEST_POSTGRES_URL="$${AIGCLABEL_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)}" \
+		$(PY) -m pytest --cov=aigclabel --cov-report=term-missing
 
-test: lint typecheck pytest
+# A bare `pip install` of the built wheel (no extras) runs aigclabel label, verify and demo.
+test-wheel: $(VENV)/.deps
+	bash scripts/test-wheel.sh $(PY)
+
+test: lint typecheck pytest test-wheel
 
 bench-quick: install
 	$(PY) bench/run.py --quick
