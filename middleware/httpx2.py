@@ -27,8 +27,9 @@ from .transport import AsyncBody, AsyncLines, HTTPLib, Labeling, SyncBody, SyncL
 
 try:
     import httpx2
-except ImportError as exc:  # openai >= 3 and anthropic >= 2 install it
-    raise MissingDependencyError("httpx2", "openai") from exc
+except ImportError as exc:
+    # httpx2 comes with the openai (and anthropic) SDK: the [openai] extra installs both.
+    raise MissingDependencyError("openai", "openai") from exc
 
 __all__ = ["AsyncLabelingTransport", "LabelingTransport"]
 
