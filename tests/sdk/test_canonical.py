@@ -68,17 +68,6 @@ def test_canonical_text_has_no_whitespace(text: str) -> None:
         assert not any(c.isspace() for c in canonical_text(text, profile=profile))  # type: ignore[arg-type]
 
 
-@given(st.one_of(strategies.any_text, strategies.markup_soup))
-def test_invisible_mark_characters_do_not_change_the_canonical_text(text: str) -> None:
-    """
-    Marks are not letters: inserting a run of mark characters between any two characters changes nothing.
-    """
-    mid = len(text) // 2
-    marked = text[:mid] + "\u200b\u200c\u034f\ufe00\ufe0f" + text[mid:]
-
-    assert canonical_text(text) == canonical_text(marked)
-
-
 @pytest.mark.parametrize(("version", "profile"), [(3, "plain"), (2, "html")])
 def test_unknown_version_or_profile_is_an_error(version: int, profile: str) -> None:
     """
