@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 
 from .canonical import canonical_text
+from .context import LabelContext, current_context, request_context
 from .exceptions import (
     AIGCLabelError,
     KeyMaterialError,
@@ -26,7 +27,7 @@ from .exceptions import (
     StreamStateError,
 )
 from .explicit import DEFAULT_LABEL_TEXT, ExplicitLabel, is_compliant_label_text
-from .labeler import LabelContext, LabeledText, Labeler, StreamLabeler
+from .labeler import LabeledText, Labeler, OptOutDecision, StreamLabeler
 from .metadata import AIGCMetadata
 from .optout import OptOut
 from .policy import LabelPolicy
@@ -52,6 +53,7 @@ __all__ = [
     "MetadataError",
     "MissingDependencyError",
     "OptOut",
+    "OptOutDecision",
     "OptOutError",
     "PolicyError",
     "PolicyKeyError",
@@ -64,7 +66,9 @@ __all__ = [
     "Verdict",
     "__version__",
     "canonical_text",
+    "current_context",
     "is_compliant_label_text",
+    "request_context",
     "validate_producer_code",
     "verify",
 ]

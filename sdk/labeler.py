@@ -9,15 +9,18 @@ plus one character, so **any chunking of a text gives exactly the same output**.
 from __future__ import annotations
 
 import base64
-import contextvars
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypedDict
 
+from . import context as _context_module
 from .audit.recorder import Recorder
+from .audit.records import EventKind
+from .audit.sink import RecordSink
 from .canonical import Profile, text_digest
+from .context import LabelContext
 from .exceptions import AIGCLabelError, OptOutError, StreamStateError
 from .explicit import ExplicitLabel, Placement, TextFormat, detect_language, middle_boundary
 from .ids import new_produce_id
@@ -37,7 +40,15 @@ from .optout import OptOut
 from .policy import LabelPolicy
 from .ui import UIDisclosure
 
-__all__ = ["LabelContext", "LabeledText", "Labeler", "StreamLabeler", "reserved_code1"]
+__all__ = [
+    "NO_OPT_OUT",
+    "LabelContext",
+    "LabeledText",
+    "Labeler",
+    "OptOutDecision",
+    "StreamLabeler",
+    "reserved_code1",
+]
 
 
 _log = logging.getLogger("aigclabel")
@@ -60,30 +71,43 @@ _SLACK_TOKENS = 25
 
 
 @dataclass(frozen=True, slots=True)
-class LabelContext:
+class OptOutDecision:
     """
-    Per-request facts: who receives the content and in which conversation.
+    The Art. 9 decision for one request: an accepted opt-out, or why it was refused.
 
-    Attributes:
-        user: the recipient's user id, as the integrator knows it.
-        conversation: conversation or session id.
-        request_id: the integrator's request id.
-        opt_out: an Art. 9 request (:class:`~aigclabel.OptOut`) for content without the
-            visible label; honoured only with an accepted agreement version and a record
-            store, and recorded before any unlabeled text is released.
-        model: the model that generated the content (recorded with an opt-out).
+    Decide once per request (:meth:`Labeler.decide`) and pass the decision to ``label()`` /
+    ``stream()``; ``NO_OPT_OUT`` (the default) means the visible label is applied.
+
+    .. versionadded:: 0.2.0
     """
 
-    user: str | None = None
-    conversation: str | None = None
-    request_id: str | None = None
     opt_out: OptOut | None = None
-    model: str | None = None
+    refusal: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """
+        Whether the visible label is waived (a record is written before release).
+        """
+        return self.opt_out is not None
 
 
-_CONTEXT: contextvars.ContextVar[LabelContext | None] = contextvars.ContextVar(
-    "aigclabel_context", default=None
-)
+NO_OPT_OUT = OptOutDecision()
+
+# Read by the middleware until it calls Labeler.current_context(); not public, to be removed.
+_CONTEXT = _context_module._REQUEST
+
+
+class _RecordArgs(TypedDict):
+    """
+    One record request to the recorder (keyword arguments of ``Recorder.record``).
+    """
+
+    kind: EventKind
+    context: LabelContext | None
+    opt_out: OptOut | None
+    produce_id: str
+    text: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +177,27 @@ class Labeler:
     Configuration is paid for once, here; ``label()`` and ``stream()`` only read it.
     A Labeler is immutable and safe to share between threads and tasks.
 
+    An Art. 9 opt-out is a release step around the pure labeling: decide (once per request,
+    :meth:`decide`) → record → label → record the completed content (:meth:`complete`). The
+    sync methods wait for the record sink, the ``a``-prefixed ones await it; every wait is
+    bounded by ``audit_timeout_seconds`` and an unrecordable opt-out labels as usual.
+
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_keys", "_recorder", "_spacing", "policy")
+    __slots__ = ("_binding", "_keys", "_recorder", "_spacing", "policy")
 
-    def __init__(self, policy: LabelPolicy) -> None:
+    def __init__(self, policy: LabelPolicy, *, sink: RecordSink | None = None) -> None:
+        """
+        Args:
+            policy: what to label and how.
+            sink: where Art. 9 records go; by default the store ``policy.audit_store`` names,
+                opened on first use (an :class:`~aigclabel.audit.sink.AsyncRecordSink` as well
+                lets async callers await it).
+
+        .. versionchanged:: 0.2.0
+           The *sink* argument.
+        """
         self.policy = policy
         secret = secret_bytes(policy.key.get_secret_value()) if policy.key is not None else None
         private = (
@@ -169,7 +208,8 @@ class Labeler:
         self._keys = SigningKeys(secret=secret, private=private, slot=policy.key_id)
         gap = max(1, policy.excerpt_tokens - _PACKET_TOKENS - _SLACK_TOKENS)
         self._spacing = int(gap * UNITS_PER_TOKEN)
-        self._recorder = Recorder(policy)
+        self._recorder = Recorder(policy, sink)
+        self._binding = object()  # this labeler's key among the per-labeler context bindings
 
     def __repr__(self) -> str:
         return f"Labeler(producer={self.policy.producer!r}, placement={self.policy.placement!r})"
@@ -187,6 +227,8 @@ class Labeler:
         """
         return self._keys.public_raw
 
+    # --- context and the Art. 9 decision ---------------------------------------------------------
+
     @contextmanager
     def context(
         self,
@@ -198,79 +240,46 @@ class Labeler:
         model: str | None = None,
     ) -> Iterator[LabelContext]:
         """
-        Bind per-request facts for every label() / stream() in this context (contextvars).
+        Bind per-request facts for **this labeler** inside the ``with`` block (contextvars).
+
+        Other labelers do not see them; :func:`aigclabel.request_context` binds for all.
+
+        .. versionchanged:: 0.2.0
+           The binding is this labeler's own (it was shared by every labeler).
         """
         ctx = LabelContext(
             user=user, conversation=conversation, request_id=request_id, opt_out=opt_out, model=model
         )
-        token = _CONTEXT.set(ctx)
-        try:
+        with _context_module.bind_for(self._binding, ctx):
             yield ctx
-        finally:
-            _CONTEXT.reset(token)
 
-    def label(
-        self,
-        text: str,
-        *,
-        context: LabelContext | None = None,
-        placement: Placement | None = None,
-        text_format: TextFormat | None = None,
-    ) -> LabeledText:
+    def current_context(self) -> LabelContext | None:
         """
-        Label *text*: visible label, invisible packets and seal, metadata and interface tag.
+        The context bound for this labeler, else the request's (:func:`aigclabel.request_context`).
 
-        Args:
-            text: the generated text.
-            context: per-request facts; defaults to the one bound by :meth:`context`.
-            placement: overrides the policy's placement for this call.
-            text_format: overrides the policy's text format (``plain``, ``markdown``, ``html``;
-                ``json`` for structured output, which is returned unchanged — its label is
-                the metadata and the interface tag).
+        .. versionadded:: 0.2.0
+        """
+        return _context_module.bound_for(self._binding)
 
-        With an accepted Art. 9 opt-out in the context, the text carries no visible label
-        (the implicit label stays) and the record is committed before this returns; a
-        refused or unrecordable opt-out labels as usual and says why in ``notice``.
+    def decide(self, context: LabelContext | None) -> OptOutDecision:
+        """
+        Decide whether *context*'s Art. 9 opt-out is honoured; no I/O.
+
+        Returns:
+            ``NO_OPT_OUT`` without an opt-out; an accepted decision; or a refusal (logged) whose
+            text becomes the result's ``notice``.
 
         Raises:
-            OptOutError: an opt-out was refused or could not be recorded, and the policy
-                says to raise (``opt_out_on_error = "raise"``).
-            TypeError: *text* is not a ``str``.
+            OptOutError: a refusal when the policy says ``opt_out_on_error = "raise"``.
+
+        .. versionadded:: 0.2.0
         """
-        if not isinstance(text, str):
-            raise TypeError(f"label() takes str, not {type(text).__name__}")
-        ctx = context if context is not None else _CONTEXT.get()
-        stream = self._stream(ctx, placement, text_format, record_now=False)
-        if stream._opt_out is None and self.policy.marks and _may_hold_marks(text):
-            prior = self._own_label(text, explicit_needed=stream._placement != "none")
-            if prior is not None:
-                return prior
-        stream.feed(text)
-        stream.finish()
-        result = stream.result
-        assert result is not None  # set by finish()
-        if stream._opt_out is not None:
-            # The record goes in before the unlabeled text is returned.
-            try:
-                self._recorder.record(
-                    kind="generated",
-                    context=ctx,
-                    opt_out=stream._opt_out,
-                    produce_id=result.produce_id,
-                    text=result.text,
-                )
-            except AIGCLabelError as exc:
-                notice = self._refuse(
-                    f"the opt-out record could not be written ({exc}); the text is labeled", exc
-                )
-                assert ctx is not None  # an opt-out came from it
-                labeled = self.label(
-                    text, context=replace(ctx, opt_out=None), placement=placement, text_format=text_format
-                )
-                return replace(labeled, notice=notice)
-        elif self.policy.audit_record_all and self.policy.audit_store is not None:
-            self._record_quietly(ctx, result)
-        return result
+        if context is None or context.opt_out is None:
+            return NO_OPT_OUT
+        opt_out, refusal = self._recorder.decide(context)
+        if refusal is not None:
+            return OptOutDecision(refusal=self._refuse(refusal))
+        return OptOutDecision(opt_out=opt_out)
 
     def _refuse(self, notice: str, cause: BaseException | None = None) -> str:
         """
@@ -281,23 +290,191 @@ class Labeler:
         _log.warning("aigc-label: opt-out not honoured: %s", notice)
         return notice
 
+    def _unrecorded(self, exc: AIGCLabelError) -> str:
+        return self._refuse(f"the opt-out record could not be written ({exc}); the text is labeled", exc)
+
+    def _resolve(
+        self, context: LabelContext | None, decision: OptOutDecision | None
+    ) -> tuple[LabelContext | None, OptOutDecision]:
+        ctx = context if context is not None else self.current_context()
+        return ctx, decision if decision is not None else self.decide(ctx)
+
+    # --- one-shot labeling ----------------------------------------------------------------------
+
+    def label(
+        self,
+        text: str,
+        *,
+        context: LabelContext | None = None,
+        decision: OptOutDecision | None = None,
+        placement: Placement | None = None,
+        text_format: TextFormat | None = None,
+    ) -> LabeledText:
+        """
+        Label *text*: visible label, invisible packets and seal, metadata and interface tag.
+
+        Args:
+            text: the generated text.
+            context: per-request facts; defaults to :meth:`current_context`.
+            decision: the request's opt-out decision (:meth:`decide`); decided here when omitted.
+            placement: overrides the policy's placement for this call.
+            text_format: overrides the policy's text format (``plain``, ``markdown``, ``html``;
+                ``json`` for structured output, which is returned unchanged — its label is
+                the metadata and the interface tag).
+
+        With an accepted Art. 9 opt-out the text carries no visible label (the implicit label
+        stays) and the record, with the content's hash, is committed before this returns; a
+        refused or unrecordable opt-out labels as usual and says why in ``notice``.
+
+        Raises:
+            OptOutError: an opt-out was refused or could not be recorded, and the policy
+                says to raise (``opt_out_on_error = "raise"``).
+            TypeError: *text* is not a ``str``.
+        """
+        ctx, decision, result = self._label_pure(text, context, decision, placement, text_format)
+        if decision.opt_out is not None:
+            try:
+                self._recorder.record(**self._release_record(ctx, decision, result))
+            except AIGCLabelError as exc:
+                return self._relabel(text, ctx, placement, text_format, self._unrecorded(exc))
+        elif self._records_all():
+            self._record_quietly(ctx, result)
+        return result
+
+    async def alabel(
+        self,
+        text: str,
+        *,
+        context: LabelContext | None = None,
+        decision: OptOutDecision | None = None,
+        placement: Placement | None = None,
+        text_format: TextFormat | None = None,
+    ) -> LabeledText:
+        """
+        :meth:`label` for async callers: the record sink is awaited, the event loop never blocks.
+
+        .. versionadded:: 0.2.0
+        """
+        ctx, decision, result = self._label_pure(text, context, decision, placement, text_format)
+        if decision.opt_out is not None:
+            try:
+                await self._recorder.record_async(**self._release_record(ctx, decision, result))
+            except AIGCLabelError as exc:
+                return self._relabel(text, ctx, placement, text_format, self._unrecorded(exc))
+        elif self._records_all():
+            await self._arecord_quietly(ctx, result)
+        return result
+
+    def _label_pure(
+        self,
+        text: str,
+        context: LabelContext | None,
+        decision: OptOutDecision | None,
+        placement: Placement | None,
+        text_format: TextFormat | None,
+    ) -> tuple[LabelContext | None, OptOutDecision, LabeledText]:
+        if not isinstance(text, str):
+            raise TypeError(f"label() takes str, not {type(text).__name__}")
+        ctx, decision = self._resolve(context, decision)
+        stream = self._new_stream(ctx, decision, placement, text_format)
+        if decision.opt_out is None and self.policy.marks and _may_hold_marks(text):
+            prior = self._own_label(text, explicit_needed=stream.placement != "none")
+            if prior is not None:
+                return ctx, decision, prior
+        stream.feed(text)
+        stream.finish()
+        assert stream.result is not None  # set by finish()
+        return ctx, decision, stream.result
+
+    def _relabel(
+        self,
+        text: str,
+        ctx: LabelContext | None,
+        placement: Placement | None,
+        text_format: TextFormat | None,
+        notice: str,
+    ) -> LabeledText:
+        """
+        The opt-out could not be recorded: label with the visible label, say why (no record).
+        """
+        _, _, result = self._label_pure(text, ctx, NO_OPT_OUT, placement, text_format)
+        return replace(result, notice=notice)
+
+    def _release_record(
+        self, ctx: LabelContext | None, decision: OptOutDecision, result: LabeledText
+    ) -> _RecordArgs:
+        return {
+            "kind": "generated",
+            "context": ctx,
+            "opt_out": decision.opt_out,
+            "produce_id": result.produce_id,
+            "text": result.text,
+        }
+
+    def _records_all(self) -> bool:
+        return self.policy.audit_record_all and self.policy.audit_store is not None
+
     def _record_quietly(self, context: LabelContext | None, result: LabeledText) -> None:
         try:
-            self._recorder.record(
-                kind="generated",
-                context=context,
-                opt_out=None,
-                produce_id=result.produce_id,
-                text=result.text,
-            )
+            self._recorder.record(**self._release_record(context, NO_OPT_OUT, result))
         except AIGCLabelError:  # a labeled release needs no record: keep going, but say so
             _log.exception("aigc-label: the record of a labeled release could not be written")
 
+    async def _arecord_quietly(self, context: LabelContext | None, result: LabeledText) -> None:
+        try:
+            await self._recorder.record_async(**self._release_record(context, NO_OPT_OUT, result))
+        except AIGCLabelError:
+            _log.exception("aigc-label: the record of a labeled release could not be written")
+
+    def describe(self, *, context: LabelContext | None = None, language: str | None = None) -> LabeledText:
+        """
+        The implicit label and interface tag for output that carries no text to label.
+
+        Tool calls, function arguments and JSON-mode output are released unchanged; their label
+        is this metadata (a fresh ProduceID) and the interface tag. No record is written and no
+        mark is made: nothing is released without the visible label that it would apply to.
+
+        Args:
+            context: unused today; accepted so call sites read like ``label()``.
+            language: ``zh`` or ``en`` for the interface tag (the policy's language, else ``zh``).
+
+        .. versionadded:: 0.2.0
+        """
+        del context
+        policy = self.policy
+        lang = language or (policy.language if policy.language != "auto" else "zh")
+        produce_id, parts = new_produce_id()
+        ui_text = policy.ui_text or policy.label_text_for(lang)
+        return LabeledText(
+            text="",
+            metadata=AIGCMetadata.first_write(
+                producer=policy.producer, produce_id=produce_id, label=policy.label
+            ),
+            ui=UIDisclosure(
+                text=ui_text,
+                position=policy.ui_position,
+                language="zh-CN" if lang == "zh" else "en",
+                produce_id=produce_id,
+                explicit_label_in_text=False,
+            ),
+            produce_id=produce_id,
+            mark_id=f"{parts.mark_id:08x}",
+            explicit=False,
+        )
+
     def close(self) -> None:
         """
-        Close the record store, if one was opened.
+        Close the record sink, if one was opened.
         """
         self._recorder.close()
+
+    async def aclose(self) -> None:
+        """
+        Close the record sink from async code.
+
+        .. versionadded:: 0.2.0
+        """
+        await self._recorder.aclose()
 
     def _own_label(self, text: str, *, explicit_needed: bool) -> LabeledText | None:
         """
@@ -306,7 +483,7 @@ class Labeler:
         Labeling such a text again returns it unchanged (one implicit label per content,
         GB 45438 §6.1 c); marks of other producers are never touched.
         """
-        from .verification import verify  # verify imports this module
+        from .verification import verify  # verification imports this module
 
         keys = self._keys
         verdict = verify(
@@ -341,57 +518,135 @@ class Labeler:
             packets=verdict.evidence.cf.packets + verdict.evidence.mn.packets,
         )
 
+    # --- streams --------------------------------------------------------------------------------
+
     def stream(
         self,
         *,
         context: LabelContext | None = None,
+        decision: OptOutDecision | None = None,
         placement: Placement | None = None,
         text_format: TextFormat | None = None,
     ) -> StreamLabeler:
         """
         Start labeling one streamed response; see :class:`StreamLabeler`.
 
-        With an accepted opt-out in the context, the record is committed here, before any
-        text can be released, and the stream carries no visible label (marks stay).
+        With an accepted opt-out, the record is committed here, before any text can be
+        released, and the stream carries no visible label (marks stay); after ``finish()``,
+        :meth:`complete` records the content's hash.
 
         Raises:
             OptOutError: an opt-out was refused or could not be recorded, and the policy
                 says to raise (``opt_out_on_error = "raise"``); otherwise the stream labels.
         """
-        return self._stream(context if context is not None else _CONTEXT.get(), placement, text_format, True)
+        ctx, decision = self._resolve(context, decision)
+        stream = self._new_stream(ctx, decision, placement, text_format, auto_complete=True)
+        if decision.opt_out is not None:
+            try:
+                self._recorder.record(**self._start_record(stream))
+            except AIGCLabelError as exc:
+                return self._new_stream(ctx, NO_OPT_OUT, placement, text_format, notice=self._unrecorded(exc))
+        return stream
 
-    def _stream(
+    async def astream(
+        self,
+        *,
+        context: LabelContext | None = None,
+        decision: OptOutDecision | None = None,
+        placement: Placement | None = None,
+        text_format: TextFormat | None = None,
+    ) -> StreamLabeler:
+        """
+        :meth:`stream` for async callers: the opt-out record is awaited; call :meth:`acomplete`
+        after ``finish()``.
+
+        .. versionadded:: 0.2.0
+        """
+        ctx, decision = self._resolve(context, decision)
+        stream = self._new_stream(ctx, decision, placement, text_format)
+        if decision.opt_out is not None:
+            try:
+                await self._recorder.record_async(**self._start_record(stream))
+            except AIGCLabelError as exc:
+                return self._new_stream(ctx, NO_OPT_OUT, placement, text_format, notice=self._unrecorded(exc))
+        return stream
+
+    def complete(self, stream: StreamLabeler) -> None:
+        """
+        After ``stream.finish()``: record an opted-out stream's content hash (``completed``), or
+        the labeled release under ``audit_record_all``. Failures are logged (the text is out).
+
+        .. versionadded:: 0.2.0
+        """
+        record = self._end_record(stream)
+        if record is not None:
+            try:
+                self._recorder.record(**record)
+            except AIGCLabelError:
+                _log.exception("aigc-label: the completion record of a stream could not be written")
+
+    async def acomplete(self, stream: StreamLabeler) -> None:
+        """
+        :meth:`complete` for async callers.
+
+        .. versionadded:: 0.2.0
+        """
+        record = self._end_record(stream)
+        if record is not None:
+            try:
+                await self._recorder.record_async(**record)
+            except AIGCLabelError:
+                _log.exception("aigc-label: the completion record of a stream could not be written")
+
+    def _new_stream(
         self,
         ctx: LabelContext | None,
+        decision: OptOutDecision,
         placement: Placement | None,
         text_format: TextFormat | None,
-        record_now: bool,
+        *,
+        notice: str | None = None,
+        auto_complete: bool = False,
     ) -> StreamLabeler:
         placement = placement or self.policy.placement
-        text_format = text_format or self.policy.text_format
-        opt_out: OptOut | None = None
-        notice: str | None = None
-        if ctx is not None and ctx.opt_out is not None:
-            opt_out, refusal = self._recorder.decide(ctx)
-            if refusal is not None:
-                notice = self._refuse(refusal)
-        stream = StreamLabeler(self, placement="none" if opt_out else placement, text_format=text_format)
-        if opt_out is not None and record_now:
-            try:
-                self._recorder.record(
-                    kind="generated", context=ctx, opt_out=opt_out, produce_id=stream.produce_id, text=None
-                )
-            except AIGCLabelError as exc:
-                notice = self._refuse(
-                    f"the opt-out record could not be written ({exc}); the text is labeled", exc
-                )
-                opt_out = None
-                stream = StreamLabeler(self, placement=placement, text_format=text_format)
-        stream._context = ctx
-        stream._opt_out = opt_out
-        stream._notice = notice
-        stream._recorded = record_now
-        return stream
+        return StreamLabeler(
+            self,
+            placement="none" if decision.opt_out is not None else placement,
+            text_format=text_format or self.policy.text_format,
+            context=ctx,
+            opt_out=decision.opt_out,
+            notice=notice or decision.refusal,
+            auto_complete=auto_complete,
+        )
+
+    @staticmethod
+    def _start_record(stream: StreamLabeler) -> _RecordArgs:
+        return {
+            "kind": "generated",
+            "context": stream.context,
+            "opt_out": stream.opt_out,
+            "produce_id": stream.produce_id,
+            "text": None,
+        }
+
+    def _end_record(self, stream: StreamLabeler) -> _RecordArgs | None:
+        result = stream.result
+        if result is None:
+            raise StreamStateError("complete() before finish(): finish the stream first")
+        kind: EventKind
+        if stream.opt_out is not None:
+            kind = "completed"
+        elif self._records_all():
+            kind = "generated"
+        else:
+            return None
+        return {
+            "kind": kind,
+            "context": stream.context,
+            "opt_out": stream.opt_out,
+            "produce_id": result.produce_id,
+            "text": result.text,
+        }
 
 
 class StreamLabeler:
@@ -404,36 +659,57 @@ class StreamLabeler:
     letter shows the language and the start differs from the label itself (start
     placements), and until the end for ``middle`` placement. ``result`` holds the
     :class:`LabeledText` after :meth:`finish`.
+
+    Its configuration (placement, format, context, opt-out) is fixed when it is made by
+    :meth:`Labeler.stream` / :meth:`Labeler.astream`; records are the labeler's business
+    (:meth:`Labeler.complete` after :meth:`finish`).
     """
 
     __slots__ = (
-        "_context",
+        "_auto_complete",
         "_done",
         "_inserter",
         "_labeler",
         "_language",
-        "_notice",
-        "_opt_out",
         "_out",
         "_packet",
         "_parts",
         "_pending",
-        "_placement",
         "_plan",
-        "_recorded",
         "_text_format",
         "_visible",
+        "context",
         "mark_id",
+        "notice",
+        "opt_out",
+        "placement",
         "produce_id",
         "result",
     )
 
-    def __init__(self, labeler: Labeler, *, placement: Placement, text_format: TextFormat) -> None:
+    def __init__(
+        self,
+        labeler: Labeler,
+        *,
+        placement: Placement,
+        text_format: TextFormat,
+        context: LabelContext | None = None,
+        opt_out: OptOut | None = None,
+        notice: str | None = None,
+        auto_complete: bool = False,
+    ) -> None:
         policy = labeler.policy
         self._labeler = labeler
         structured = text_format == "json"  # nothing may be added inside structured output
-        self._placement: Placement = "none" if structured else placement
+        #: The placement in effect (``none`` for structured output or an accepted opt-out).
+        self.placement: Placement = "none" if structured else placement
         self._text_format: TextFormat = text_format
+        #: The request's context, the accepted Art. 9 opt-out (visible label waived) and the
+        #: notice of a refused one; fixed for the stream's life.
+        self.context = context
+        self.opt_out = opt_out
+        self.notice = notice
+        self._auto_complete = auto_complete
         self.produce_id, parts = new_produce_id()
         self._parts = parts
         self.mark_id = f"{parts.mark_id:08x}"
@@ -442,10 +718,6 @@ class StreamLabeler:
         self._pending: list[str] = []  # held-back model text
         self._visible: list[str] = []  # everything visible released so far, marks excluded
         self._out: list[str] = []  # everything returned, for result.text
-        self._context: LabelContext | None = None
-        self._opt_out: OptOut | None = None  # an accepted Art. 9 opt-out (visible label waived)
-        self._notice: str | None = None
-        self._recorded = False  # the opt-out's "generated" record is already committed
         self._done = False
         self.result: LabeledText | None = None
         self._packet: bytes | None = None  # built when first needed
@@ -497,7 +769,7 @@ class StreamLabeler:
                 return ""
             self._language = language or "en"
         policy = self._labeler.policy
-        placement = self._placement
+        placement = self.placement
         label = (
             None
             if placement == "none"
@@ -567,27 +839,14 @@ class StreamLabeler:
         out += self._seal()
         self._out.append(out)
         assert self.result is not None
-        self.result = result = replace(
-            self.result, text="".join(self._out), opted_out=self._opt_out is not None, notice=self._notice
+        self.result = replace(
+            self.result, text="".join(self._out), opted_out=self.opt_out is not None, notice=self.notice
         )
         self._out = []
-        labeler = self._labeler
-        if self._recorded and self._opt_out is not None:
-            # The stream's release was recorded before its first chunk; now bind the content.
-            try:
-                labeler._recorder.record(
-                    kind="completed",
-                    context=self._context,
-                    opt_out=self._opt_out,
-                    produce_id=result.produce_id,
-                    text=result.text,
-                )
-            except AIGCLabelError:
-                _log.exception(
-                    "aigc-label: the completion record of an opted-out stream could not be written"
-                )
-        elif self._recorded and labeler.policy.audit_record_all and labeler.policy.audit_store is not None:
-            labeler._record_quietly(self._context, result)
+        if self._auto_complete:
+            # Transitional: streams from the sync Labeler.stream() still write their completion
+            # record here until every caller calls Labeler.complete() itself.
+            self._labeler.complete(self)
         return out
 
     def _seal(self) -> str:

@@ -14,7 +14,8 @@ import pytest
 from aigclabel import LabelContext, Labeler, LabelPolicy, OptOut, OptOutError, verify
 from aigclabel.audit.mirror import purge_mirror
 from aigclabel.audit.recorder import content_sha256
-from aigclabel.audit.store import AuditStore, AuditStoreError
+from aigclabel.audit.sink import RecordSinkError
+from aigclabel.audit.store import AuditStore
 
 from tests.helpers import KEY, PRODUCER
 
@@ -32,11 +33,12 @@ def _store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'aigc-audit.db'}"
 
 
-def make(store_url: str | None, **extra: Any) -> Labeler:
+def make(store_url: str | None, sink: Any = None, **extra: Any) -> Labeler:
     return Labeler(
         LabelPolicy(
             producer=PRODUCER, key=KEY, audit_store=store_url, opt_out_agreements=["2025-09"], **extra
-        )
+        ),
+        sink=sink,
     )
 
 
@@ -140,23 +142,24 @@ def test_refused_opt_out_raises_when_configured(store_url: str) -> None:
         labeler.label(TEXT, context=LabelContext(opt_out=OptOut(user="u", agreement_version="old")))
 
 
-class _BrokenStore:
-    def append(self, record: Any) -> Any:
-        raise AuditStoreError("disk full")
+class _BrokenSink:
+    """
+    A record sink whose disk is full.
+    """
+
+    def append(self, record: Any, *, timeout: float | None = None) -> Any:
+        raise RecordSinkError("disk full")
 
     def close(self) -> None:
         pass
 
 
 @pytest.mark.parametrize("streamed", [False, True])
-def test_unrecordable_opt_out_fails_closed(
-    store_url: str, monkeypatch: pytest.MonkeyPatch, streamed: bool
-) -> None:
+def test_unrecordable_opt_out_fails_closed(store_url: str, streamed: bool) -> None:
     """
     When the record cannot be written (full disk, read-only store), the text is labeled as usual.
     """
-    labeler = make(store_url)
-    monkeypatch.setattr(labeler._recorder, "store", lambda: _BrokenStore())
+    labeler = make(store_url, sink=_BrokenSink())
 
     if streamed:
         stream = labeler.stream(context=LabelContext(opt_out=OPT_OUT))
@@ -171,12 +174,11 @@ def test_unrecordable_opt_out_fails_closed(
     assert verify(text, key=KEY).evidence.explicit
 
 
-def test_unrecordable_opt_out_raises_when_configured(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unrecordable_opt_out_raises_when_configured(store_url: str) -> None:
     """
     With opt_out_on_error = "raise", an unrecordable opt-out raises and releases nothing.
     """
-    labeler = make(store_url, opt_out_on_error="raise")
-    monkeypatch.setattr(labeler._recorder, "store", lambda: _BrokenStore())
+    labeler = make(store_url, sink=_BrokenSink(), opt_out_on_error="raise")
 
     with pytest.raises(OptOutError, match="disk full"):
         labeler.stream(context=LabelContext(opt_out=OPT_OUT))
@@ -243,6 +245,5 @@ def test_otel_log_event_per_record(store_url: str, monkeypatch: pytest.MonkeyPat
 
     out = make(store_url).label(TEXT, context=LabelContext(opt_out=OPT_OUT))
 
-    (event,) = exporter.get_finished_logs()
-    assert "aigc.audit.record" == event.log_record.event_name
+    (event,) = [e for e in exporter.get_finished_logs() if e.log_record.event_name == "aigc.audit.record"]
     assert out.produce_id == event.log_record.attributes["aigc.audit.produce_id"]
