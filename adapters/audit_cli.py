@@ -5,6 +5,11 @@ The store URL comes from ``--store`` or ``AIGCLABEL_AUDIT_STORE``; the key of an
 ``--chain-key-file`` or ``AIGCLABEL_AUDIT_CHAIN_KEY`` (never printed; normalised like every key:
 trailing line breaks dropped, surrounding whitespace refused).
 
+``verify --anchor FILE`` also compares the chain with the signed anchors in FILE (a JSON-lines
+mirror day file, or the mirror directory): records cut off the end, with the head row
+rewritten to match, are found. ``verify --file EXPORT`` checks an exported JSON-lines file (or
+the mirror directory) instead of a store, with no database.
+
 Exit codes:
 
 ====  ==========================================================
@@ -27,8 +32,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TextIO
 
+from aigclabel.adapters.audit import (
+    MIN_RETENTION_DAYS,
+    Anchor,
+    AuditStore,
+    ChainReport,
+    iter_jsonl,
+    verify_chain,
+)
 from aigclabel.audit.records import RECORD_FIELDS, AuditRecord, parse_time
-from aigclabel.audit.store import MIN_RETENTION_DAYS, AuditStore
 from aigclabel.exceptions import AIGCLabelError
 
 from ._cli_io import read_key
@@ -63,6 +75,17 @@ def add_audit_commands(subparsers: Any) -> None:
 
     ver = sub.add_parser("verify", help="prove the hash chain intact or name the first broken record")
     common(ver)
+    ver.add_argument(
+        "--anchor",
+        metavar="FILE",
+        action="append",
+        help="JSON-lines file or mirror directory with signed anchors to compare with (repeatable)",
+    )
+    ver.add_argument(
+        "--file",
+        metavar="EXPORT",
+        help="verify an exported JSON-lines file (or mirror directory) instead of a store",
+    )
 
     qry = sub.add_parser("query", help="print the records of a user, a ProduceID or a time range")
     common(qry)
@@ -106,6 +129,9 @@ def _run(args: argparse.Namespace, stdout: TextIO) -> int:
     until = _time("--until", getattr(args, "until", None))
     if since is not None and until is not None and since > until:
         raise _BadInput(f"--since ({since.isoformat()}) is after --until ({until.isoformat()})")
+    anchors = _anchors(getattr(args, "anchor", None) or [])
+    if command == "verify" and args.file:
+        return _report(_verify_file(args.file, _chain_key(args.chain_key_file), anchors), stdout)
     url = args.store or os.environ.get(STORE_ENV)
     if not url:
         raise _BadInput(f"no audit store: pass --store URL or set {STORE_ENV}")
@@ -113,15 +139,7 @@ def _run(args: argparse.Namespace, stdout: TextIO) -> int:
     retention = args.retention_days if command == "purge" else MIN_RETENTION_DAYS
     with AuditStore.open(url, chain_key=key, retention_days=retention, create=False) as store:
         if command == "verify":
-            report = store.verify()
-            if report.ok:
-                stdout.write(f"audit chain intact: {report.records} records\n")
-                return EXIT_OK
-            stdout.write(
-                f"audit chain BROKEN at record {report.first_broken_seq}: {report.reason} "
-                f"({report.records} records verified before it)\n"
-            )
-            return EXIT_BROKEN
+            return _report(store.verify(anchor=anchors), stdout)
         if command == "purge":
             purged = store.purge()
             if purged.deleted:
@@ -139,6 +157,46 @@ def _run(args: argparse.Namespace, stdout: TextIO) -> int:
         with _output(args.output, stdout) as out:
             _write(records, args.out_format, out)
         return EXIT_OK
+
+
+def _report(report: ChainReport, stdout: TextIO) -> int:
+    if report.ok:
+        stdout.write(f"audit chain intact: {report.records} records\n")
+        return EXIT_OK
+    stdout.write(
+        f"audit chain BROKEN at record {report.first_broken_seq}: {report.reason} "
+        f"({report.records} records verified before it)\n"
+    )
+    return EXIT_BROKEN
+
+
+def _anchors(paths: list[str]) -> list[Anchor]:
+    out: list[Anchor] = []
+    for path in paths:
+        try:
+            out.extend(item for item in iter_jsonl(path) if isinstance(item, Anchor))
+        except OSError as exc:
+            raise _BadInput(f"cannot read --anchor {path!r}: {exc.strerror}") from exc
+    if paths and not out:
+        raise _BadInput(f"no anchors in {', '.join(paths)} (expected the JSON-lines audit mirror)")
+    return out
+
+
+def _verify_file(path: str, key: bytes | None, anchors: list[Anchor]) -> ChainReport:
+    try:
+        records = sorted(
+            (item for item in iter_jsonl(path) if isinstance(item, AuditRecord)),
+            key=lambda r: r.seq or 0,
+        )
+    except OSError as exc:
+        raise _BadInput(f"cannot read --file {path!r}: {exc.strerror}") from exc
+    # An export taken after a purge starts later: where it resumes must be confirmed by a
+    # checkpoint record inside it.
+    first = records[0] if records else None
+    start = None
+    if first is not None and first.seq is not None and first.seq > 1 and first.prev_hash is not None:
+        start = (first.seq - 1, first.prev_hash)
+    return verify_chain(records, key, anchors, start=start)
 
 
 def _time(flag: str, value: str | None) -> datetime | None:

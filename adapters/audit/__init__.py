@@ -42,6 +42,7 @@ __all__ = [
     "ChainReport",
     "EventKind",
     "JsonLinesMirror",
+    "Mirrors",
     "PurgeReport",
     "iter_jsonl",
     "open_record_sink",
