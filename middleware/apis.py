@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aigclabel.labeler import LabelContext, Labeler
+from aigclabel.labeler import LabelContext, Labeler, OptOutDecision
 
 from . import anthropic_messages, openai_chat, openai_completions, openai_responses
 from .common import Reasoning, RewriterBase
@@ -64,9 +64,14 @@ APIS: dict[Endpoint, API] = {
 
 
 def stream_rewriter(
-    labeler: Labeler, info: RequestInfo, context: LabelContext | None, reasoning: Reasoning = "label"
+    labeler: Labeler,
+    info: RequestInfo,
+    context: LabelContext | None,
+    reasoning: Reasoning = "label",
+    *,
+    decision: OptOutDecision | None = None,
 ) -> StreamRewriter:
     """
     The stream rewriter of *info*'s API.
     """
-    return APIS[info.endpoint].stream(labeler, info, context, reasoning)
+    return APIS[info.endpoint].stream(labeler, info, context, reasoning, decision=decision)

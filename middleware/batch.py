@@ -27,7 +27,7 @@ import json
 import re
 from typing import Any
 
-from aigclabel.labeler import LabelContext, LabeledText, Labeler
+from aigclabel.labeler import LabelContext, LabeledText, Labeler, OptOutDecision
 
 from .apis import APIS
 from .common import BodyShapeError, Reasoning, UnlabelableResponseError, dumps
@@ -73,6 +73,7 @@ class BatchRewriter:
 
     __slots__ = (
         "_context",
+        "_decision",
         "_labeler",
         "_line",
         "_mode",
@@ -93,9 +94,11 @@ class BatchRewriter:
         *,
         status_code: int = 200,
         content_type: str = "",
+        decision: OptOutDecision | None = None,
     ) -> None:
         self._labeler = labeler
         self._context = context
+        self._decision = labeler.decide(context) if decision is None else decision
         self._reasoning: Reasoning = reasoning
         self._parts: list[bytes] = []
         self._mode: str | None = None  # "batch" or "pass" once the first line decides
@@ -165,7 +168,7 @@ class BatchRewriter:
             return line
         body_doc, endpoint, structured = target
         info = RequestInfo(endpoint, False, str(body_doc.get("model") or ""), structured, {})
-        rewriter = JSONRewriter(self._labeler, info, self._context, self._reasoning)
+        rewriter = JSONRewriter(self._labeler, info, self._context, self._reasoning, decision=self._decision)
         try:
             rewriter.rewrite_doc(body_doc)
         except BodyShapeError as exc:

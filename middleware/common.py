@@ -9,7 +9,7 @@ import json
 from typing import Any, Literal
 
 from aigclabel.exceptions import AIGCLabelError
-from aigclabel.labeler import LabelContext, LabeledText, Labeler, StreamLabeler
+from aigclabel.labeler import LabelContext, LabeledText, Labeler, OptOutDecision, StreamLabeler
 
 from .endpoints import RequestInfo
 
@@ -161,16 +161,24 @@ def kind_name(value: Any) -> str:
 
 
 class RewriterBase:
+    """
+    What every rewriter of one response holds: the labeler, the request, its context and
+    opt-out decision (decided once per request), and every text labeled so far.
+    """
+
     def __init__(
         self,
         labeler: Labeler,
         info: RequestInfo,
         context: LabelContext | None,
         reasoning: Reasoning = "label",
+        *,
+        decision: OptOutDecision | None = None,
     ) -> None:
         self.labeler = labeler
         self.info = info
         self.context = context
+        self.decision = labeler.decide(context) if decision is None else decision
         self.text_format = info.text_format(labeler.policy.text_format)
         self.label_reasoning = reasoning == "label"
         #: every labeled text of this response, in order
@@ -181,18 +189,22 @@ class RewriterBase:
     def label(self, text: str, *, reasoning: bool = False) -> LabeledText:
         # Reasoning is prose even when the answer is JSON mode: it gets the policy's own format.
         fmt = self.labeler.policy.text_format if reasoning else self.text_format
-        labeled = self.labeler.label(text, context=self.context, text_format=fmt)
+        labeled = self.labeler.label(text, context=self.context, decision=self.decision, text_format=fmt)
         self.labeled.append(labeled)
         return labeled
 
     def describe(self) -> LabeledText:
-        labeled = self.labeler.label("", context=self.context, text_format="json")
+        """
+        The label of output that is not text (tool calls, a refusal): metadata and interface
+        tag, no record (nothing unlabeled is released).
+        """
+        labeled = self.labeler.describe(context=self.context)
         self.labeled.append(labeled)
         return labeled
 
     def open_stream(self, *, reasoning: bool = False) -> StreamLabeler:
         fmt = self.labeler.policy.text_format if reasoning else self.text_format
-        return self.labeler.stream(context=self.context, text_format=fmt)
+        return self.labeler.stream(context=self.context, decision=self.decision, text_format=fmt)
 
     def aigc(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {"label": self.labeler.policy.label, "items": items}

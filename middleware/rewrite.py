@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aigclabel.labeler import LabelContext, LabeledText, Labeler, StreamLabeler
+from aigclabel.labeler import LabelContext, LabeledText, Labeler, OptOutDecision, StreamLabeler
 
 from .common import (
     BodyShapeError,
@@ -63,8 +63,10 @@ class StreamRewriter(RewriterBase):
         info: RequestInfo,
         context: LabelContext | None,
         reasoning: Reasoning = "label",
+        *,
+        decision: OptOutDecision | None = None,
     ) -> None:
-        super().__init__(labeler, info, context, reasoning)
+        super().__init__(labeler, info, context, reasoning, decision=decision)
         self._decoder = SSEDecoder()
         self._streams: dict[Any, StreamLabeler] = {}
         self._finished: dict[Any, str] = {}  # key -> full labeled text

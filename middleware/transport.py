@@ -28,8 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from aigclabel.exceptions import OptOutError
-from aigclabel.labeler import _CONTEXT, LabelContext, Labeler
+from aigclabel.labeler import LabelContext, Labeler, OptOutDecision
 from aigclabel.optout import OptOut
 from opentelemetry.trace import Span, TracerProvider
 
@@ -92,9 +91,12 @@ class _Core:
         self.hygiene = HistoryHygiene(labeler) if hygiene else None
         self.reasoning: Reasoning = reasoning
 
-    def prepare(self, request: Any, endpoint: Endpoint) -> tuple[Any, RequestInfo, LabelContext | None]:
+    def prepare(
+        self, request: Any, endpoint: Endpoint
+    ) -> tuple[Any, RequestInfo, LabelContext | None, OptOutDecision]:
         """
-        ``(request to send, what it asks for, context)`` for a request to *endpoint*.
+        ``(request to send, what it asks for, context, opt-out decision)`` for a request to
+        *endpoint*: the opt-out is decided once per request, here.
         """
         headers: dict[str, str] = {}
         # Headers.__contains__ is slow; scan the raw pairs once for our prefix.
@@ -105,7 +107,7 @@ class _Core:
         # A retrieval (GET) has no body: its stream flag is the query (parsing it is not free).
         stream_query = request.method == "GET" and request.url.params.get("stream") == "true"
         info = inspect_request(endpoint, request.content, headers, stream_query=stream_query)
-        context = _CONTEXT.get()
+        context = self.labeler.current_context()
         if info.context or info.model:
             base = context or LabelContext()
             opt_out = base.opt_out
@@ -121,12 +123,9 @@ class _Core:
                 opt_out=opt_out,
                 model=base.model or info.model or None,
             )
-        if context is not None and context.opt_out is not None:
-            # A refused opt-out in "raise" mode fails before anything is generated upstream;
-            # an accepted one is recorded by the labeler before any unlabeled text is released.
-            _, refusal = self.labeler._recorder.decide(context)
-            if refusal is not None and self.labeler.policy.opt_out_on_error == "raise":
-                raise OptOutError(refusal)
+        # A refused opt-out in "raise" mode fails before anything is generated upstream; an
+        # accepted one is recorded by the labeler before any unlabeled text is released.
+        decision = self.labeler.decide(context)
         if self.hygiene is not None:
             body = self.hygiene.rewrite(request.content)
             if body is not None:
@@ -135,7 +134,7 @@ class _Core:
                 request = self.lib.request(
                     request.method, request.url, headers=headers, content=body, extensions=request.extensions
                 )
-        return request, info, context
+        return request, info, context, decision
 
     def batch(self, response: Any, kind: str, stream_cls: Callable[..., Any]) -> Any:
         """
@@ -143,11 +142,13 @@ class _Core:
         """
         if not 200 <= response.status_code < 300:
             return response
+        context = self.labeler.current_context()
         rewriter = BatchRewriter(
             self.labeler,
-            _CONTEXT.get(),
+            context,
             kind,
             self.reasoning,
+            decision=self.labeler.decide(context),
             status_code=response.status_code,
             content_type=_raw_header(response, b"content-type").decode("latin-1"),
         )
@@ -164,8 +165,8 @@ class _Core:
         Start labeling one call to *endpoint* (span opened). The shells route the request
         and read its body first (``read()`` or ``aread()``).
         """
-        request, info, context = self.prepare(request, endpoint)
-        return _Call(self, request, info, context, start_span(self.tracer_provider, info))
+        request, info, context, decision = self.prepare(request, endpoint)
+        return _Call(self, request, info, context, decision, start_span(self.tracer_provider, info))
 
 
 class _Call:
@@ -174,15 +175,22 @@ class _Call:
     the response, and the span that ends exactly once.
     """
 
-    __slots__ = ("context", "core", "ended", "info", "request", "response", "rewriter", "span")
+    __slots__ = ("context", "core", "decision", "ended", "info", "request", "response", "rewriter", "span")
 
     def __init__(
-        self, core: _Core, request: Any, info: RequestInfo, context: LabelContext | None, span: Span
+        self,
+        core: _Core,
+        request: Any,
+        info: RequestInfo,
+        context: LabelContext | None,
+        decision: OptOutDecision,
+        span: Span,
     ) -> None:
         self.core = core
         self.request = request
         self.info = info
         self.context = context
+        self.decision = decision
         self.span = span
         self.ended = False
         self.response: Any = None
@@ -227,7 +235,9 @@ class _Call:
         The response to return for an SSE body rewritten by *stream*.
         """
         response = self.response
-        self.rewriter = stream_rewriter(self.core.labeler, self.info, self.context, self.core.reasoning)
+        self.rewriter = stream_rewriter(
+            self.core.labeler, self.info, self.context, self.core.reasoning, decision=self.decision
+        )
         return self.core.lib.response(
             response.status_code, headers=_headers(response), stream=stream, extensions=response.extensions
         )
@@ -273,7 +283,7 @@ class _Call:
             UnlabelableResponseError: the body cannot be labeled; nothing of it is released.
         """
         rewriter = self.rewriter = JSONRewriter(
-            self.core.labeler, self.info, self.context, self.core.reasoning
+            self.core.labeler, self.info, self.context, self.core.reasoning, decision=self.decision
         )
         try:
             new = rewriter.rewrite(body)

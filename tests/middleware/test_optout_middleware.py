@@ -86,3 +86,53 @@ def test_stream_opt_out_is_recorded_before_the_first_chunk(client: openai.OpenAI
     assert [("generated", "u-1", "req-1", "gpt-4o-mini")] == seen_at_first_chunk
     assert ["generated", "completed"] == [k for k, *_ in kinds_and_users(store_url)]
     assert ("intact", ()) == (verdict.status, verdict.evidence.explicit)
+
+
+def test_a_tool_call_only_response_writes_no_release_record(store_url: str) -> None:
+    """
+    An opted-out answer that holds only a tool call releases no text: its label is the
+    metadata and interface tag, and no Art. 9 record is written (no hash of an empty text).
+    """
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": '{"location":"Paris"}'},
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+    labeler = Labeler(
+        LabelPolicy(producer=PRODUCER, key=KEY, audit_store=store_url, opt_out_agreements=["2025-09"])
+    )
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json=body))
+    client = wrap(
+        openai.OpenAI(
+            api_key="test",
+            base_url="http://upstream.test/v1",
+            max_retries=0,
+            http_client=httpx2.Client(transport=transport),
+        ),
+        labeler,
+    )
+
+    completion = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "weather?"}], extra_headers=HEADERS
+    )
+
+    items = completion.aigc["items"]  # type: ignore[attr-defined]
+    assert (1, True, []) == (len(items), bool(items[0]["produce_id"]), kinds_and_users(store_url))
