@@ -259,6 +259,13 @@ class LabelPolicy(BaseModel):
                 "`signing_key` unset, or use seal_form = 'full'",
                 field="seal_form",
             )
+        if self.opt_out_allowed and self.opt_out_agreements and self.audit_chain_key is None:
+            raise PolicyError(
+                "audit_chain_key: opting out of the visible label is enabled (opt_out_agreements), so its "
+                "records must be tamper-evident — set `audit_chain_key` to an HMAC secret of at least 16 "
+                "bytes (kept apart from the database), or set opt_out_allowed = false",
+                field="audit_chain_key",
+            )
         if "eu" in self.preset and not self.marks:
             raise PolicyError(
                 "marks: the 'eu' preset needs machine-readable in-text marks (AI Act Art. 50(2)); "

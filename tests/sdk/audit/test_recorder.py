@@ -243,3 +243,25 @@ def test_importing_the_core_loads_no_store() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert "[]" == out.stdout.strip()
+
+
+def test_opt_out_needs_a_chain_key() -> None:
+    """
+    Accepting opt-outs without audit_chain_key is a PolicyError naming the field.
+    """
+    with pytest.raises(PolicyError, match="audit_chain_key") as info:
+        LabelPolicy(producer=PRODUCER, key=KEY, audit_store="sqlite:///a.db", opt_out_agreements=["2025-09"])
+    assert "audit_chain_key" == info.value.field
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"opt_out_agreements": ["2025-09"], "opt_out_allowed": False}, {"audit_record_all": True}],
+)
+def test_no_chain_key_is_needed_while_opt_out_is_off(extra: dict[str, Any]) -> None:
+    """
+    Without accepted agreements, or with opt_out_allowed false, no chain key is required.
+    """
+    made = LabelPolicy(producer=PRODUCER, key=KEY, audit_store="sqlite:///a.db", **extra)
+
+    assert None is made.audit_chain_key
