@@ -82,6 +82,7 @@ class BatchRewriter:
         "content_type",
         "kind",
         "labeled",
+        "records",
         "status_code",
     )
 
@@ -108,6 +109,9 @@ class BatchRewriter:
         self.content_type = content_type
         #: every labeled text, in order
         self.labeled: list[LabeledText] = []
+        policy = labeler.policy
+        #: whether labeling a line may write an Art. 9 record (async shells run it off the loop)
+        self.records = self._decision.accepted or (policy.audit_record_all and policy.audit_store is not None)
 
     def feed(self, chunk: bytes) -> bytes:
         """

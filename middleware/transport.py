@@ -24,11 +24,13 @@ classes are per HTTP library, because each must subclass that library's own base
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from aigclabel.labeler import LabelContext, Labeler, OptOutDecision
+from aigclabel.labeler import LabelContext, Labeler, OptOutDecision, StreamLabeler
 from aigclabel.optout import OptOut
 from opentelemetry.trace import Span, TracerProvider
 
@@ -175,7 +177,18 @@ class _Call:
     the response, and the span that ends exactly once.
     """
 
-    __slots__ = ("context", "core", "decision", "ended", "info", "request", "response", "rewriter", "span")
+    __slots__ = (
+        "completed",
+        "context",
+        "core",
+        "decision",
+        "ended",
+        "info",
+        "request",
+        "response",
+        "rewriter",
+        "span",
+    )
 
     def __init__(
         self,
@@ -195,6 +208,38 @@ class _Call:
         self.ended = False
         self.response: Any = None
         self.rewriter: StreamRewriter | JSONRewriter | None = None
+        self.completed = 0  # finished streams whose completion record is written
+
+    @property
+    def records(self) -> bool:
+        """
+        Whether labeling this call may write an Art. 9 record (an accepted opt-out, or every
+        release recorded): the async shell then runs the rewriter off the event loop's thread.
+        """
+        return self.decision.accepted or _records_all(self.core.labeler)
+
+    def _newly_closed(self) -> list[StreamLabeler]:
+        rewriter = self.rewriter
+        if not isinstance(rewriter, StreamRewriter) or len(rewriter.closed) == self.completed:
+            return []
+        new = rewriter.closed[self.completed :]
+        self.completed = len(rewriter.closed)
+        return new
+
+    def complete(self) -> None:
+        """
+        Write the completion records of the streams finished since the last call (sync shell):
+        called after each chunk of a recording call, before its output is released.
+        """
+        for stream in self._newly_closed():
+            self.core.labeler.complete(stream)
+
+    async def acomplete(self) -> None:
+        """
+        :meth:`complete`, awaited (the record sink's async path).
+        """
+        for stream in self._newly_closed():
+            await self.core.labeler.acomplete(stream)
 
     def failed(self, exc: BaseException) -> None:
         """
@@ -343,6 +388,18 @@ class _Call:
         )
 
 
+def _records_all(labeler: Labeler) -> bool:
+    policy = labeler.policy
+    return policy.audit_record_all and policy.audit_store is not None
+
+
+async def _off_loop(offload: bool, fn: Callable[..., Any], *args: Any) -> Any:
+    """
+    ``fn(*args)``, on a worker thread when *offload* (it may wait for a record sink).
+    """
+    return await asyncio.to_thread(fn, *args) if offload else fn(*args)
+
+
 def _media_type(response: Any) -> bytes:
     return _raw_header(response, b"content-type").split(b";")[0].strip().lower()
 
@@ -475,7 +532,7 @@ async def ahandle(core: _Core, send: Callable[[Any], Awaitable[Any]], request: A
         await response.aclose()
         raise
     await response.aclose()
-    return call.sniffed(sniffer.kind, b"".join(sniffer.head))
+    return await _off_loop(call.records, call.sniffed, sniffer.kind, b"".join(sniffer.head))
 
 
 class SyncBody:
@@ -488,8 +545,12 @@ class SyncBody:
         self._call = call
         self._head = head or []
         self._source = source
+        self._iterated = False
 
     def __iter__(self) -> Iterator[bytes]:
+        if self._iterated:  # a client draining the response again gets nothing twice
+            return
+        self._iterated = True
         call = self._call
         try:
             head, source = self._head, self._source
@@ -507,16 +568,15 @@ class SyncBody:
                     return
             rewriter = call.rewriter
             assert isinstance(rewriter, StreamRewriter)
-            feed = rewriter.feed
-            for chunk in head:
+            feed, records = rewriter.feed, call.records
+            for chunk in itertools.chain(head, source):
                 out = feed(chunk)
-                if out:
-                    yield out
-            for chunk in source:
-                out = feed(chunk)
+                if records:  # a stream finished by this chunk: its record before its last event
+                    call.complete()
                 if out:
                     yield out
             tail = rewriter.close()
+            call.complete()
         except Exception as exc:
             raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
         if tail:
@@ -537,8 +597,12 @@ class AsyncBody:
         self._call = call
         self._head = head or []
         self._source = source
+        self._iterated = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._iterated:  # a client draining the response again gets nothing twice
+            return
+        self._iterated = True
         call = self._call
         try:
             head, source = self._head, self._source
@@ -552,20 +616,34 @@ class AsyncBody:
                 head = sniffer.head
                 if sniffer.kind == JSON:
                     head.extend([chunk async for chunk in source])
-                    yield call.json_bytes(b"".join(head))
+                    yield await _off_loop(call.records, call.json_bytes, b"".join(head))
                     return
             rewriter = call.rewriter
             assert isinstance(rewriter, StreamRewriter)
             feed = rewriter.feed
-            for chunk in head:
-                out = feed(chunk)
-                if out:
-                    yield out
-            async for chunk in source:
-                out = feed(chunk)
-                if out:
-                    yield out
-            tail = rewriter.close()
+            if call.records:  # opening a stream writes its record: never on the loop's thread
+                for chunk in head:
+                    out = await asyncio.to_thread(feed, chunk)
+                    await call.acomplete()
+                    if out:
+                        yield out
+                async for chunk in source:
+                    out = await asyncio.to_thread(feed, chunk)
+                    await call.acomplete()
+                    if out:
+                        yield out
+                tail = await asyncio.to_thread(rewriter.close)
+                await call.acomplete()
+            else:
+                for chunk in head:
+                    out = feed(chunk)
+                    if out:
+                        yield out
+                async for chunk in source:
+                    out = feed(chunk)
+                    if out:
+                        yield out
+                tail = rewriter.close()
         except Exception as exc:
             raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
         if tail:
@@ -613,11 +691,12 @@ class AsyncLines:
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         response, feed = self._response, self._rewriter.feed
+        offload = self._rewriter.records  # labeling a line may write a record: off the loop
         async for chunk in response.aiter_bytes() if self._encoded else response.stream:
-            out = feed(chunk)
+            out = await _off_loop(offload, feed, chunk)
             if out:
                 yield out
-        tail = self._rewriter.close()
+        tail = await _off_loop(offload, self._rewriter.close)
         if tail:
             yield tail
 

@@ -94,9 +94,6 @@ class OptOutDecision:
 
 NO_OPT_OUT = OptOutDecision()
 
-# Read by the middleware until it calls Labeler.current_context(); not public, to be removed.
-_CONTEXT = _context_module._REQUEST
-
 
 class _RecordArgs(TypedDict):
     """
@@ -540,7 +537,7 @@ class Labeler:
                 says to raise (``opt_out_on_error = "raise"``); otherwise the stream labels.
         """
         ctx, decision = self._resolve(context, decision)
-        stream = self._new_stream(ctx, decision, placement, text_format, auto_complete=True)
+        stream = self._new_stream(ctx, decision, placement, text_format)
         if decision.opt_out is not None:
             try:
                 self._recorder.record(**self._start_record(stream))
@@ -606,7 +603,6 @@ class Labeler:
         text_format: TextFormat | None,
         *,
         notice: str | None = None,
-        auto_complete: bool = False,
     ) -> StreamLabeler:
         placement = placement or self.policy.placement
         return StreamLabeler(
@@ -616,7 +612,6 @@ class Labeler:
             context=ctx,
             opt_out=decision.opt_out,
             notice=notice or decision.refusal,
-            auto_complete=auto_complete,
         )
 
     @staticmethod
@@ -666,7 +661,6 @@ class StreamLabeler:
     """
 
     __slots__ = (
-        "_auto_complete",
         "_done",
         "_inserter",
         "_labeler",
@@ -696,7 +690,6 @@ class StreamLabeler:
         context: LabelContext | None = None,
         opt_out: OptOut | None = None,
         notice: str | None = None,
-        auto_complete: bool = False,
     ) -> None:
         policy = labeler.policy
         self._labeler = labeler
@@ -709,7 +702,6 @@ class StreamLabeler:
         self.context = context
         self.opt_out = opt_out
         self.notice = notice
-        self._auto_complete = auto_complete
         self.produce_id, parts = new_produce_id()
         self._parts = parts
         self.mark_id = f"{parts.mark_id:08x}"
@@ -843,10 +835,6 @@ class StreamLabeler:
             self.result, text="".join(self._out), opted_out=self.opt_out is not None, notice=self.notice
         )
         self._out = []
-        if self._auto_complete:
-            # Transitional: streams from the sync Labeler.stream() still write their completion
-            # record here until every caller calls Labeler.complete() itself.
-            self._labeler.complete(self)
         return out
 
     def _seal(self) -> str:

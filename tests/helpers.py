@@ -13,6 +13,8 @@ from aigclabel.marks.alphabet import ANY_MARK_CHAR
 PRODUCER = "001191110102MAD55U9H0F10002"
 #: The HMAC secret of the default policy.
 KEY = "5c2e8f1a9d4b7e3061f8a2c4d9b0e7a3"
+#: The audit chain key the tests use wherever opting out is enabled (it must be set then).
+CHAIN_KEY = "e4b7c1a9d3f5082b6c4e9a1d7f3b5c20"
 #: The repository root (for the prose under bench/texts).
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ from aigclabel import Labeler, LabelPolicy, verify
 from aigclabel.audit.store import AuditStore
 from aigclabel.middleware import wrap
 
-from tests.helpers import KEY, PRODUCER
+from tests.helpers import CHAIN_KEY, KEY, PRODUCER
 from tests.middleware.upstream import Scenario, handler
 
 TEXT = "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，最适合旅行。" * 20
@@ -34,7 +34,13 @@ def _client(store_url: str) -> openai.OpenAI:
     A wrapped OpenAI client whose labeler honours opt-outs under agreement 2025-09.
     """
     labeler = Labeler(
-        LabelPolicy(producer=PRODUCER, key=KEY, audit_store=store_url, opt_out_agreements=["2025-09"])
+        LabelPolicy(
+            producer=PRODUCER,
+            key=KEY,
+            audit_store=store_url,
+            opt_out_agreements=["2025-09"],
+            audit_chain_key=CHAIN_KEY,
+        )
     )
     upstream = handler(httpx2, Scenario(text=TEXT, chunk_size=9))
     client = openai.OpenAI(
@@ -117,7 +123,13 @@ def test_a_tool_call_only_response_writes_no_release_record(store_url: str) -> N
         ],
     }
     labeler = Labeler(
-        LabelPolicy(producer=PRODUCER, key=KEY, audit_store=store_url, opt_out_agreements=["2025-09"])
+        LabelPolicy(
+            producer=PRODUCER,
+            key=KEY,
+            audit_store=store_url,
+            opt_out_agreements=["2025-09"],
+            audit_chain_key=CHAIN_KEY,
+        )
     )
     transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json=body))
     client = wrap(

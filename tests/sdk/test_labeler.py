@@ -23,7 +23,7 @@ from aigclabel.marks import alphabet
 from hypothesis import given
 
 from tests import strategies
-from tests.helpers import KEY, PRODUCER, bench_text, visible
+from tests.helpers import CHAIN_KEY, KEY, PRODUCER, bench_text, visible
 
 LABELER = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
 UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -121,7 +121,9 @@ def test_opt_out_without_record_store_is_labeled_with_a_notice() -> None:
     An Art. 9 opt-out cannot be honoured without a record store: the text is labeled as usual
     and the result says why.
     """
-    labeler = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, opt_out_agreements=["v1"]))
+    labeler = Labeler(
+        LabelPolicy(producer=PRODUCER, key=KEY, opt_out_agreements=["v1"], audit_chain_key=CHAIN_KEY)
+    )
     out = labeler.label(
         "text", context=LabelContext(user="u1", opt_out=OptOut(user="u1", agreement_version="v1"))
     )
@@ -136,7 +138,13 @@ def test_opt_out_refusal_raises_when_the_policy_says_so() -> None:
     With opt_out_on_error = "raise", a refused opt-out raises OptOutError and nothing is returned.
     """
     strict = Labeler(
-        LabelPolicy(producer=PRODUCER, key=KEY, opt_out_on_error="raise", opt_out_agreements=["v1"])
+        LabelPolicy(
+            producer=PRODUCER,
+            key=KEY,
+            opt_out_on_error="raise",
+            opt_out_agreements=["v1"],
+            audit_chain_key=CHAIN_KEY,
+        )
     )
 
     with pytest.raises(OptOutError, match="record store"):

@@ -17,7 +17,7 @@ from aigclabel.audit.recorder import content_sha256
 from aigclabel.audit.sink import RecordSinkError
 from aigclabel.audit.store import AuditStore
 
-from tests.helpers import KEY, PRODUCER
+from tests.helpers import CHAIN_KEY, KEY, PRODUCER
 
 TEXT = "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，最适合旅行。" * 20
 OPT_OUT = OptOut(
@@ -36,7 +36,11 @@ def _store_url(tmp_path: Path) -> str:
 def make(store_url: str | None, sink: Any = None, **extra: Any) -> Labeler:
     return Labeler(
         LabelPolicy(
-            producer=PRODUCER, key=KEY, audit_store=store_url, opt_out_agreements=["2025-09"], **extra
+            producer=PRODUCER,
+            key=KEY,
+            audit_store=store_url,
+            opt_out_agreements=["2025-09"],
+            **{"audit_chain_key": CHAIN_KEY, **extra},
         ),
         sink=sink,
     )
@@ -103,6 +107,7 @@ def test_stream_records_before_its_first_chunk_and_completes_after(store_url: st
         stream = labeler.stream()
     before = records(store_url)
     out = "".join(stream.feed(TEXT[i : i + 7]) for i in range(0, len(TEXT), 7)) + stream.finish()
+    labeler.complete(stream)
 
     assert [("generated", None)] == [(r.kind, r.content_sha256) for r in before]
     assert ["generated", "completed"] == [r.kind for r in records(store_url)]

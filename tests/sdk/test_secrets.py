@@ -25,7 +25,7 @@ from aigclabel.keymaterial import (
 )
 from aigclabel.policy import OTHER_ENV_VARIABLES, check_environment
 
-from tests.helpers import KEY, PRODUCER
+from tests.helpers import CHAIN_KEY, KEY, PRODUCER
 
 #: Put into every secret below; no exception, repr or log may ever show it.
 MARKER = "Zq7MARKERx9"
@@ -169,7 +169,9 @@ def test_no_secret_in_labeler_logs(caplog: pytest.LogCaptureFixture) -> None:
     Building a labeler and labeling with every secret set logs nothing that shows one.
     """
     caplog.set_level(logging.DEBUG)
-    policy = LabelPolicy(producer=PRODUCER, key=STRONG, signing_key=SEED, opt_out_agreements=["v1"])
+    policy = LabelPolicy(
+        producer=PRODUCER, key=STRONG, signing_key=SEED, opt_out_agreements=["v1"], audit_chain_key=CHAIN_KEY
+    )
 
     with Labeler(policy).context(user="u1", opt_out="v1"):  # refused: no store; a warning is logged
         Labeler(policy).label("你好。")
