@@ -15,6 +15,8 @@ of them. Where the meaning matches a built-in, the class also derives from it
     ├── KeyMaterialError (ValueError)     an unusable HMAC secret or Ed25519 key
     ├── StreamStateError (RuntimeError)   a StreamLabeler used after finish()
     ├── OptOutError                       an Art. 9 opt-out that cannot be recorded
+    ├── aigclabel.audit.sink.RecordSinkError (RuntimeError)
+    │                                     a record sink did not acknowledge a record in time
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 ``verify()`` never raises for damaged text: "not found", "corrupt", "forged" and
@@ -22,6 +24,8 @@ of them. Where the meaning matches a built-in, the class also derives from it
 same root::
 
     AIGCLabelError
+    ├── aigclabel.middleware.AlreadyWrappedError (ValueError)
+    │                                     wrap() of a client that already labels with another labeler
     ├── aigclabel.middleware.UpstreamStreamError (ConnectionError)
     │   │                                 an upstream response could not be labeled and was not
     │   │                                 released (reported to client SDKs as the HTTP library's
