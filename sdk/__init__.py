@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 
+from .audit.sink import RecordSinkError
 from .canonical import canonical_text
 from .context import LabelContext, current_context, request_context
 from .exceptions import (
@@ -58,6 +59,7 @@ __all__ = [
     "PolicyError",
     "PolicyKeyError",
     "ProducerCodeError",
+    "RecordSinkError",
     "Resolver",
     "SealEvidence",
     "StreamLabeler",

@@ -15,8 +15,8 @@ of them. Where the meaning matches a built-in, the class also derives from it
     ├── KeyMaterialError (ValueError)     an unusable HMAC secret or Ed25519 key
     ├── StreamStateError (RuntimeError)   a StreamLabeler used after finish()
     ├── OptOutError                       an Art. 9 opt-out that cannot be recorded
-    ├── aigclabel.audit.sink.RecordSinkError (RuntimeError)
-    │                                     a record sink did not acknowledge a record in time
+    ├── RecordSinkError (RuntimeError)    a record sink did not acknowledge a record in time
+    │   └── aigclabel.adapters.audit.AuditStoreError   the SQL store failed (unavailable, frozen, full)
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 ``verify()`` never raises for damaged text: "not found", "corrupt", "forged" and

@@ -165,7 +165,7 @@ def test_readme_opt_out_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     """
     The README's Art. 9 block runs: no visible label, marks intact, one record in the store.
     """
-    from aigclabel.audit.store import AuditStore
+    from aigclabel.adapters.audit import AuditStore
 
     monkeypatch.chdir(tmp_path)
     block = next(b for b in _python_blocks() if "OptOut(" in b)

@@ -10,7 +10,7 @@ import httpx2
 import openai
 import pytest
 from aigclabel import Labeler, LabelPolicy, verify
-from aigclabel.audit.store import AuditStore
+from aigclabel.adapters.audit import AuditStore
 from aigclabel.middleware import wrap
 
 from tests.helpers import CHAIN_KEY, KEY, PRODUCER

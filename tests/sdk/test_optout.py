@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 from aigclabel import LabelContext, Labeler, LabelPolicy, OptOut, OptOutError, verify
-from aigclabel.audit.mirror import purge_mirror
+from aigclabel.adapters.audit import AuditStore, purge_mirror
 from aigclabel.audit.recorder import content_sha256
 from aigclabel.audit.sink import RecordSinkError
-from aigclabel.audit.store import AuditStore
 
 from tests.helpers import CHAIN_KEY, KEY, PRODUCER
 
