@@ -230,6 +230,7 @@ BLIND_SPOTS: list[tuple[str, str, str]] = [
     ("word boundary", "not able", "notable"),
     ("combining accent", "résumé", "resume"),
     ("link destination", "[site](https://good.example)", "[site](https://evil.example)"),
+    ("separator in other-script digits", "٢٫٥ mg", "٢٥ mg"),
 ]
 
 
