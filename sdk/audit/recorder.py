@@ -9,7 +9,6 @@ scheme (:func:`~aigclabel.audit.sink.find_sink_factory`) the first time a record
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -226,6 +225,8 @@ class Recorder:
 
         .. versionadded:: 0.2.0
         """
+        import asyncio  # here, not at module level: `import aigclabel` stays light
+
         record = self._checked(kind, context, opt_out, produce_id, text)
         timeout = self.timeout
         try:
@@ -280,6 +281,8 @@ class Recorder:
         if isinstance(sink, AsyncRecordSink):
             await sink.aclose()
         elif sink is not None:
+            import asyncio  # see record_async
+
             await asyncio.to_thread(sink.close)
 
 
