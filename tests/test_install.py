@@ -468,6 +468,7 @@ IMPORT_DENY = (
     "structlog",
     *OPTIONAL_MODULES,
     "httpx",
+    "asyncio",  # only async callers pay for it
 )
 
 
