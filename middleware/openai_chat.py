@@ -134,6 +134,12 @@ class ChatStream(StreamRewriter):
             ):
                 changed = True
             text = holder.get(field)
+            if text and not isinstance(text, str):
+                # A list of content parts (or anything else) the client may render as text: it
+                # cannot be labeled in place, so it is not released (fail closed).
+                raise BodyShapeError(
+                    f"a streamed {field!r} that is a {type(text).__name__}, not a string, cannot be labeled"
+                )
             if isinstance(text, str) and text:
                 if self._reasoning_open and index in self._reasoning_open:
                     self._end_reasoning(holder, index)  # the answer starts: the reasoning is complete

@@ -360,6 +360,8 @@ class _Call:
         raises what it always raises; no end label or seal is emitted), or for our own
         base class the library's ``RemoteProtocolError``.
         """
+        if isinstance(exc, BodyShapeError):
+            return self.refuse(str(exc))
         self.end(exc)
         if type(exc) is UpstreamStreamError:
             error: Exception = self.core.lib.remote_protocol_error(str(exc))
