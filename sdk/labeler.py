@@ -288,6 +288,10 @@ class Labeler:
         return notice
 
     def _unrecorded(self, exc: AIGCLabelError) -> str:
+        if self.policy.opt_out_on_error == "raise":
+            raise OptOutError(
+                f"the opt-out record could not be written ({exc}); nothing was released"
+            ) from exc
         return self._refuse(f"the opt-out record could not be written ({exc}); the text is labeled", exc)
 
     def _resolve(

@@ -184,7 +184,7 @@ def test_unrecordable_opt_out_raises_when_configured(store_url: str) -> None:
     """
     labeler = make(store_url, sink=_BrokenSink(), opt_out_on_error="raise")
 
-    with pytest.raises(OptOutError, match="disk full"):
+    with pytest.raises(OptOutError, match=r"disk full\); nothing was released"):
         labeler.stream(context=LabelContext(opt_out=OPT_OUT))
 
 
