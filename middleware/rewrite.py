@@ -18,6 +18,7 @@ its final event gets its end label and seal in a synthesized event of the API's 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from typing import Any
 
 from aigclabel.labeler import LabelContext, LabeledText, Labeler, OptOutDecision, StreamLabeler
@@ -45,7 +46,7 @@ __all__ = [
 _SUMMARY_EVENTS = frozenset({"message_start", "message_delta", "response.completed", "response.incomplete"})
 
 
-class StreamRewriter(RewriterBase):
+class StreamRewriter(RewriterBase, ABC):
     """
     Labels an SSE response: ``feed(bytes) -> bytes`` and ``close() -> bytes``.
 
@@ -76,17 +77,17 @@ class StreamRewriter(RewriterBase):
         #: streams finished, in order (their completion records are the shell's to write)
         self.closed: list[StreamLabeler] = []
 
+    @abstractmethod
     def on_event(self, ev: SSEEvent, doc: dict[str, Any]) -> list[bytes] | None:
         """
-        The bytes to send for one JSON event, or ``None`` to send it unchanged.
+        The bytes to send for one JSON event, or ``None`` to send it unchanged (each API's module).
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def finish_open(self) -> list[bytes]:
         """
-        At ``[DONE]`` or a clean end: events that close every text still open.
+        At ``[DONE]`` or a clean end: events that close every text still open (each API's module).
         """
-        raise NotImplementedError
 
     def feed(self, chunk: bytes) -> bytes:
         """

@@ -623,29 +623,23 @@ class AsyncBody:
             rewriter = call.rewriter
             assert isinstance(rewriter, StreamRewriter)
             feed = rewriter.feed
-            if call.records:  # opening a stream writes its record: never on the loop's thread
-                for chunk in head:
-                    out = await asyncio.to_thread(feed, chunk)
+            # A recording call (opening a stream writes its record) runs the rewriter on worker
+            # threads, never on the loop's; the others pay one boolean test a chunk.
+            records = call.records
+            for chunk in head:
+                out = await asyncio.to_thread(feed, chunk) if records else feed(chunk)
+                if records:
                     await call.acomplete()
-                    if out:
-                        yield out
-                async for chunk in source:
-                    out = await asyncio.to_thread(feed, chunk)
+                if out:
+                    yield out
+            async for chunk in source:
+                out = await asyncio.to_thread(feed, chunk) if records else feed(chunk)
+                if records:
                     await call.acomplete()
-                    if out:
-                        yield out
-                tail = await asyncio.to_thread(rewriter.close)
-                await call.acomplete()
-            else:
-                for chunk in head:
-                    out = feed(chunk)
-                    if out:
-                        yield out
-                async for chunk in source:
-                    out = feed(chunk)
-                    if out:
-                        yield out
-                tail = rewriter.close()
+                if out:
+                    yield out
+            tail = await asyncio.to_thread(rewriter.close) if records else rewriter.close()
+            await call.acomplete()
         except Exception as exc:
             raise call.stream_error(exc)  # noqa: B904 - the cause is set where it is not exc itself
         if tail:
