@@ -28,6 +28,7 @@ from .exceptions import (
     StreamStateError,
 )
 from .explicit import DEFAULT_LABEL_TEXT, ExplicitLabel, is_compliant_label_text
+from .keyring import Keyring, KeyringEntry, KeyringError
 from .labeler import LabeledText, Labeler, OptOutDecision, StreamLabeler
 from .metadata import AIGCMetadata
 from .optout import OptOut
@@ -46,6 +47,9 @@ __all__ = [
     "Evidence",
     "ExplicitLabel",
     "KeyMaterialError",
+    "Keyring",
+    "KeyringEntry",
+    "KeyringError",
     "LabelContext",
     "LabelPolicy",
     "LabeledText",

@@ -6,10 +6,17 @@ present but unreadable), ``forged`` (a readable mark whose MAC or signature fail
 under the given key), ``tampered`` (an authentic seal whose text binding no longer
 matches), ``valid`` (authentic packets, no seal — an excerpt), ``unverified`` (readable
 marks, no key to check them) and ``intact``.
+
+Keys come as ``key=``/``public_key=`` (the caller names the producer's keys) or as a
+:class:`~aigclabel.Keyring` (a platform's keys of many producers): a full seal names its
+producer, so only that producer's keys are tried; marks that name none (packets, compact
+seals) are tried with every key of the keyring. The text is decoded once, before any key is
+chosen.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,6 +28,7 @@ from .canonical import text_digest
 from .exceptions import KeyMaterialError
 from .explicit import LabelMatch, find_label_phrases
 from .ids import parse_produce_id
+from .keyring import Keyring, KeyringEntry
 from .labeler import LabeledText, reserved_code1
 from .marks import alphabet
 from .marks.crc import crc8
@@ -131,13 +139,19 @@ class KeyMatch:
     Which given key authenticated the deciding mark.
 
     ``index`` counts the HMAC secrets (``HS256``) or public keys (``Ed25519``) in the order
-    they were given (``None`` for a labeler's own derived packet key); ``slot`` is the key
-    slot the mark carries.
+    they were given with ``key=``/``public_key=`` (``None`` for a labeler's own derived packet
+    key and for a keyring's key); ``slot`` is the key slot the mark carries. A key of a
+    :class:`~aigclabel.Keyring` is named by ``key_id`` and ``producer`` (``None`` otherwise).
+
+    .. versionchanged:: 0.2.0
+       ``key_id`` and ``producer``.
     """
 
     algorithm: Literal["HS256", "Ed25519"]
     index: int | None
     slot: int
+    key_id: str | None = None
+    producer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,11 +271,86 @@ def _slotted(
     return [(None, load(k)) for k in value]  # type: ignore[attr-defined]
 
 
-def _keys(key: KeysArg, public_key: PublicKeysArg) -> VerifyingKeys:
-    return VerifyingKeys(
+_Given = tuple[list[tuple[int | None, bytes]], list[tuple[int | None, Ed25519PublicKey]]]
+
+
+def _given(key: KeysArg, public_key: PublicKeysArg) -> _Given:
+    return (
         _slotted(key, (str, bytes), lambda k: secret_bytes(k, field="key")),
         _slotted(public_key, (str, bytes, Ed25519PublicKey), load_public_key),
     )
+
+
+class _Keys(VerifyingKeys):
+    """
+    The keys for one set of marks: the given ones first (their indexes unchanged), then
+    keyring entries, with a cache of packet checks.
+
+    *open* (marks that name no producer, checked against a whole keyring): a mark that no key
+    made may come from a producer the keyring lacks, so a failed check reads as "no key"
+    (``unverified``), never ``fail`` (``forged``); ``unmatched`` records that it happened.
+    """
+
+    __slots__ = ("_checks", "_n_hmac", "_n_public", "entries_hmac", "entries_public", "open", "unmatched")
+
+    def __init__(self, given: _Given, entries: Sequence[KeyringEntry] = (), *, open: bool = False) -> None:
+        hmacs, publics = given
+        self.entries_hmac = [e for e in entries if e.algorithm == "HS256"]
+        self.entries_public = [e for e in entries if e.algorithm == "Ed25519"]
+        super().__init__(
+            [*hmacs, *((e.slot, e.material) for e in self.entries_hmac if isinstance(e.material, bytes))],
+            [
+                *publics,
+                *(
+                    (e.slot, e.material)
+                    for e in self.entries_public
+                    if isinstance(e.material, Ed25519PublicKey)
+                ),
+            ],
+        )
+        self._n_hmac, self._n_public = len(hmacs), len(publics)
+        self.open = open
+        self.unmatched = False
+        self._checks: dict[tuple[int, int, bytes], KeyCheck] = {}
+
+    def _soften(self, check: KeyCheck) -> KeyCheck:
+        if self.open and check.outcome == "fail":
+            self.unmatched = True
+            return KeyCheck("no_key")
+        return check
+
+    def check_mac(
+        self, kind: Literal["mark", "seal"], message: bytes, mac: bytes, extra: bytes = b""
+    ) -> KeyCheck:
+        return self._soften(super().check_mac(kind, message, mac, extra))
+
+    def check_signature(self, message: bytes, signature: bytes, extra: bytes = b"") -> KeyCheck:
+        return self._soften(super().check_signature(message, signature, extra))
+
+    def packet(self, mark: Decoded) -> KeyCheck:
+        """
+        The check of *mark*'s packet MAC (header, mark id), once per distinct packet.
+        """
+        pk = mark.packet_key
+        result = self._checks.get(pk)
+        if result is None:
+            head = bytes([pk[0]]) + pk[1].to_bytes(4, "big")
+            result = self._checks[pk] = self.check_mac("mark", head, pk[2])
+        return result
+
+    def match(self, algorithm: Literal["HS256", "Ed25519"], index: int | None, slot: int) -> KeyMatch:
+        """
+        Name the key at *index* (as :class:`VerifyingKeys` counts them): a given one or a keyring entry.
+        """
+        given, entries = (
+            (self._n_hmac, self.entries_hmac)
+            if algorithm == "HS256"
+            else (self._n_public, self.entries_public)
+        )
+        if index is None or index < given:
+            return KeyMatch(algorithm, index, slot)
+        entry = entries[index - given]
+        return KeyMatch(algorithm, None, slot, entry.key_id, entry.producer)
 
 
 def _candidates(body: str, decode: Callable[[str], bytes | None], per_byte: int) -> list[bytes]:
@@ -293,6 +382,7 @@ def verify(
     key: KeysArg = None,
     public_key: PublicKeysArg = None,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
+    keyring: Keyring | None = None,
 ) -> Verdict:
     """
     Read every label channel of *text* and classify it.
@@ -305,6 +395,14 @@ def verify(
         public_key: Ed25519 public key(s) (raw 32 bytes, hex or PEM), in the same shapes.
         resolver: maps a mark id to full metadata when no seal carries it (excerpts,
             compact seals).
+        keyring: a platform's keys of many producers. A full seal is checked with the keys of
+            the producer it names (plus *key*/*public_key*); a producer the keyring lacks
+            leaves it ``unverified`` ("no key in the keyring for producer …"), never
+            ``forged``. Marks that name no producer (packets, compact seals) are tried with
+            every key of the keyring (one HMAC per key and distinct packet, one signature
+            check per public key and seal); one that no key made is ``unverified``, since it
+            may come from a producer the keyring lacks. ``evidence.key`` names the entry
+            (``key_id``, ``producer``); a retired key adds a note.
 
     Returns:
         A :class:`Verdict`; never raises for damaged or hostile text. ``intact`` needs a
@@ -318,11 +416,13 @@ def verify(
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        Format-2 seals; format-1 seals are read but never ``intact``; keys by slot; the
-       matching key is reported in ``evidence.key``.
+       matching key is reported in ``evidence.key``; ``keyring``.
     """
     if not isinstance(text, str):
         raise TypeError(f"verify() takes str, not {type(text).__name__}; decode bytes as UTF-8 first")
-    keys = _keys(key, public_key)
+    given = _given(key, public_key)
+    if keyring is not None and not isinstance(keyring, Keyring):
+        raise TypeError(f"keyring must be an aigclabel.Keyring, not {type(keyring).__name__}")
     # Counts per channel, named like the fields of ChannelEvidence.
     channels: dict[Literal["cf", "mn"], Counter[str]] = {"cf": Counter(), "mn": Counter()}
     decoded: list[_Found] = []
@@ -371,15 +471,25 @@ def verify(
         decoded.append(spliced)
         notes.append("a packet was rebuilt from the truncated mark runs at the ends of the text (an excerpt)")
 
-    packet_checks: dict[tuple[int, int, bytes], KeyCheck] = {}
+    # Keys are chosen now that the marks are decoded: a full seal names its producer.
+    keysets: dict[str | None, _Keys] = {}
 
-    def check_packet(mark: Decoded) -> KeyCheck:
-        pk = mark.packet_key
-        result = packet_checks.get(pk)
-        if result is None:
-            head = bytes([pk[0]]) + pk[1].to_bytes(4, "big")
-            result = packet_checks[pk] = keys.check_mac("mark", head, pk[2])
-        return result
+    def keys_for(producer: str | None) -> _Keys:
+        """
+        The keys for marks of *producer* (``None``: marks that name no producer).
+        """
+        if keyring is None:
+            producer = None
+        found = keysets.get(producer)
+        if found is None:
+            if keyring is None:
+                found = _Keys(given)
+            elif producer is None:
+                found = _Keys(given, keyring.entries, open=True)
+            else:
+                found = _Keys(given, keyring.for_producer(producer))
+            keysets[producer] = found
+        return found
 
     visible = _without_spans(text, spans)
     seals = [item for item in decoded if item[2].is_seal]
@@ -393,11 +503,13 @@ def verify(
     resolved_by: str | None = None
     bound: tuple[int, int, bytes] | None = None  # the packet an authentic seal vouches for
 
+    keys = keys_for(None)  # packets, when no seal names their producer
     if seals:
         judged = [
-            (_judge_seal(seal, visible, keys, check_packet), at, chan, seal) for at, chan, seal in seals
+            (_judge_seal(seal, visible, keys_for(seal.producer)), at, chan, seal) for at, chan, seal in seals
         ]
         judgement, _, chan, seal = max(judged, key=lambda j: (j[0].rank, j[1]))
+        keys = keys_for(seal.producer)
         seal_ev = SealEvidence(
             chan,
             "Ed25519" if seal.kind == KIND_SEAL_ED25519 else "HS256",
@@ -429,6 +541,12 @@ def verify(
         if judgement.authentic:
             bound = seal.packet_key
         notes.extend(judgement.notes)
+        if (
+            keyring is not None
+            and seal.producer not in (None, *keyring.producers)
+            and not judgement.authentic
+        ):
+            notes.append(f"no key in the keyring for producer {seal.producer}")
         if status in ("intact", "valid", "unverified") and seal.producer is not None:
             assert seal.produce_id is not None
             metadata = AIGCMetadata.first_write(
@@ -446,7 +564,7 @@ def verify(
             continue
         ch = channels[name]
         ch["packets"] += 1
-        outcome = "ok" if mark.packet_key == bound else check_packet(mark).outcome
+        outcome = "ok" if mark.packet_key == bound else keys.packet(mark).outcome
         ch["valid" if outcome == "ok" else "forged" if outcome == "fail" else "unverified"] += 1
         if seal_ev is not None and mark.mark_id != int(seal_ev.mark_id, 16) and outcome != "fail":
             ch["unbound"] += 1
@@ -458,7 +576,7 @@ def verify(
         )
 
     if not seals:
-        packets = [(m, check_packet(m)) for _, _, m in decoded]
+        packets = [(m, keys.packet(m)) for _, _, m in decoded]
         best = max((_RANK[c.outcome] for _, c in packets), default=None)
         if best is None:
             status = "corrupt" if channels["cf"]["runs"] + channels["mn"]["runs"] else "not_found"
@@ -468,7 +586,7 @@ def verify(
             mark_id, label = f"{chosen:08x}", first.label
             status = "valid" if best == 2 else "unverified" if best == 1 else "forged"
             if check.outcome == "ok":
-                key_match = KeyMatch("HS256", check.key_index, first.slot)
+                key_match = keys.match("HS256", check.key_index, first.slot)
             notes.extend(_slot_notes(check, first.slot))
             if resolver is not None and status != "forged":
                 metadata, resolved_by = _resolve_into(resolver, mark_id, notes)
@@ -484,6 +602,13 @@ def verify(
         tier, label = "none", None
     if status == "forged":
         notes.append("a mark was read but its MAC or signature fails under every given key")
+    if keys.open and keys.unmatched and status == "unverified":
+        notes.append(
+            "no key of the keyring made these marks: they come from a producer the keyring has no "
+            "key for, or are forged"
+        )
+    if key_match is not None and key_match.key_id is not None and keyring is not None:
+        notes.extend(_rotation_notes(keyring, key_match, seal_ev, seals))
     evidence = Evidence(
         cf=ChannelEvidence("cf", **channels["cf"]),
         mn=ChannelEvidence("mn", **channels["mn"]),
@@ -522,9 +647,30 @@ def _slot_notes(check: KeyCheck, slot: int) -> tuple[str, ...]:
     return ()
 
 
-def _judge_seal(
-    seal: Decoded, visible: str, keys: VerifyingKeys, check_packet: Callable[[Decoded], KeyCheck]
-) -> _SealJudgement:
+def _rotation_notes(
+    keyring: Keyring, match: KeyMatch, seal_ev: SealEvidence | None, seals: list[_Found]
+) -> list[str]:
+    """
+    Notes on the keyring entry that decided the verdict: retired, or used after its last day.
+    """
+    assert match.producer is not None
+    entry = next(e for e in keyring.for_producer(match.producer) if e.key_id == match.key_id)
+    out = []
+    if entry.is_retired():
+        out.append(f"matched retired key {entry.key_id} of producer {entry.producer}")
+    if entry.not_after is not None and seal_ev is not None:
+        seal = next((s for _, _, s in seals if f"{s.mark_id:08x}" == seal_ev.mark_id and s.parts), None)
+        if seal is not None and seal.parts is not None:
+            made = _dt.datetime.fromtimestamp(seal.parts.unix_ms / 1000, _dt.UTC).date()
+            if made > entry.not_after:
+                out.append(
+                    f"key {entry.key_id} of producer {entry.producer} made a mark on {made.isoformat()}, "
+                    f"after its not_after date {entry.not_after.isoformat()}"
+                )
+    return out
+
+
+def _judge_seal(seal: Decoded, visible: str, keys: _Keys) -> _SealJudgement:
     """
     Decide a seal's authenticity and what it says about the visible text.
     """
@@ -542,7 +688,7 @@ def _judge_seal(
         if check.outcome == "ok":
             full = seal.auth if signed else keys.full_hmac(seal.message, b"", seal.auth, version=1)
             rc1 = reserved_code1(alg, seal.slot, digest, full, version=1) if matches and full else ""
-            return _SealJudgement(True, binding, KeyMatch(alg, check.key_index, seal.slot), rc1)
+            return _SealJudgement(True, binding, keys.match(alg, check.key_index, seal.slot), rc1)
         if check.outcome == "fail":
             return _SealJudgement(False, binding)
         return _SealJudgement(None, binding, notes=_slot_notes(check, seal.slot))
@@ -555,16 +701,16 @@ def _judge_seal(
     if check.outcome == "ok":
         full = seal.auth if signed else keys.full_hmac(seal.message, digest, seal.auth)
         rc1 = reserved_code1(alg, seal.slot, digest, full) if full is not None else ""
-        return _SealJudgement(True, "intact", KeyMatch(alg, check.key_index, seal.slot), rc1)
+        return _SealJudgement(True, "intact", keys.match(alg, check.key_index, seal.slot), rc1)
     # The authenticator does not cover this text. The seal's packet MAC (header, mark id)
     # tells an authentic seal over changed text from a forged one when a packet key is known.
-    claims = check_packet(seal)
+    claims = keys.packet(seal)
     if check.outcome == "fail" or claims.outcome in ("ok", "fail"):
         if claims.outcome == "ok":
             return _SealJudgement(
                 True,
                 "tampered",
-                KeyMatch("HS256", claims.key_index, seal.slot),
+                keys.match("HS256", claims.key_index, seal.slot),
                 notes=(
                     ("the visible text changed after labeling",)
                     if not hint_matches
