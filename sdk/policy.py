@@ -175,7 +175,7 @@ class LabelPolicy(BaseModel):
     @field_validator("producer")
     @classmethod
     def _producer(cls, value: str) -> str:
-        return validate_producer_code(value, field="producer")
+        return validate_producer_code(value, field="producer", role="producer")
 
     @field_validator("key", "audit_chain_key")
     @classmethod

@@ -3,22 +3,41 @@ TC260 provider codes (服务提供者编码): validation and compact binary pack
 
 A code is 27 characters of digits and upper-case letters::
 
-    00  1 1  <18-character USCC>  <5-character service extension>
-    fmt org  统一社会信用代码          00000 | 1xxxx (generation) | 2xxxx (propagation)
+    00  <20-character subject code>           <5-character service extension>
+    fmt 1 1 <18-character USCC>  (organisation)  00000 | 1xxxx (generation) | 2xxxx (propagation)
 
-The embedded USCC carries a GB 32100-2015 check character, and its
-organisation-code part (characters 9-17) a GB 11714 check character. Both are
-validated, and both are dropped when the code is packed for the in-text seal:
-they are derivable, and every byte in the text costs about four LLM tokens.
+For an organisation bound to a USCC (subject ``11``) the embedded 统一社会信用代码 carries a
+GB 32100-2015 check character, and its characters 9-17, the GB 11714 organisation code
+(主体标识码), carry one of their own. Both are validated, and both are dropped when the code is
+packed for the in-text seal: they are derivable, and every byte in the text costs about four
+LLM tokens.
+
+The coding rule also covers individual providers, whose layout is not known here: a code whose
+subject is not ``11`` + USCC is accepted on its format, length, charset and extension alone, and
+:func:`check_producer_code` says what was not checked.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 from .exceptions import ProducerCodeError
 
-__all__ = ["pack_producer", "unpack_producer", "validate_producer_code"]
+__all__ = [
+    "ProducerCodeCheck",
+    "check_producer_code",
+    "pack_producer",
+    "unpack_producer",
+    "validate_producer_code",
+]
+
+#: What a code is configured for: a generation service's code (``ContentProducer``) or a
+#: propagation service's (``ContentPropagator``).
+Role = Literal["producer", "propagator"]
+Subject = Literal["organisation", "individual", "unknown"]
+Service = Literal["generation", "propagation", "none"]
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {c: i for i, c in enumerate(_USCC_ALPHABET)}
@@ -28,15 +47,54 @@ _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _CODE_RE = re.compile(r"[0-9A-Z]{27}")
 _EXT_RE = re.compile(r"00000|[12][0-9A-Z]{4}")
 _EXAMPLE = "001191110102MAD55U9H0F10002"
+_HINT = (
+    f"a valid code looks like {_EXAMPLE!r}: '00' + 20-character subject code ('11' + the 18-character "
+    "USCC for an organisation) + 5-character service extension"
+)
+_SOURCE = "Copy it from the operator's registration: the SDK never invents one."
+_SERVICES: dict[str, Service] = {"0": "none", "1": "generation", "2": "propagation"}
+# role: (its service, the other service, what the other's code identifies, its extension digit)
+_ROLE_WANTS = {
+    "producer": ("generation", "propagation", "a platform in ContentPropagator", "1"),
+    "propagator": ("propagation", "generation", "a generation service in ContentProducer", "2"),
+}
 
 # Packed forms. Form 1: the TC260 organisation layout, 12 bytes. Form 2: any
-# other 27-character code, base 36, 18 bytes (only reachable for codes that
-# pass validation but whose USCC organisation part has no GB 11714 check).
+# other 27-character code, base 36, 18 bytes (individual and other non-USCC
+# subjects, and USCC codes whose region part is not six digits).
 FORM_ORG = 1
 FORM_RAW = 2
 _ORG_LEN = 12
 _RAW_LEN = 18
 _EXT_RADIX = 1 + 2 * 36**4
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerCodeCheck:
+    """
+    What :func:`check_producer_code` verified about a valid provider code, and what it could not.
+
+    Attributes:
+        code: the code, unchanged.
+        subject: ``"organisation"`` (subject type ``1``), or ``"unknown"`` for any other subject
+            type: the layout of individual providers' codes is not known to the SDK, so it does not
+            guess which types they use. ``"individual"`` is reserved for when that layout is known.
+        service: from the extension: ``"generation"`` (``1xxxx``), ``"propagation"`` (``2xxxx``)
+            or ``"none"`` (``00000``).
+        checked: the checks that ran and passed, in order: ``"length"``, ``"charset"``,
+            ``"format"``, then for a ``11`` + USCC subject ``"uscc-charset"``, ``"uscc-check"``
+            (GB 32100) and ``"org-check"`` (GB 11714), then ``"extension"``, and ``"role"`` when
+            a role was given.
+        unchecked: human-readable reasons for what was not (or could not be) verified.
+
+    .. versionadded:: 0.2.0
+    """
+
+    code: str
+    subject: Subject
+    service: Service
+    checked: tuple[str, ...]
+    unchecked: tuple[str, ...]
 
 
 def uscc_check_char(first17: str) -> str:
@@ -56,34 +114,106 @@ def org_check_char(first8: str) -> str:
     return "X" if check == 10 else "0" if check == 11 else str(check)
 
 
-def validate_producer_code(code: str, *, field: str = "producer") -> str:
+def check_producer_code(code: str, *, field: str = "producer", role: Role | None = None) -> ProducerCodeCheck:
     """
-    Validate a TC260 provider code and return it unchanged.
+    Validate a TC260 provider code and report which checks ran.
+
+    Args:
+        code: the 27-character provider code.
+        field: the setting being validated, named in errors (``"producer"``, ``"propagator"``…).
+        role: ``"producer"`` refuses a propagation-service code (``2xxxx``), ``"propagator"`` a
+            generation-service code (``1xxxx``); ``00000`` suits both. ``None`` (the default)
+            checks no role: it is never inferred from *field*.
+
+    Returns:
+        A :class:`ProducerCodeCheck`: the subject and service read from the code, the checks
+        that passed and the reasons why others did not run.
 
     Raises:
         ProducerCodeError: naming *field*, what is wrong and what a valid code looks like.
+        ValueError: *role* is not ``"producer"``, ``"propagator"`` or ``None``.
+
+    .. versionadded:: 0.2.0
     """
-    hint = f"a valid code looks like {_EXAMPLE!r}: '00' + '11' + 18-character USCC + 5-character extension"
+    return _inspect(code, field=field, role=role, org_check=True)
+
+
+def validate_producer_code(code: str, *, field: str = "producer", role: Role | None = None) -> str:
+    """
+    Validate a TC260 provider code and return it unchanged.
+
+    Args:
+        code: the 27-character provider code.
+        field: the setting being validated, named in errors.
+        role: ``"producer"`` or ``"propagator"`` to refuse a code registered for the other kind
+            of service (see :func:`check_producer_code`); ``None`` checks no role.
+
+    Raises:
+        ProducerCodeError: naming *field*, what is wrong and what a valid code looks like.
+        ValueError: *role* is not ``"producer"``, ``"propagator"`` or ``None``.
+
+    .. versionchanged:: 0.2.0
+       Codes whose subject is not ``11`` + USCC (individual providers) are accepted; the
+       GB 11714 organisation check runs; the *role* keyword.
+    """
+    return _inspect(code, field=field, role=role, org_check=True).code
+
+
+def _inspect(code: str, *, field: str, role: Role | None, org_check: bool) -> ProducerCodeCheck:
+    if role is not None and role not in _ROLE_WANTS:
+        raise ValueError(f"role must be 'producer', 'propagator' or None, not {role!r}")
     if not isinstance(code, str) or not _CODE_RE.fullmatch(code):
         raise ProducerCodeError(
-            f"{field}: {code!r} is not 27 digits and upper-case letters; {hint}", code=str(code), field=field
+            f"{field}: {code!r} is not 27 digits and upper-case letters; {_HINT}", code=str(code), field=field
         )
+    checked = ["length", "charset"]
+    unchecked: list[str] = []
     if not code.startswith("00"):
         raise ProducerCodeError(
-            f"{field}: {code!r} must start with the format prefix '00'; {hint}", code=code, field=field
+            f"{field}: {code!r} must start with the format prefix '00'; {_HINT}", code=code, field=field
         )
-    if code[2:4] != "11":
+    checked.append("format")
+    subject: Subject
+    if code[2:4] == "11":
+        subject = "organisation"
+        checked += _check_uscc(code, field, unchecked, org_check=org_check)
+    elif code[2] == "1":
+        subject = "organisation"
+        unchecked.append(
+            f"subject type {code[2:4]!r} is an organisation not bound to a USCC ('11'): that layout is not "
+            "known, so characters 5-22 were checked for their charset only"
+        )
+    else:
+        subject = "unknown"
+        unchecked.append(
+            f"subject type {code[2]!r} is not an organisation ('1'): it may be an individual provider, whose "
+            "code layout is not known, so characters 3-22 were checked for their charset only"
+        )
+    ext = code[22:]
+    if not _EXT_RE.fullmatch(ext):
         raise ProducerCodeError(
-            f"{field}: {code!r} has subject type {code[2:4]!r}; only organisation codes bound to a "
-            f"USCC ('11') are defined by the TC260 coding rule; {hint}",
+            f"{field}: service extension {ext!r} of {code!r} must be '00000', or '1' (generation) or "
+            f"'2' (propagation) followed by a 4-character model/app code; {_HINT}",
             code=code,
             field=field,
         )
-    uscc, ext = code[4:22], code[22:]
+    checked.append("extension")
+    service = _SERVICES[ext[0]]
+    if service != "none":
+        unchecked.append(f"the model/app code {ext[1:]!r} (extension characters 2-5): set at registration")
+    if role is not None:
+        _check_role(code, field, role, service)
+        checked.append("role")
+    unchecked.append("whether the code was issued to this operator: no registry is consulted")
+    return ProducerCodeCheck(code, subject, service, tuple(checked), tuple(unchecked))
+
+
+def _check_uscc(code: str, field: str, unchecked: list[str], *, org_check: bool) -> list[str]:
+    uscc = code[4:22]
     if any(c not in _USCC_ALPHABET for c in uscc):
         raise ProducerCodeError(
             f"{field}: the USCC {uscc!r} inside {code!r} uses a letter outside GB 32100 "
-            f"(no I, O, S, V or Z); {hint}",
+            f"(no I, O, S, V or Z); {_HINT}",
             code=code,
             field=field,
         )
@@ -91,19 +221,45 @@ def validate_producer_code(code: str, *, field: str = "producer") -> str:
     if uscc[17] != expected:
         raise ProducerCodeError(
             f"{field}: the USCC {uscc!r} inside {code!r} fails its GB 32100 check character "
-            f"(expected {expected!r}, found {uscc[17]!r}); the code is probably mistyped. "
-            "Copy it from the operator's registration: the SDK never invents one.",
+            f"(expected {expected!r}, found {uscc[17]!r}); the code is probably mistyped. {_SOURCE}",
             code=code,
             field=field,
         )
-    if not _EXT_RE.fullmatch(ext):
+    checked = ["uscc-charset", "uscc-check"]
+    # GB 32100-2015 makes characters 9-17 the organisation code, coded per GB 11714, so a real
+    # USCC always carries a valid one (old numeric codes, MA… codes and individual businesses'
+    # 92… codes alike). Passing GB 32100 but failing it means a multi-character slip or a made-up code.
+    org = uscc[8:17]
+    expected = org_check_char(org[:8])
+    if org[8] == expected:
+        checked.append("org-check")
+    elif org_check:
         raise ProducerCodeError(
-            f"{field}: service extension {ext!r} of {code!r} must be '00000', or '1' (generation) or "
-            f"'2' (propagation) followed by a 4-character model/app code; {hint}",
+            f"{field}: the organisation code {org!r} (USCC characters 9-17) inside {code!r} fails its "
+            f"GB 11714 check character (expected {expected!r}, found {org[8]!r}); GB 32100 requires a "
+            f"valid organisation code there, so the code is mistyped or not a real USCC. {_SOURCE}",
             code=code,
             field=field,
         )
-    return code
+    else:
+        unchecked.append(f"the GB 11714 check character of the organisation code {org!r} does not match")
+    unchecked.append(
+        "USCC characters 1-8 (registration authority, institution type, region) were not checked "
+        "against their code lists"
+    )
+    return checked
+
+
+def _check_role(code: str, field: str, role: Role, service: Service) -> None:
+    wanted, refused, identifies, digit = _ROLE_WANTS[role]
+    if service == refused:
+        raise ProducerCodeError(
+            f"{field}: {code!r} is a {refused}-service code (extension {code[22:]!r}), which "
+            f"identifies {identifies}; a {role} needs the code registered for its {wanted} service "
+            f"(extension '{digit}' + 4-character model/app code, or '00000'). {_SOURCE}",
+            code=code,
+            field=field,
+        )
 
 
 def _org_packable(uscc: str) -> bool:
@@ -143,6 +299,10 @@ def packed_length(form: int) -> int:
 def unpack_producer(form: int, data: bytes) -> str:
     """
     Inverse of :func:`pack_producer`; raises ``ValueError`` if *data* is not a valid code.
+
+    Any code :func:`validate_producer_code` accepts unpacks, individual providers' included. A raw-form
+    organisation code whose GB 11714 check character does not match (one that releases before 0.2.0
+    accepted and packed) still unpacks: a reader does not refuse what an earlier writer produced.
     """
     n = int.from_bytes(data, "big")
     if form == FORM_RAW:
@@ -174,7 +334,7 @@ def unpack_producer(form: int, data: bytes) -> str:
     else:
         raise ValueError(f"unknown producer form {form}")
     try:
-        return validate_producer_code(code)
+        return _inspect(code, field="producer", role=None, org_check=False).code
     except ProducerCodeError as exc:
         raise ValueError(str(exc)) from exc
 

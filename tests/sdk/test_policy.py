@@ -229,6 +229,27 @@ def test_bad_producer_raises_producer_code_error() -> None:
     assert "producer" == info.value.field
 
 
+def test_propagation_code_as_producer_raises_at_construction() -> None:
+    """
+    A platform's propagation-service code (2xxxx) configured as producer is refused when the policy is built.
+    """
+    platform = PRODUCER[:22] + "20001"
+
+    with pytest.raises(ProducerCodeError) as info:
+        LabelPolicy(producer=platform, key=KEY)
+
+    assert ("producer", platform) == (info.value.field, info.value.code)
+    assert "propagation-service code" in str(info.value)
+
+
+@pytest.mark.parametrize("producer", [PRODUCER[:22] + "00000", "0021" + "3101151990030712AB" + "10001"])
+def test_neutral_and_individual_producer_codes_are_accepted(producer: str) -> None:
+    """
+    A '00000' extension, and a code whose subject is not '11' + USCC (individual providers), are accepted.
+    """
+    assert producer == LabelPolicy(producer=producer, key=KEY).producer
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("placement", "top"), ("excerpt_tokens", 10), ("key_id", 4), ("label", "4"), ("text_format", "rtf")],
