@@ -268,7 +268,8 @@ class Keyring:
                 )
             same.append(entry)
         self._by_producer = {code: tuple(keys) for code, keys in by_producer.items()}
-        self._names = {code: str(name) for code, name in (names or {}).items()}
+        # Names of producers without keys would not survive a round trip: only keyed ones are kept.
+        self._names = {code: str(name) for code, name in (names or {}).items() if code in self._by_producer}
 
     # -- construction -------------------------------------------------------------------------
 
