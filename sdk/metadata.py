@@ -11,13 +11,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .exceptions import MetadataError
 
-__all__ = ["FIELD_NAMES", "AIGCMetadata", "LabelValue", "MetadataShape"]
+__all__ = [
+    "FIELD_NAMES",
+    "PROPAGATION_FIELDS",
+    "AIGCMetadata",
+    "LabelReading",
+    "LabelValue",
+    "MetadataShape",
+    "carrier_value",
+    "read_label",
+]
 
 LabelValue = Literal["1", "2", "3"]
 MetadataShape = Literal["wrapped", "bare"]
@@ -32,6 +42,8 @@ FIELD_NAMES = (
     "PropagateID",
     "ReservedCode2",
 )
+#: The fields a platform writes (Art. 6); every other key of a label is the producer's.
+PROPAGATION_FIELDS = ("Label", "ContentPropagator", "PropagateID", "ReservedCode2")
 _VALUE_RE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]*")
 _LOWER = {name.lower(): name for name in FIELD_NAMES}
 
@@ -102,19 +114,33 @@ class AIGCMetadata(BaseModel):
         )
 
     def with_propagation(
-        self, *, propagator: str, propagate_id: str, reserved_code2: str = ""
+        self, *, propagator: str, propagate_id: str, reserved_code2: str = "", label: LabelValue | None = None
     ) -> AIGCMetadata:
         """
-        Return a copy with a platform's propagation elements (Art. 6); production fields are kept.
+        Return a copy with a platform's propagation elements (Art. 6).
+
+        The production fields (``ContentProducer``, ``ProduceID``, ``ReservedCode1``) are kept
+        exactly as they are, also when they were read leniently from another vendor's label
+        (:func:`read_label`); the new propagation fields (and *label*, when given) are checked
+        with the strict writer rule.
+
+        .. versionchanged:: 0.2.0
+           *label*; lenient production fields are kept instead of refused.
         """
-        return type(self)(
-            **{
-                **self.to_dict("bare"),
-                "ContentPropagator": propagator,
-                "PropagateID": propagate_id,
-                "ReservedCode2": reserved_code2,
-            }
+        checked = type(self)(
+            label=label or "1",
+            content_propagator=propagator,
+            propagate_id=propagate_id,
+            reserved_code2=reserved_code2,
         )
+        update: dict[str, str] = {
+            "content_propagator": checked.content_propagator,
+            "propagate_id": checked.propagate_id,
+            "reserved_code2": checked.reserved_code2,
+        }
+        if label is not None:
+            update["label"] = checked.label
+        return self.model_copy(update=update)
 
     # -- reading ---------------------------------------------------------------
 
@@ -184,13 +210,7 @@ class AIGCMetadata(BaseModel):
         """
         if fmt == "api":
             return self.to_json("wrapped")
-        if fmt in ("docx", "pdf", "html"):
-            return self.to_json("bare")
-        if fmt == "markdown":
-            lines = ["---", "AIGC:"]
-            lines += [f"  {k}: '{v.replace(chr(39), chr(39) * 2)}'" for k, v in self.to_dict("bare").items()]
-            return "\n".join([*lines, "---", ""])
-        raise ValueError(f"unknown metadata carrier {fmt!r}")
+        return carrier_value(self.to_dict("bare"), fmt)
 
 
 def _metadata_error(exc: ValidationError) -> MetadataError:
@@ -213,3 +233,180 @@ _SNAKE = (
     "propagate_id",
     "reserved_code2",
 )
+
+
+def _yaml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key) else _yaml_scalar(key)
+
+
+def _yaml_scalar(value: object) -> str:
+    """
+    A string as a single-quoted YAML scalar (``'`` doubled; one with line breaks or other
+    unprintable characters as a JSON string); any other value as JSON, which is YAML flow.
+    """
+    if not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    text = value
+    if any(c in text for c in "\r\n\x85\u2028\u2029") or not text.isprintable():
+        return json.dumps(text, ensure_ascii=False)
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelReading:
+    """
+    An implicit label read leniently from someone else's carrier (standard §3: writers are
+    strict, readers lenient).
+
+    Attributes:
+        metadata: the seven fields, values exactly as read (a Chinese company name, a space,
+            a SecurityData JSON are kept); ``Label`` normalised to ``"1"``, ``"2"`` or ``"3"``.
+        findings: each deviation from the strict Annex E form, one sentence each.
+        extra: keys outside the seven Annex E keys, with their values (kept on propagation).
+
+    .. versionadded:: 0.2.0
+    """
+
+    metadata: AIGCMetadata
+    findings: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def strict(self) -> bool:
+        """Whether the label is exactly what a strict writer emits (no findings)."""
+        return not self.findings
+
+    def propagated(
+        self, *, label: LabelValue, propagator: str, propagate_id: str, reserved_code2: str = ""
+    ) -> dict[str, Any]:
+        """
+        The label a platform writes back (Art. 6, standard §7): every key and value of the
+        label as read, in its order and type (the producer's elements byte for byte, extra
+        keys kept), with only ``Label``, ``ContentPropagator``, ``PropagateID`` and
+        ``ReservedCode2`` replaced (a misspelt one is replaced by the Annex E spelling).
+
+        Raises:
+            MetadataError: a new value breaks the strict writer rule.
+        """
+        new = AIGCMetadata(
+            label=label,
+            content_propagator=propagator,
+            propagate_id=propagate_id,
+            reserved_code2=reserved_code2,
+        ).to_dict("bare")
+        out: dict[str, Any] = {}
+        for key, value in self.raw.items():
+            name = key if key in FIELD_NAMES else _LOWER.get(str(key).lower())
+            if name in PROPAGATION_FIELDS:
+                out.setdefault(name, new[name])
+            else:
+                out[key] = value
+        for name in PROPAGATION_FIELDS:
+            out.setdefault(name, new[name])
+        return out
+
+
+def read_label(value: str | bytes | Mapping[Any, Any]) -> LabelReading:
+    """
+    Read an implicit label the way a platform must (Art. 6, standard §3): anything that is
+    recognisably an Annex E label is a label, its deviations are findings.
+
+    *value* is the carrier's content: a JSON text or an already decoded mapping (a YAML front
+    matter), wrapped (``{"AIGC": {...}}``) or bare. Accepted with a finding: key spelling in
+    another letter case, a missing key (read as ``""``), an extra key (kept in ``extra``), a
+    ``Label`` given as a number or padded with spaces, a non-string value (numbers kept as
+    their JSON text, objects as compact JSON), and string values outside the strict
+    character set (kept unchanged).
+
+    Raises:
+        MetadataError: not a label: not JSON, not a mapping, or no ``Label`` of 1, 2 or 3.
+    """
+    findings: list[str] = []
+    obj: Any = value
+    if isinstance(value, str | bytes):
+        try:
+            obj = json.loads(value)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MetadataError(f"AIGC metadata is not valid JSON: {exc}") from exc
+    if not isinstance(obj, Mapping):
+        raise MetadataError(f"AIGC metadata must be a JSON object, not {type(obj).__name__}")
+    if len(obj) == 1 and str(next(iter(obj))).upper() == "AIGC":
+        inner = next(iter(obj.values()))
+        if isinstance(inner, str):
+            return read_label(inner)
+        if not isinstance(inner, Mapping):
+            raise MetadataError("the value of 'AIGC' must be an object with the Annex E keys")
+        obj = inner
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, item in obj.items():
+        name = key if key in FIELD_NAMES else _LOWER.get(str(key).lower())
+        if name is None:
+            extra[str(key)] = item
+            continue
+        if name != key:
+            findings.append(f"key {key!r} is spelt {name!r} in Annex E (keys are case-sensitive)")
+        if name in values:
+            findings.append(f"key {name!r} appears twice; the first value is read")
+            continue
+        values[name] = item
+    if extra:
+        findings.append(f"keys outside Annex E: {', '.join(sorted(extra))} (kept)")
+    label = values.get("Label")
+    text = str(label).strip() if isinstance(label, str | int) and not isinstance(label, bool) else None
+    if text not in ("1", "2", "3"):
+        raise MetadataError(f"AIGC metadata has no Label of '1', '2' or '3' (found {label!r})")
+    if not isinstance(label, str):
+        findings.append(f"Label is the number {label!r}, not the string {text!r}")
+    elif label != text:
+        findings.append(f"Label {label!r} has surrounding spaces")
+    fields: dict[str, str] = {}
+    for name in FIELD_NAMES[1:]:
+        if name not in values:
+            findings.append(f"key {name!r} is missing (read as empty)")
+            fields[name] = ""
+            continue
+        item = values[name]
+        if item is None:
+            findings.append(f"{name} is null (read as empty)")
+            item = ""
+        elif not isinstance(item, str):
+            findings.append(f"{name} is a {type(item).__name__}, not a string (kept as its JSON text)")
+            item = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        if not _VALUE_RE.fullmatch(item):
+            findings.append(f"{name} {_describe(item)}")
+        fields[name] = item
+    snake = dict(zip(FIELD_NAMES, _SNAKE, strict=True))
+    metadata = AIGCMetadata.model_construct(label=text, **{snake[k]: v for k, v in fields.items()})
+    return LabelReading(metadata, tuple(findings), extra, dict(obj))
+
+
+def carrier_value(fields: Mapping[str, Any], fmt: Literal["docx", "pdf", "html", "markdown"]) -> str:
+    """
+    The stored form of a label's *fields* (bare, in the given order) for one carrier: compact
+    JSON for docx, pdf and html, a YAML front matter with an ``AIGC:`` mapping for markdown.
+    Non-ASCII characters are written as they are: a label this SDK writes has none, and a
+    producer's kept field keeps its characters.
+    """
+    if fmt == "markdown":
+        lines = ["---", "AIGC:", *(f"  {_yaml_key(k)}: {_yaml_scalar(v)}" for k, v in fields.items())]
+        return "\n".join([*lines, "---", ""])
+    if fmt in ("docx", "pdf", "html"):
+        return json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":"))
+    raise ValueError(f"unknown metadata carrier {fmt!r}")
+
+
+def _describe(value: str) -> str:
+    kinds = []
+    if any(ord(c) > 0x7E for c in value):
+        kinds.append("non-ASCII characters")
+    if " " in value:
+        kinds.append("a space")
+    if '"' in value:
+        kinds.append("a quote")
+    if "\\" in value:
+        kinds.append("a backslash")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        kinds.append("control characters")
+    return "holds " + ", ".join(kinds or ["characters"]) + " outside the strict Annex E set (kept as read)"

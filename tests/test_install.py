@@ -181,7 +181,7 @@ CASES = {
         "lxml",
         "lxml",
         prepare=lambda tmp, lt: (export(lt, "docx"), lt.metadata),
-        act=lambda prepared, lb: _docx().replace_aigc_property(*prepared),
+        act=lambda prepared, lb: _docx().set_label(prepared[0], prepared[1].to_dict("bare")),
     ),
     "export: markdown-it-py renders html": Case(
         "markdown_it", "markdown-it-py", act=lambda _, lb: export(lb.label("杭州是省会。"), "html")
@@ -194,7 +194,7 @@ CASES = {
 
 
 def _docx() -> Any:
-    from aigclabel.adapters.export import docx
+    from aigclabel.adapters.formats import docx
 
     return docx
 

@@ -35,37 +35,25 @@ where only the implicit label stays.
 
 from __future__ import annotations
 
+import importlib
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from aigclabel.exceptions import AIGCLabelError, MissingDependencyError
-from aigclabel.explicit import ExplicitLabel
 from aigclabel.ids import new_produce_id
 from aigclabel.labeler import LabeledText, Labeler
 from aigclabel.marks.alphabet import ANY_MARK_CHAR
 from aigclabel.metadata import AIGCMetadata
 from aigclabel.ui import UIDisclosure
 
+from ..formats import frontmatter
+from ..formats.document import ExportDocument, ExportError, Part, Role
+
 __all__ = ["FORMATS", "ExportDocument", "ExportError", "ExportFormat", "Message", "Part", "export"]
 
-Role = Literal["user", "assistant", "system"]
 ExportFormat = Literal["md", "docx", "html", "txt", "pdf"]
 FORMATS: tuple[ExportFormat, ...] = ("md", "docx", "html", "txt", "pdf")
-
-_ROLE_NAMES: dict[str, dict[str, str]] = {
-    "zh": {"user": "用户", "assistant": "助手", "system": "系统"},
-    "en": {"user": "User", "assistant": "Assistant", "system": "System"},
-}
-
-
-class ExportError(AIGCLabelError, ValueError):
-    """
-    The content cannot be exported: bad front matter, a missing labeler, no CJK font for a pdf…
-    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,120 +66,21 @@ class Message:
     content: str | LabeledText
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
-    """
-    One block of the exported body: Markdown (or plain text) as released, with its role.
-
-    ``role`` is ``None`` for a single exported text.
-    """
-
-    role: Role | None
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ExportDocument:
-    """
-    What every format writer receives: the body, the implicit label and the visible label.
-
-    Attributes:
-        parts: the body blocks, in order.
-        metadata: the file's single implicit label.
-        ui: the interface tag (its ``text`` is the visible label wording used by the writers).
-        show_label: ``False`` only after an accepted Art. 9 opt-out: no visible label is added.
-        body_has_label: whether the body text already holds the visible label.
-        title: the document title, if any.
-        front_matter: other YAML front-matter keys of the input (Markdown files keep them).
-        created: the export time (UTC).
-    """
-
-    parts: tuple[Part, ...]
-    metadata: AIGCMetadata
-    ui: UIDisclosure
-    show_label: bool = True
-    body_has_label: bool = True
-    title: str | None = None
-    front_matter: dict[Any, Any] = field(default_factory=dict)
-    created: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    @property
-    def label_text(self) -> str:
-        """
-        The visible label wording (the interface tag's prompt: both GB 45438 §5.1 elements).
-        """
-        return self.ui.text
-
-    @property
-    def language(self) -> Literal["zh", "en"]:
-        """
-        ``zh`` or ``en``: the language of the visible label.
-        """
-        return "zh" if self.ui.language.lower().startswith("zh") else "en"
-
-    def role_name(self, role: Role) -> str:
-        """
-        The heading shown above a conversation turn.
-        """
-        return _ROLE_NAMES[self.language][role]
-
-    def body_markdown(self) -> str:
-        """
-        The whole body as one Markdown text (conversation turns under role headings).
-        """
-        blocks = []
-        for part in self.parts:
-            if part.role is not None:
-                blocks.append(f"### {self.role_name(part.role)}")
-            blocks.append(part.text.strip("\n"))
-        return "\n\n".join(blocks) + "\n"
-
-    def body_plain(self) -> str:
-        """
-        The whole body as plain text (conversation turns after a ``Role:`` line).
-        """
-        colon = "：" if self.language == "zh" else ":"
-        blocks = []
-        for part in self.parts:
-            text = part.text.strip("\n")
-            blocks.append(f"{self.role_name(part.role)}{colon}\n{text}" if part.role is not None else text)
-        return "\n\n".join(blocks) + "\n"
-
-
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
-_EMPTY_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)")
-#: Front matter beyond this size is refused (it is a header, not a document).
-MAX_FRONT_MATTER = 1 << 20
-
-
 def split_front_matter(text: str) -> tuple[dict[Any, Any] | None, str]:
     """
     Split a leading YAML front matter from *text*: ``(mapping or None, rest of the text)``.
 
     Raises:
-        ExportError: the front matter is not valid YAML, not a mapping, or too large.
+        ExportError: the front matter has no closing line, is not valid YAML, not a
+            mapping, or too large.
     """
-    m = _EMPTY_FRONT_MATTER.match(text) or _FRONT_MATTER.match(text)
-    if m is None:
-        return None, text
-    source = m.group(1) if m.re is _FRONT_MATTER else ""
-    if len(source) > MAX_FRONT_MATTER:
-        raise ExportError(f"the front matter is larger than {MAX_FRONT_MATTER} characters")
     try:
-        import yaml
-
-        from ._yaml import load_yaml
-    except ImportError as exc:
-        raise MissingDependencyError("pyyaml", "export") from exc
-    try:
-        data = load_yaml(source) if source.strip() else {}
-    except yaml.YAMLError as exc:
-        raise ExportError(f"the front matter is not valid YAML: {exc}") from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ExportError(f"the front matter must be a YAML mapping, not {type(data).__name__}")
-    return data, text[m.end() :]
+        found = frontmatter.split(text)
+        if found is None:
+            return None, text
+        return frontmatter.load(found.source), found.body
+    except frontmatter.FrontMatterError as exc:
+        raise ExportError(f"the input's front matter cannot be read: {exc}") from exc
 
 
 def _format_of(fmt: ExportFormat) -> Literal["plain", "markdown"]:
@@ -291,13 +180,6 @@ def build_document(
     )
 
 
-def explicit_line(doc: ExportDocument, text_format: Literal["plain", "markdown"]) -> str:
-    """
-    The visible label rendered for a text body (``*…*`` in Markdown, 【…】 in plain text).
-    """
-    return str(ExplicitLabel(doc.label_text, format=text_format).render())
-
-
 def export(
     content: LabeledText | str | Sequence[Message],
     fmt: ExportFormat,
@@ -330,22 +212,7 @@ def export(
     if template is not None and fmt != "docx":
         raise ValueError("template= is only used by the docx format")
     doc = build_document(content, fmt, labeler=labeler, title=title)
-    if fmt == "md":
-        from . import markdown
-
-        return markdown.render(doc)
-    if fmt == "txt":
-        from . import txt
-
-        return txt.render(doc)
-    if fmt == "html":
-        from . import html
-
-        return html.render(doc)
+    module = importlib.import_module(f"aigclabel.adapters.formats.{fmt}")
     if fmt == "docx":
-        from . import docx
-
-        return docx.render(doc, template=template)
-    from . import pdf
-
-    return pdf.render(doc)
+        return bytes(module.render(doc, template=template))
+    return bytes(module.render(doc))

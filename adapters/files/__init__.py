@@ -1,25 +1,31 @@
 """
-The platform side for files (Art. 6): verify docx, Markdown, HTML, plain-text and PDF
-files into the three tiers, add a platform's propagation elements, verify whole trees.
+The platform side for files (Art. 6): classify received files into the three tiers, add a
+platform's propagation elements, verify whole trees and batches.
 
->>> from aigclabel.adapters.files import verify_file, propagate_file, verify_tree
+>>> from aigclabel.adapters.files import verify_bytes, verify_file, propagate_file, verify_batch
 """
 
 from __future__ import annotations
 
-from .batch import BatchSummary, verify_tree
-from .carriers import CarrierError
-from .propagate import PropagationError, propagate_file
-from .verify_file import PROMPTS, FileVerdict, reserved_code2, verify_file
+from ..formats import CarrierError
+from .batch import RECORD_SCHEMA, BatchSummary, record, verify_batch, verify_tree
+from .propagate import PropagationError, propagate_bytes, propagate_file
+from .verify_file import PROMPTS, FileVerdict, MessageVerdict, reserved_code2, verify_bytes, verify_file
 
 __all__ = [
     "PROMPTS",
+    "RECORD_SCHEMA",
     "BatchSummary",
     "CarrierError",
     "FileVerdict",
+    "MessageVerdict",
     "PropagationError",
+    "propagate_bytes",
     "propagate_file",
+    "record",
     "reserved_code2",
+    "verify_batch",
+    "verify_bytes",
     "verify_file",
     "verify_tree",
 ]

@@ -1,5 +1,6 @@
 """
-verify_tree(): verify every docx, md, html, txt and pdf file under a directory.
+verify_batch(): the pure batch verifier (flat records for any engine); verify_tree(): every
+supported file under a directory, on one machine.
 
 One JSON line per file (:meth:`FileVerdict.to_dict`, plus ``bytes``), a summary with
 counts by tier, errors and throughput. A file that cannot be read (broken, hostile, over
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -24,10 +26,10 @@ from typing import IO, Any
 from aigclabel.exceptions import MissingDependencyError
 from aigclabel.verification import KeyInput
 
-from .carriers import SUFFIXES
-from .verify_file import FileVerdict, verify_file
+from ..formats import SUFFIXES
+from .verify_file import FileVerdict, verify_bytes, verify_file
 
-__all__ = ["BatchSummary", "iter_files", "verify_tree"]
+__all__ = ["RECORD_SCHEMA", "BatchSummary", "iter_files", "record", "verify_batch", "verify_tree"]
 
 
 @dataclass(slots=True)
@@ -82,26 +84,126 @@ class BatchSummary:
 
 def iter_files(root: Path, *, recursive: bool = True) -> list[Path]:
     """
-    The files a batch verifies, sorted: a single file, or those under *root* with a known
-    suffix (hidden files and directories are skipped; symbolic links are not followed).
+    The files a batch verifies, sorted: a single file, or the entries under *root* with a
+    known suffix (hidden files and directories skipped, symbolic links not followed).
+
+    The walk is iterative (a tree thousands of levels deep is walked, not a RecursionError),
+    and entries that are not regular files (a FIFO named ``upload.txt``) are listed too:
+    verifying them gives a per-file error instead of blocking.
     """
-    if root.is_file():
+    if not root.is_dir():
         return [root]
-    found = root.rglob("*") if recursive else root.glob("*")
-    out = []
-    for p in found:
-        rel = p.relative_to(root).parts
-        if any(part.startswith(".") for part in rel) or p.is_symlink() or not p.is_file():
+    out: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            out.append(folder)  # reported as an unreadable entry by the verifier
             continue
-        if p.suffix.lower() in SUFFIXES:
-            out.append(p)
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if recursive:
+                        stack.append(Path(entry.path))
+                    continue
+            except OSError:
+                pass
+            if Path(entry.name).suffix.lower() in SUFFIXES:
+                out.append(Path(entry.path))
     return sorted(out)
+
+
+def record(fv: FileVerdict, size: int) -> dict[str, Any]:
+    """
+    The flat record of one verdict (:data:`RECORD_SCHEMA`): scalars and lists of strings
+    only, so that a batch becomes an Arrow table, a pandas frame or a Spark row as is.
+    """
+    meta = fv.metadata
+    tv = fv.text_verdict
+    key = tv.evidence.key if tv is not None else None
+    return {
+        "path": fv.path,
+        "format": fv.format,
+        "bytes": size,
+        "tier": fv.tier,
+        "label": fv.label,
+        "status": fv.status,
+        "exit_code": fv.exit_code,
+        "text_status": tv.status if tv is not None else None,
+        "producer": meta.content_producer if meta is not None else None,
+        "produce_id": meta.produce_id if meta is not None else None,
+        "propagator": meta.content_propagator if meta is not None else None,
+        "propagate_id": meta.propagate_id if meta is not None else None,
+        "metadata_where": fv.metadata_where,
+        "key_id": getattr(key, "key_id", None) if key is not None else None,
+        "explicit": [m.phrase for m in tv.evidence.explicit] if tv is not None else [],
+        "conflicts": list(fv.conflicts),
+        "findings": list(fv.findings),
+        "error": fv.error,
+    }
+
+
+#: The columns of :func:`record` with their Arrow types (``large_string`` for text).
+RECORD_SCHEMA: tuple[tuple[str, str], ...] = (
+    ("path", "string"),
+    ("format", "string"),
+    ("bytes", "int64"),
+    ("tier", "string"),
+    ("label", "string"),
+    ("status", "string"),
+    ("exit_code", "int8"),
+    ("text_status", "string"),
+    ("producer", "string"),
+    ("produce_id", "string"),
+    ("propagator", "string"),
+    ("propagate_id", "string"),
+    ("metadata_where", "string"),
+    ("key_id", "string"),
+    ("explicit", "list<string>"),
+    ("conflicts", "list<string>"),
+    ("findings", "list<string>"),
+    ("error", "string"),
+)
+
+
+def verify_batch(
+    items: Iterable[tuple[str | None, bytes] | bytes],
+    *,
+    key: Any = None,
+    public_key: Any = None,
+    keyring: Any = None,
+    declared: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """
+    One flat :func:`record` per item, in order: pure (no file system, no process pool), so
+    that any engine can map it over its partitions.
+
+    An item is ``(filename or None, data)`` or bare ``data``. A bad item (hostile, broken,
+    not bytes) yields a record with ``error`` set; the batch always completes.
+    """
+    for item in items:
+        name, data = (None, item) if isinstance(item, bytes | bytearray | memoryview) else item
+        try:
+            fv = verify_bytes(
+                bytes(data), name, key=key, public_key=public_key, keyring=keyring, declared=declared
+            )
+            size = len(data)
+        except Exception as exc:  # the batch must finish whatever one item does
+            fv = FileVerdict(name, "unknown", error=f"{type(exc).__name__}: {exc}")
+            size = 0
+        yield record(fv, size)
 
 
 def _one(args: tuple[str, Any, bool]) -> dict[str, Any]:
     path, key, declared = args
     try:
-        size = Path(path).stat().st_size
+        size = os.lstat(path).st_size
     except OSError:
         size = 0
     try:

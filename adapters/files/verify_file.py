@@ -1,45 +1,55 @@
 """
-verify_file(): classify a received file into the Art. 6 tiers from every channel it holds.
+verify_bytes() and verify_file(): classify a received file into the Art. 6 tiers from every
+channel it holds, by the one verdict table of :mod:`aigclabel.tiers`.
 
-The tier (GB 45438 §7 of the project notes, Art. 6 of the Measures):
+Both implicit channels count in every format: the file's metadata label (read leniently:
+another vendor's label that strays from the strict charset is still a label, its
+deviations listed in ``findings``) and the in-text seal or packets. They are cross-checked;
+a disagreement (another producer, another ProduceID, another Label, two carriers that
+disagree) is a reported ``conflict`` and never lowers the tier. Without a key, an untouched
+file is ``unverified`` (the seal's keyless hint matches), never ``tampered``.
 
-1. the file's implicit label (metadata) says AI, ``Label "1"`` → ``confirmed``;
-2. else the uploader declared AI content (``declared=True``) → ``possible``;
-3. else an explicit label phrase, in-text marks or other traces (an unreadable AIGC
-   carrier) → ``suspected``;
-4. else ``none``.
+The verifier sees the text a reader would: variants without headers and footers and without
+the label paragraphs an exporter or platform added are tried when the first text does not
+verify; an exported conversation is verified message by message (the seal of each assistant
+message binds that message) when the whole text does not verify.
 
-A metadata ``Label "2"`` or ``"3"`` (written by an earlier platform) maps to possible or
-suspected. Plain text has no metadata carrier: there an authenticated in-text seal (or a
-resolver record) is the implicit label, ``metadata_where == "in-text-marks"``.
-
-Disagreements between channels (the metadata names one producer, the in-text seal
-another; a ProduceID that does not match the marks; two AIGC carriers) are listed in
-``conflicts``: reported, never hidden. Unreadable or hostile files give a verdict with
-``error`` set; nothing raises.
+Unreadable or hostile input gives a verdict with ``error`` set; nothing raises. Input that
+is only partly readable (an invalid byte, a broken front matter, a custom part with a DTD)
+is read as far as it goes, with a finding: a label is never hidden by a broken header.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from aigclabel.canonical import text_digest
+from aigclabel.exceptions import KeyMaterialError
 from aigclabel.ids import parse_produce_id
 from aigclabel.metadata import AIGCMetadata
-from aigclabel.verification import KeyInput, PublicKeyInput, Resolver, Tier, Verdict, verify
+from aigclabel.tiers import LABEL_OF_TIER, TIER_OF_LABEL, Tier, decide_tier, exit_code
+from aigclabel.verification import KeyInput, Resolver, Verdict, verify
 
-from .carriers import CarrierError, Extracted, Format, read_document
+from ..formats import CarrierError, Extracted, Format, FoundLabel, detect_format, read
+from ..formats.document import ROLE_NAMES
+from ..formats.limits import MAX_FILE_BYTES
 
 __all__ = [
     "PROMPTS",
     "FileVerdict",
+    "MessageVerdict",
     "binding_digest",
+    "read_upload",
     "reserved_code2",
+    "verify_bytes",
     "verify_extracted",
     "verify_file",
 ]
@@ -50,39 +60,62 @@ PROMPTS: dict[str, str] = {
     "possible": "可能为人工智能生成内容",
     "suspected": "疑似为人工智能生成内容",
 }
-_RANK: dict[Tier, int] = {"none": 0, "suspected": 1, "possible": 2, "confirmed": 3}
-_TIER_OF_LABEL: dict[str, Tier] = {"1": "confirmed", "2": "possible", "3": "suspected"}
-_LABEL_OF_TIER: dict[Tier, Literal["1", "2", "3"]] = {"confirmed": "1", "possible": "2", "suspected": "3"}
-_GOOD = ("intact", "valid", "unverified")
+_STATUS_RANK = {
+    "forged": 0,
+    "tampered": 1,
+    "corrupt": 2,
+    "not_found": 3,
+    "unverified": 4,
+    "valid": 5,
+    "intact": 6,
+}
+_PRODUCER_FIELDS = ("content_producer", "produce_id", "reserved_code1")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageVerdict:
+    """The in-text verdict of one message of an exported conversation."""
+
+    index: int
+    role: Literal["user", "assistant", "system"]
+    verdict: Verdict
 
 
 @dataclass(slots=True)
 class FileVerdict:
     """
-    The outcome of :func:`verify_file` for one file.
+    The outcome of :func:`verify_bytes` / :func:`verify_file` for one file.
 
     Attributes:
-        path: the file.
-        format: ``docx``, ``md``, ``html``, ``txt``, ``pdf`` or ``unknown``.
+        path: the file name (``None`` for bytes without one).
+        format: ``md``, ``docx``, ``xlsx``, ``pptx``, ``html``, ``txt``, ``pdf`` or ``unknown``.
         tier: ``confirmed``, ``possible``, ``suspected`` or ``none``.
         label: the Annex E ``Label`` matching *tier* (``None`` for ``none``).
-        metadata: the implicit label read from the file's carrier.
-        metadata_where: where it was found (``docProps/custom.xml#AIGC``, ``front-matter:AIGC``,
-            ``meta[name=AIGC]``, ``pdf:/Info/AIGC``, ``in-text-marks`` for plain text).
+        metadata: the implicit label that decided (file metadata as read, else the seal's).
+        metadata_where: where it was found (``docProps/custom.xml#AIGC``,
+            ``front-matter:AIGC``, ``meta[name=AIGC]``, ``pdf:/Info/AIGC``,
+            ``pdf:XMP/TC260:AIGC``, ``in-text-marks``).
         text_verdict: :func:`aigclabel.verify` of the visible text (marks included).
+        labels: every label carrier found.
+        messages: per-message verdicts of an exported conversation (empty otherwise).
         conflicts: disagreements between channels.
+        findings: deviations read past (a label outside the strict charset, an invalid
+            byte, a broken front matter, an unreadable part).
         notes: other observations (which text variant was verified, unchecked bindings).
         error: why the file could not be read (then tier is ``none``).
     """
 
-    path: str
-    format: Format
+    path: str | None
+    format: Format | Literal["unknown"]
     tier: Tier = "none"
     label: Literal["1", "2", "3"] | None = None
     metadata: AIGCMetadata | None = None
     metadata_where: str | None = None
     text_verdict: Verdict | None = None
+    labels: list[FoundLabel] = field(default_factory=list)
+    messages: list[MessageVerdict] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -97,9 +130,15 @@ class FileVerdict:
             return "conflict"
         return self.text_verdict.status if self.text_verdict is not None else "not_found"
 
+    @property
+    def exit_code(self) -> int:
+        """The ``aigclabel verify`` exit code (:func:`aigclabel.tiers.exit_code`)."""
+        text_status = self.text_verdict.status if self.text_verdict is not None else "not_found"
+        return exit_code(self.tier, text_status, conflict=bool(self.conflicts), error=self.error is not None)
+
     def to_dict(self) -> dict[str, Any]:
         """
-        A JSON-ready dict (metadata in the bare Annex E shape).
+        A JSON-ready dict (metadata in the bare Annex E shape, values as read).
         """
         return {
             "path": self.path,
@@ -110,7 +149,26 @@ class FileVerdict:
             "metadata": self.metadata.to_dict("bare") if self.metadata is not None else None,
             "metadata_where": self.metadata_where,
             "text_verdict": self.text_verdict.to_dict() if self.text_verdict is not None else None,
+            "labels": [
+                {
+                    "where": f.where,
+                    "label": f.metadata.label if f.metadata is not None else None,
+                    "findings": list(f.reading.findings) if f.reading is not None else [],
+                    "error": f.error,
+                }
+                for f in self.labels
+            ],
+            "messages": [
+                {
+                    "index": m.index,
+                    "role": m.role,
+                    "status": m.verdict.status,
+                    "produce_id": m.verdict.produce_id,
+                }
+                for m in self.messages
+            ],
             "conflicts": list(self.conflicts),
+            "findings": list(self.findings),
             "notes": list(self.notes),
             "error": self.error,
         }
@@ -125,9 +183,7 @@ def binding_digest(metadata: AIGCMetadata, text: str, *, version: int = RC2_VERS
     What ReservedCode2 binds: SHA-256 over the bare label JSON with ReservedCode2 empty,
     a newline, and the hex text digest (canonical form *version*, see ``aigclabel.canonical``).
     """
-    bare = metadata.with_propagation(
-        propagator=metadata.content_propagator, propagate_id=metadata.propagate_id, reserved_code2=""
-    ).to_json("bare")
+    bare = metadata.model_copy(update={"reserved_code2": ""}).to_json("bare")
     return hashlib.sha256(f"{bare}\n{text_digest(text, version=version).hex()}".encode()).digest()
 
 
@@ -146,13 +202,13 @@ def reserved_code2(
     return f"v{version}.hs256.{hmac.new(secret, digest, hashlib.sha256).hexdigest()}"
 
 
-def _check_rc2(metadata: AIGCMetadata, text: str, keys: list[KeyInput], fv: FileVerdict) -> None:
+def _check_rc2(metadata: AIGCMetadata, texts: Sequence[str], keys: list[KeyInput], fv: FileVerdict) -> None:
     rc2 = metadata.reserved_code2
     version = 1 if rc2.startswith("v1.") else 2 if rc2.startswith("v2.") else None
     if version is None:
         return
     if rc2.startswith(f"v{version}.sha256."):
-        if rc2 != reserved_code2(metadata, text, version=version):
+        if not any(rc2 == reserved_code2(metadata, t, version=version) for t in texts):
             fv.conflicts.append(
                 "ReservedCode2 does not match the label and visible text (edited after propagation)"
             )
@@ -160,131 +216,276 @@ def _check_rc2(metadata: AIGCMetadata, text: str, keys: list[KeyInput], fv: File
         if not keys:
             fv.notes.append("ReservedCode2 is keyed; not checked (no key)")
         elif not any(
-            hmac.compare_digest(rc2, reserved_code2(metadata, text, k, version=version)) for k in keys
+            hmac.compare_digest(rc2, reserved_code2(metadata, t, k, version=version))
+            for k in keys
+            for t in texts
         ):
             fv.conflicts.append("ReservedCode2 does not match under any given key (edited or forged)")
 
 
-def _as_list(key: KeyInput | Sequence[KeyInput] | None) -> list[KeyInput]:
+def _as_list(key: Any) -> list[KeyInput]:
     if key is None:
         return []
     if isinstance(key, str | bytes):
         return [key]
+    if isinstance(key, Mapping):
+        return [k for v in key.values() for k in _as_list(v)]
     return list(key)
 
 
-def _text_verdict(texts: list[str], fv: FileVerdict, **kw: Any) -> tuple[Verdict, str]:
+def _good(v: Verdict) -> bool:
+    seal = v.evidence.seal
+    return v.status in ("intact", "valid") or (
+        v.status == "unverified" and (seal is None or seal.binding == "unchecked")
+    )
+
+
+_ROLE_BY_NAME = {name: role for names in ROLE_NAMES.values() for role, name in names.items()}
+_ROLE_LINE = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]+)?(" + "|".join(map(re.escape, _ROLE_BY_NAME)) + r")[ \t]*[:：]?[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def _messages(text: str, **kw: Any) -> list[MessageVerdict]:
+    """The turns of an exported conversation (role headings as the exporter writes them)."""
+    heads = list(_ROLE_LINE.finditer(text))
+    out = []
+    for i, m in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+        body = text[m.end() : end].strip("\n")
+        out.append(MessageVerdict(i, _ROLE_BY_NAME[m.group(1)], verify(body, **kw)))  # type: ignore[arg-type]
+    return out
+
+
+def _text_verdict(texts: list[str], fv: FileVerdict, **kw: Any) -> tuple[Verdict, list[str]]:
     """
-    Verify the first text variant; when its seal reports ``tampered``, try the others and
-    the texts without a platform prompt line (added by :func:`propagate_file`, not sealed).
+    The in-text verdict of the first text that verifies well: the texts the reader gave,
+    then without a platform's prompt lines, then message by message. Returns the verdict and
+    the texts a ReservedCode2 may bind.
     """
     first = verify(texts[0], **kw)
-    if first.status != "tampered":
-        return first, texts[0]
+    if _good(first) or first.status == "not_found":
+        return first, texts
     variants = list(texts[1:])
     for text in texts:
         lines = text.split("\n")
-        stripped = [ln for ln in lines if ln.strip().strip("*> ") not in PROMPTS.values()]
+        stripped = [ln for ln in lines if ln.strip().strip("*>【】[] ") not in PROMPTS.values()]
         if len(stripped) != len(lines):
             variants.append("\n".join(stripped))
     for text in variants:
         v = verify(text, **kw)
-        if v.status == "intact":
-            fv.notes.append("the seal binds the text without headers, footers or platform prompts")
-            return v, text
-    return first, texts[0]
+        if _good(v):
+            fv.notes.append("the seal binds the text without headers, footers or added label lines")
+            return v, [text, *texts]
+    for text in texts:
+        messages = _messages(text, **kw)
+        sealed = [m for m in messages if m.verdict.status != "not_found"]
+        if sealed and all(_good(m.verdict) for m in sealed):
+            fv.messages = messages
+            fv.notes.append(f"verified message by message: {len(sealed)} sealed messages")
+            return sealed[-1].verdict, texts
+        if sealed and len(messages) > 1:
+            worst = min(sealed, key=lambda m: _STATUS_RANK[m.verdict.status])
+            if _STATUS_RANK[worst.verdict.status] > _STATUS_RANK[first.status]:
+                fv.messages = messages
+                return worst.verdict, texts
+    return first, texts
+
+
+def _same_producer(a: AIGCMetadata, b: AIGCMetadata) -> bool:
+    return all(getattr(a, f) == getattr(b, f) for f in _PRODUCER_FIELDS)
 
 
 def verify_extracted(
-    path: str,
     doc: Extracted,
     *,
-    key: KeyInput | Sequence[KeyInput] | None = None,
-    public_key: PublicKeyInput | Sequence[PublicKeyInput] | None = None,
+    path: str | None = None,
+    key: Any = None,
+    public_key: Any = None,
+    keyring: Any = None,
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
-) -> tuple[FileVerdict, str]:
+) -> FileVerdict:
     """
-    Classify an already-read document; returns the verdict and the text that was verified.
+    Classify an already-read document by the verdict table (see the module docstring).
     """
-    fv = FileVerdict(path, doc.format, metadata=doc.metadata, metadata_where=doc.where)
-    fv.notes.extend(doc.notes)
-    tv, text = _text_verdict(doc.texts, fv, key=key, public_key=public_key, resolver=resolver)
+    fv = FileVerdict(path, doc.format, labels=list(doc.labels), findings=list(doc.findings))
+    kw: dict[str, Any] = {"key": key, "public_key": public_key, "resolver": resolver}
+    if keyring is not None:
+        kw["keyring"] = keyring
+    tv, texts = _text_verdict(doc.texts or [""], fv, **kw)
     fv.text_verdict = tv
-    if doc.labels > 1:
-        fv.conflicts.append(f"{doc.labels} AIGC carriers found; a file keeps exactly one implicit label")
-    if doc.metadata_error is not None:
-        fv.conflicts.append(f"unreadable implicit label: {doc.metadata_error}")
-    meta = doc.metadata
-    if meta is None and doc.format == "txt" and tv.metadata is not None and tv.status in ("intact", "valid"):
-        meta = fv.metadata = tv.metadata
-        fv.metadata_where = "in-text-marks"
-    tier: Tier = "none"
-    if meta is not None:
-        tier = _TIER_OF_LABEL[meta.label]
-        if fv.metadata_where != "in-text-marks":
-            _conflicts(meta, tv, fv)
-            _check_rc2(meta, text, _as_list(key), fv)
-    if declared and _RANK[tier] < _RANK["possible"]:
-        tier = "possible"
-    traces = tv.tier != "none" or doc.labels > 0
-    if traces and _RANK[tier] < _RANK["suspected"]:
-        tier = "suspected"
+    readable = [f for f in doc.labels if f.reading is not None]
+    unreadable = [f for f in doc.labels if f.reading is None]
+    for found in readable:
+        assert found.reading is not None
+        fv.findings.extend(f"{found.where}: {finding}" for finding in found.reading.findings)
+    for found in unreadable:
+        fv.conflicts.append(f"unreadable implicit label: {found.error}")
+    if readable:
+        first = readable[0].metadata
+        assert first is not None
+        fv.metadata, fv.metadata_where = first, readable[0].where
+        others = [f for f in readable[1:] if f.metadata is not None and not _same_producer(first, f.metadata)]
+        if others:
+            fv.conflicts.append(
+                f"{len(readable)} implicit labels disagree ({', '.join(f.where for f in readable)}); "
+                "a file keeps exactly one"
+            )
+        elif len(readable) > 1:
+            fv.findings.append(
+                f"{len(readable)} carriers hold the same label ({', '.join(f.where for f in readable)}); "
+                "a file keeps exactly one"
+            )
+        _conflicts(first, tv, fv)
+        _check_rc2(first, texts, _as_list(key), fv)
+    elif tv.metadata is not None and tv.status in ("intact", "valid", "unverified"):
+        fv.metadata, fv.metadata_where = tv.metadata, "in-text-marks"
+    if tv.status in ("tampered", "forged", "corrupt"):
+        fv.notes.append(f"in-text marks are {tv.status}")
+    tier = decide_tier(
+        labels=[f.metadata.label for f in readable if f.metadata is not None],
+        status=tv.status,
+        mark_label=tv.label if tv.status != "not_found" else None,
+        declared=declared,
+        traces=bool(unreadable) or bool(tv.evidence.explicit),
+    )
     fv.tier = tier
-    fv.label = _LABEL_OF_TIER.get(tier)
-    return fv, text
+    fv.label = LABEL_OF_TIER.get(tier)
+    return fv
 
 
 def _conflicts(meta: AIGCMetadata, tv: Verdict, fv: FileVerdict) -> None:
-    seal = tv.evidence.seal
-    if seal is not None and tv.status != "forged":
-        if meta.content_producer and seal.producer != meta.content_producer:
+    seals = [m.verdict for m in fv.messages if m.verdict.evidence.seal is not None] or [tv]
+    for v in seals:
+        seal = v.evidence.seal
+        if seal is None or v.status == "forged":
+            continue
+        if meta.content_producer and seal.producer and seal.producer != meta.content_producer:
             fv.conflicts.append(
                 f"metadata ContentProducer {meta.content_producer!r} "
                 f"!= in-text seal producer {seal.producer!r}"
             )
-        if meta.produce_id and seal.produce_id != meta.produce_id:
+        if len(seals) == 1 and meta.produce_id and seal.produce_id and seal.produce_id != meta.produce_id:
             fv.conflicts.append(
                 f"metadata ProduceID {meta.produce_id!r} != in-text seal ProduceID {seal.produce_id!r}"
             )
-        if seal.label != meta.label and meta.content_propagator == meta.content_producer:
-            fv.conflicts.append(f"metadata Label {meta.label!r} != in-text seal Label {seal.label!r}")
-    elif tv.mark_id is not None:
+        if seal.label != meta.label:
+            fv.conflicts.append(
+                f"metadata Label {meta.label!r} ({TIER_OF_LABEL[meta.label]}) != in-text seal Label "
+                f"{seal.label!r} ({TIER_OF_LABEL.get(seal.label, '?')}); the higher tier is reported"
+            )
+    if tv.evidence.seal is None and tv.mark_id is not None and tv.status != "forged":
         parts = parse_produce_id(meta.produce_id)
         if parts is not None and f"{parts.mark_id:08x}" != tv.mark_id:
             fv.conflicts.append(
                 f"metadata ProduceID {meta.produce_id!r} does not match "
                 f"the in-text marks (mark id {tv.mark_id})"
             )
-    if tv.status in ("tampered", "forged", "corrupt"):
-        fv.notes.append(f"in-text marks are {tv.status}")
+
+
+def verify_bytes(
+    data: bytes,
+    filename: str | None = None,
+    *,
+    key: Any = None,
+    public_key: Any = None,
+    keyring: Any = None,
+    declared: bool = False,
+    resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
+) -> FileVerdict:
+    """
+    Classify the bytes of an upload (see the module docstring); *filename* (optional) helps
+    tell text formats apart; binary formats are recognised by content whatever the name.
+
+    Never raises for damaged or hostile input: ``error`` says what is wrong.
+
+    Raises:
+        TypeError: *data* is not bytes.
+        KeyMaterialError: a given key is unusable.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"verify_bytes() takes bytes, not {type(data).__name__}")
+    data = bytes(data)
+    fmt, finding = detect_format(filename, data)
+    if fmt is None:
+        return FileVerdict(filename, "unknown", error=finding)
+    if len(data) > MAX_FILE_BYTES:
+        return FileVerdict(
+            filename, fmt, error=f"{len(data)} bytes exceeds the {MAX_FILE_BYTES // 2**20} MB cap"
+        )
+    try:
+        doc = read(data, fmt)
+    except CarrierError as exc:
+        return FileVerdict(filename, fmt, error=str(exc))
+    except (MemoryError, RecursionError) as exc:
+        return FileVerdict(filename, fmt, error=f"resource limit while reading: {type(exc).__name__}")
+    if finding is not None:
+        doc.findings.insert(0, finding)
+    try:
+        return verify_extracted(
+            doc,
+            path=filename,
+            key=key,
+            public_key=public_key,
+            keyring=keyring,
+            declared=declared,
+            resolver=resolver,
+        )
+    except KeyMaterialError:
+        raise
+    except (ValueError, TypeError) as exc:
+        return FileVerdict(filename, fmt, error=f"cannot verify: {exc}")
+
+
+def read_upload(path: str | Path) -> bytes:
+    """
+    The bytes of a regular file, refusing what could block or exhaust a verifier: a FIFO,
+    a device or a socket (opened without blocking, checked after opening) and files larger
+    than the cap.
+
+    Raises:
+        CarrierError: not a regular file, larger than the cap, or unreadable.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise CarrierError(f"cannot read file: {exc.strerror or exc}") from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CarrierError("not a regular file (a FIFO, device or socket is not read)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise CarrierError(f"file size {info.st_size} bytes exceeds the {MAX_FILE_BYTES // 2**20} MB cap")
+        try:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise CarrierError(f"cannot read file: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise CarrierError(f"file grew past the {MAX_FILE_BYTES // 2**20} MB cap while being read")
+    return data
 
 
 def verify_file(
     path: str | Path,
     *,
-    key: KeyInput | Sequence[KeyInput] | None = None,
-    public_key: PublicKeyInput | Sequence[PublicKeyInput] | None = None,
+    key: Any = None,
+    public_key: Any = None,
+    keyring: Any = None,
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
 ) -> FileVerdict:
     """
-    Read *path* (docx, md, html, txt or pdf) and classify it (see module docstring).
+    Read the file at *path* and classify it: :func:`verify_bytes` of its bytes.
 
-    Never raises for a damaged or hostile file: ``error`` says what is wrong.
+    Never raises for a damaged or hostile file (including a FIFO or a device): ``error`` says
+    what is wrong.
     """
-    p = Path(path)
     try:
-        doc = read_document(p)
+        data = read_upload(path)
     except CarrierError as exc:
-        from .carriers import detect_format
-
-        return FileVerdict(str(path), detect_format(p, b""), error=str(exc))
-    except (MemoryError, RecursionError) as exc:
-        return FileVerdict(str(path), "unknown", error=f"resource limit while reading: {type(exc).__name__}")
-    try:
-        return verify_extracted(
-            str(path), doc, key=key, public_key=public_key, declared=declared, resolver=resolver
-        )[0]
-    except (ValueError, TypeError) as exc:
-        return FileVerdict(str(path), doc.format, error=f"cannot verify: {exc}")
+        return FileVerdict(str(path), "unknown", error=str(exc))
+    return verify_bytes(
+        data, str(path), key=key, public_key=public_key, keyring=keyring, declared=declared, resolver=resolver
+    )

@@ -16,8 +16,8 @@ import yaml
 from aigclabel import LabeledText, Labeler, verify
 from aigclabel.adapters import export_cli
 from aigclabel.adapters.export import ExportError, Message, export
-from aigclabel.adapters.export import pdf as pdf_export
-from aigclabel.adapters.export.docx import aigc_properties
+from aigclabel.adapters.formats import pdf as pdf_export
+from aigclabel.adapters.formats.docx import aigc_properties
 from markdown_it import MarkdownIt
 
 from tests.helpers import KEY, PRODUCER, visible

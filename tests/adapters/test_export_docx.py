@@ -19,13 +19,9 @@ import docx
 import pytest
 from aigclabel import LabeledText, Labeler, verify
 from aigclabel.adapters.export import ExportError, export
-from aigclabel.adapters.export.docx import (
-    FMTID,
-    LABEL_STYLE,
-    aigc_properties,
-    document_text,
-    replace_aigc_property,
-)
+from aigclabel.adapters.formats import CarrierError
+from aigclabel.adapters.formats.docx import LABEL_STYLE, aigc_properties, document_text, set_label
+from aigclabel.adapters.formats.opc import FMTID
 from docx.oxml.ns import qn
 
 from tests.helpers import KEY, PRODUCER
@@ -217,8 +213,8 @@ def test_hostile_custom_xml_is_refused(data: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(buf, "w") as zout:
         for info in zin.infolist():
             zout.writestr(info, bomb if info.filename == "docProps/custom.xml" else zin.read(info))
-    with pytest.raises(ExportError, match="DTD"):
-        replace_aigc_property(buf.getvalue(), "{}")
+    with pytest.raises(CarrierError, match="DTD"):
+        set_label(buf.getvalue(), {"Label": "1"})
 
 
 def test_libreoffice_text_shows_the_label(data: bytes, tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from collections.abc import Callable
 import pikepdf
 import pytest
 from aigclabel.adapters.export import ExportError, split_front_matter
-from aigclabel.adapters.files import carriers
-from aigclabel.adapters.files.carriers import CarrierError, parse_bytes, rewrite
+from aigclabel.adapters import formats
+from aigclabel.adapters.formats import CarrierError, limits
+from aigclabel.adapters.formats.pdf import xmp_values_by_prefix
 
 from tests.adapters.test_files import meta_for
 from tests.growth import assert_linear
@@ -35,12 +36,26 @@ def docx_of(body: str) -> bytes:
     return buf.getvalue()
 
 
-def read(fmt: carriers.Format) -> Callable[[bytes], object]:
+def raw_docx(document: bytes) -> bytes:
+    """A .docx archive whose word/document.xml is *document* as given (not wrapped)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", document)
+    return buf.getvalue()
+
+
+def rewrite(fmt: formats.Format, data: bytes, meta: object, prompt: str) -> bytes:
+    """Set the label of *fmt* bytes (the platform's write path)."""
+    return formats.set_label(data, fmt, meta.to_dict("bare"), prompt)  # type: ignore[attr-defined]
+
+
+def read(fmt: formats.Format) -> Callable[[bytes], object]:
     """A reader of *fmt* bytes that returns the CarrierError instead of raising it."""
 
     def run(data: bytes) -> object:
         try:
-            return parse_bytes(fmt, data)
+            return formats.read(data, fmt)
         except CarrierError as exc:
             return exc
 
@@ -50,7 +65,7 @@ def read(fmt: carriers.Format) -> Callable[[bytes], object]:
 @pytest.fixture(name="no_depth_cap")
 def _no_depth_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lift the nesting cap so that deep inputs are parsed in full, not refused early."""
-    monkeypatch.setattr(carriers, "MAX_DEPTH", 1 << 30)
+    monkeypatch.setattr(limits, "MAX_DEPTH", 1 << 30)
 
 
 HTML_PATTERNS = {
@@ -102,11 +117,11 @@ def test_docx_body_search_is_linear() -> None:
 
     def run(doc: bytes) -> object:
         try:
-            return carriers._prepend_paragraph(doc, "提示")
+            return formats.set_label(doc, "docx", meta_for().to_dict("bare"), "提示")
         except CarrierError as exc:
             return exc
 
-    assert_linear(run, lambda n: b"<w:body" * n, base=1024)
+    assert_linear(run, lambda n: raw_docx(b"<w:body" * n), base=1024)
 
 
 def test_front_matter_of_dashes_is_linear() -> None:
@@ -115,7 +130,7 @@ def test_front_matter_of_dashes_is_linear() -> None:
 
 
 def test_unterminated_front_matter_is_linear() -> None:
-    """Front matter without a closing line is refused in linear time."""
+    """Front matter without a closing line is read past (the whole file as body) in linear time."""
     assert_linear(read("md"), lambda n: ("---\n" + "key: value\n" * n).encode(), base=1024)
 
 
@@ -172,7 +187,7 @@ def test_pdf_reader_is_linear_in_pages() -> None:
 @pytest.mark.parametrize("opener", ["<TC260:AIGC>", 'TC260:AIGC="', "TC260:AIGC='"])
 def test_xmp_scan_is_linear(opener: str) -> None:
     """Unclosed TC260:AIGC values in XMP are scanned in linear time."""
-    assert_linear(lambda raw: list(carriers._xmp_values(raw)), lambda n: opener * n, base=1024)
+    assert_linear(lambda raw: list(xmp_values_by_prefix(raw)), lambda n: opener * n, base=1024)
 
 
 def test_pdf_rewriter_is_linear_in_pages() -> None:

@@ -18,14 +18,22 @@ import pikepdf
 import pytest
 import yaml
 from aigclabel import AIGCMetadata, Labeler
-from aigclabel.adapters.export.pdf import find_cjk_font
+from aigclabel.adapters.formats.pdf import find_cjk_font
 from aigclabel.adapters.files import PROMPTS, propagate_file, verify_file
-from aigclabel.adapters.files.carriers import read_document
+from aigclabel.adapters.formats import Extracted, detect_format, read
 from fpdf import FPDF
 
 from tests.helpers import KEY, PRODUCER
 
 PLATFORM = "001191110102MAD55U9H0F20001"
+
+
+def read_file(path: Path) -> Extracted:
+    """What the format reader sees in the file at *path*."""
+    data = path.read_bytes()
+    fmt, _ = detect_format(path.name, data)
+    assert fmt is not None
+    return read(data, fmt)
 OTHER = "001191110102MAD55U9H0F10003"
 PLAIN = "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，适合游览西湖、灵隐寺和龙井村。"
 PHRASE = PLAIN + "\n\n本内容由人工智能生成"
@@ -250,7 +258,7 @@ def test_propagate_writes_one_label_and_the_tier_prompt(
     assert again.metadata_where == WHERE[fmt]
     assert again.conflicts == []
     assert count_labels(out) == 1
-    assert PROMPTS[tier] in read_document(out).texts[0]
+    assert PROMPTS[tier] in read_file(out).texts[0]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -337,7 +345,7 @@ def test_two_carriers_are_a_conflict(tmp_path: Path) -> None:
     two = one.replace("</head>", f"<meta name=\"AIGC\" content='{meta_for(OTHER).to_json('bare')}'></head>")
     path = tmp_path / "two.html"
     path.write_text(two, "utf-8")
-    assert any("2 AIGC carriers" in c for c in verify_file(path).conflicts)
+    assert any("2 implicit labels disagree" in c for c in verify_file(path).conflicts)
 
 
 def test_invalid_propagator_is_refused(tmp_path: Path) -> None:
@@ -368,7 +376,7 @@ def test_a_reserved_code2_written_by_0_1_is_still_checked(tmp_path: Path) -> Non
     out = tmp_path / "o.md"
     fv = propagate_file(src, out, propagator=PLATFORM)
     assert fv.metadata is not None
-    text = read_document(out).texts[0]
+    text = read_file(out).texts[0]
     v1 = reserved_code2(fv.metadata, text, version=1)
     out.write_text(out.read_text("utf-8").replace(fv.metadata.reserved_code2, v1), "utf-8")
 

@@ -15,6 +15,7 @@ from aigclabel.adapters.files import verify_file, verify_tree
 from aigclabel.adapters.files_cli import verify_path
 
 from tests.adapters.test_files import MAKERS, PHRASE, PLAIN, add_custom, make_docx, meta_for
+from tests.helpers import KEY
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
@@ -58,10 +59,15 @@ def test_zip_bomb_is_refused_before_reading(tmp_path: Path) -> None:
 
 
 def test_billion_laughs_is_refused(tmp_path: Path) -> None:
-    """Entity declarations in custom.xml are refused, not expanded."""
+    """
+    Entity declarations in custom.xml are refused, not expanded; the body is still read and
+    the unreadable label carrier is a trace (suspected) and a conflict, never "no label".
+    """
     fv = verify_file(hostile(tmp_path)["laughs"])
-    assert fv.error is not None
-    assert "entity" in fv.error
+    assert fv.error is None
+    assert fv.tier == "suspected"
+    assert any("entity declarations are refused" in c for c in fv.conflicts)
+    assert fv.exit_code == 2
 
 
 def test_broken_docx_is_an_error(tmp_path: Path) -> None:
@@ -72,25 +78,40 @@ def test_broken_docx_is_an_error(tmp_path: Path) -> None:
     assert "ZIP" in fv.error
 
 
-def test_malformed_front_matter_is_an_error(tmp_path: Path) -> None:
-    """Front matter that is not valid YAML is reported."""
+def test_malformed_front_matter_naming_aigc_is_an_unreadable_label(tmp_path: Path) -> None:
+    """Front matter that is not valid YAML but has an AIGC key: suspected, a conflict, a finding."""
     fv = verify_file(hostile(tmp_path)["front"])
-    assert fv.error is not None
-    assert "front matter" in fv.error
+    assert fv.error is None
+    assert fv.tier == "suspected"
+    assert any("front matter" in f for f in fv.findings)
+    assert any("unreadable implicit label" in c for c in fv.conflicts)
 
 
-def test_unclosed_front_matter_is_an_error(tmp_path: Path) -> None:
-    """An opening --- without a closing one is reported, not read as body."""
+def test_unclosed_front_matter_is_read_as_body(tmp_path: Path) -> None:
+    """An opening --- without a closing one is a finding; the whole file is verified as body."""
     path = tmp_path / "open.md"
     path.write_text("---\ntitle: x\nno end\n", "utf-8")
-    assert "closing" in (verify_file(path).error or "")
+    fv = verify_file(path)
+    assert fv.error is None
+    assert fv.tier == "none"
+    assert any("no closing" in f for f in fv.findings)
+
+
+def test_unclosed_front_matter_does_not_hide_a_labeled_body(tmp_path: Path, labeler: Labeler) -> None:
+    """A labeled body after a '---' line with no closing line is still confirmed."""
+    path = tmp_path / "open.md"
+    path.write_text("---\n" + labeler.label(PLAIN).text, "utf-8")
+    fv = verify_file(path)
+    assert (fv.error, fv.tier) == (None, "confirmed")
 
 
 def test_yaml_tags_are_not_constructed(tmp_path: Path) -> None:
-    """safe_load refuses Python object tags in front matter."""
+    """safe_load refuses Python object tags in front matter: a finding, nothing constructed."""
     path = tmp_path / "tag.md"
     path.write_text("---\nx: !!python/object/apply:os.system ['true']\n---\nbody\n", "utf-8")
-    assert verify_file(path).error is not None
+    fv = verify_file(path)
+    assert fv.error is None
+    assert any("python/object" in f for f in fv.findings)
 
 
 def test_selector_flood_is_verified(tmp_path: Path) -> None:
@@ -102,19 +123,29 @@ def test_selector_flood_is_verified(tmp_path: Path) -> None:
 
 def test_text_over_the_cap_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A text file larger than the text cap is reported with an "exceeds" error."""
-    from aigclabel.adapters.files import carriers
+    from aigclabel.adapters.formats import limits
 
-    monkeypatch.setattr(carriers, "MAX_TEXT_BYTES", 1024)
+    monkeypatch.setattr(limits, "MAX_TEXT_BYTES", 1024)
     path = tmp_path / "big.txt"
     path.write_text("x" * 2048, "utf-8")
     assert "exceeds" in (verify_file(path).error or "")
 
 
-def test_invalid_utf8_is_an_error(tmp_path: Path) -> None:
-    """Bytes that are not UTF-8 are reported."""
+def test_invalid_bytes_are_a_finding_and_the_text_is_still_verified(tmp_path: Path, labeler: Labeler) -> None:
+    """Labeled text plus one invalid byte: still confirmed (never "no label"), with a finding."""
     path = tmp_path / "bad.txt"
-    path.write_bytes(b"\xff\xfe\x00bad")
-    assert "UTF-8" in (verify_file(path).error or "")
+    path.write_bytes(labeler.label(PLAIN).text.encode() + b"\xff")
+    fv = verify_file(path)
+    assert (fv.error, fv.tier) == (None, "confirmed")
+    assert any("not valid UTF-8" in f for f in fv.findings)
+
+
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path: Path, labeler: Labeler) -> None:
+    """A UTF-16 file (byte-order mark first) is decoded as UTF-16, marks intact."""
+    path = tmp_path / "utf16.txt"
+    path.write_bytes(labeler.label(PLAIN).text.encode("utf-16"))
+    fv = verify_file(path, key=KEY)
+    assert (fv.tier, fv.status) == ("confirmed", "intact")
 
 
 def test_truncated_pdf_is_an_error(tmp_path: Path) -> None:
@@ -158,8 +189,10 @@ def test_batch_reports_every_file_and_completes(tmp_path: Path, labeler: Labeler
     rows = [json.loads(line) for line in jsonl.read_text("utf-8").splitlines()]
     assert len(rows) == summary.files == count
     errors = {Path(r["path"]).name for r in rows if r["error"]}
-    assert errors == {"broken.docx", "bomb.docx", "laughs.docx", "front.md"}
-    assert summary.errors == 4
+    assert errors == {"broken.docx", "bomb.docx"}
+    assert summary.errors == 2
+    conflicted = {Path(r["path"]).name for r in rows if r["conflicts"]}
+    assert {"laughs.docx", "front.md"} <= conflicted
     assert sum(summary.by_tier.values()) == count
     assert summary.by_tier["confirmed"] > 0
     assert summary.by_tier["suspected"] > 0
@@ -219,63 +252,64 @@ def test_nested_paragraph_docx_is_refused_small(tmp_path: Path) -> None:
 
 def test_nested_paragraphs_keep_each_text_once() -> None:
     """Nested paragraphs under the cap yield each run once, in the order they start."""
-    from aigclabel.adapters.files.carriers import parse_bytes
+    from aigclabel.adapters.formats import read
 
     body = "<w:p><w:r><w:t>a</w:t></w:r><w:p><w:r><w:t>b</w:t></w:r></w:p><w:r><w:t>c</w:t></w:r></w:p>"
     from tests.adapters.test_file_growth import docx_of
 
-    assert ["ac\nb"] == parse_bytes("docx", docx_of(body)).texts
+    assert ["ac\nb"] == read(docx_of(body), "docx").texts[:1]
 
 
 def test_docx_text_cap_is_checked_while_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The text cap stops the parse at the first run past it: later parts are never parsed."""
-    from aigclabel.adapters.files import _ooxml, carriers
-    from aigclabel.adapters.files.carriers import CarrierError, parse_bytes
+    from aigclabel.adapters.formats import limits, xmlparts
+    from aigclabel.adapters.formats import CarrierError, read
 
     from tests.adapters.test_file_growth import docx_of
 
     seen: list[str] = []
-    spend = _ooxml.TextBudget.spend
+    spend = xmlparts.TextBudget.spend
 
-    def spy(self: _ooxml.TextBudget, text: str) -> None:
+    def spy(self: xmlparts.TextBudget, text: str) -> None:
         seen.append(text)
         spend(self, text)
 
-    monkeypatch.setattr(_ooxml.TextBudget, "spend", spy)
-    monkeypatch.setattr(carriers, "MAX_TEXT_BYTES", 100)
+    monkeypatch.setattr(xmlparts.TextBudget, "spend", spy)
+    monkeypatch.setattr(limits, "MAX_TEXT_BYTES", 100)
     with pytest.raises(CarrierError, match="text cap"):
-        parse_bytes("docx", docx_of("<w:p><w:r><w:t>0123456789</w:t></w:r></w:p>" * 1000))
+        read(docx_of("<w:p><w:r><w:t>0123456789</w:t></w:r></w:p>" * 1000), "docx")
     assert len(seen) == 11
 
 
 def test_docx_element_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     """A part with more elements than the cap is refused with a clear error."""
-    from aigclabel.adapters.files import carriers
-    from aigclabel.adapters.files.carriers import CarrierError, parse_bytes
+    from aigclabel.adapters.formats import limits
+    from aigclabel.adapters.formats import CarrierError, read
 
     from tests.adapters.test_file_growth import docx_of
 
-    monkeypatch.setattr(carriers, "MAX_NODES", 100)
+    monkeypatch.setattr(limits, "MAX_NODES", 100)
     with pytest.raises(CarrierError, match="more than 100 XML elements"):
-        parse_bytes("docx", docx_of("<w:p/>" * 200))
+        read(docx_of("<w:p/>" * 200), "docx")
 
 
 def test_deep_html_is_refused() -> None:
     """HTML nested deeper than the cap is an error naming the cap, not a silent truncation."""
-    from aigclabel.adapters.files.carriers import MAX_DEPTH, CarrierError, parse_bytes
+    from aigclabel.adapters.formats import CarrierError, read
+    from aigclabel.adapters.formats.limits import MAX_DEPTH
 
     with pytest.raises(CarrierError, match=f"deeper than {MAX_DEPTH}"):
-        parse_bytes("html", ("<div>" * (MAX_DEPTH + 1) + "text").encode())
+        read(("<div>" * (MAX_DEPTH + 1) + "text").encode(), "html")
 
 
 def test_html_element_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     """HTML with more elements than the cap is refused."""
-    from aigclabel.adapters.files import carriers
-    from aigclabel.adapters.files.carriers import CarrierError, parse_bytes
+    from aigclabel.adapters.formats import limits
+    from aigclabel.adapters.formats import CarrierError, read
 
-    monkeypatch.setattr(carriers, "MAX_NODES", 100)
+    monkeypatch.setattr(limits, "MAX_NODES", 100)
     with pytest.raises(CarrierError, match="more than 100 elements"):
-        parse_bytes("html", b"<p>x" * 200)
+        read(b"<p>x" * 200, "html")
 
 
 def test_unclosed_comment_flood_is_read(tmp_path: Path) -> None:
@@ -289,15 +323,17 @@ def test_unclosed_comment_flood_is_read(tmp_path: Path) -> None:
 
 def test_html_meta_and_text_survive_the_parser() -> None:
     """The AIGC meta (any case, in head) is read; head, script and comments are not text."""
-    from aigclabel.adapters.files.carriers import parse_bytes
+    from aigclabel.adapters.formats import read
 
     page = (
         '<html><head><META Name="aigc" content="{&quot;Label&quot;:&quot;1&quot;}"><title>t</title></head>'
         "<body><!-- c -->a<script>s</script><p>b<br>c</p>d &amp; &#x4e2d;</body></html>"
     )
-    doc = parse_bytes("html", page.encode())
+    doc = read(page.encode(), "html")
     assert ["a\nb\nc\nd & 中"] == doc.texts
-    assert 1 == doc.labels
+    assert 1 == len(doc.labels)
+    assert doc.labels[0].reading is not None
+    assert doc.labels[0].reading.metadata.label == "1"
 
 
 ALIAS_BOMB = """---
@@ -313,25 +349,37 @@ body
 """
 
 
+def front_matter_refusal(path: Path) -> str:
+    """
+    The findings of a Markdown file whose front matter is refused: the file itself is read
+    (no error) and, its front matter naming AIGC, counts as an unreadable label (suspected).
+    """
+    fv = verify_file(path)
+    assert fv.error is None
+    assert fv.tier == "suspected"
+    assert any("unreadable implicit label" in c for c in fv.conflicts)
+    return " | ".join(fv.findings)
+
+
 def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
-    """Front matter whose aliases expand past the cap is an error, not a million-node walk."""
+    """Front matter whose aliases expand past the cap is refused, not a million-node walk."""
     path = tmp_path / "bomb.md"
     path.write_text(ALIAS_BOMB, "utf-8")
-    assert "expands to more than" in (verify_file(path).error or "")
+    assert "expands to more than" in front_matter_refusal(path)
 
 
 def test_recursive_yaml_alias_is_refused(tmp_path: Path) -> None:
     """A front matter that refers to itself is refused."""
     path = tmp_path / "loop.md"
     path.write_text("---\nAIGC: &a [*a]\n---\nbody\n", "utf-8")
-    assert "refers to itself" in (verify_file(path).error or "")
+    assert "refers to itself" in front_matter_refusal(path)
 
 
 def test_deeply_nested_yaml_is_refused(tmp_path: Path) -> None:
-    """Front matter nested deeper than the composer can follow is an error, not a RecursionError."""
+    """Front matter nested deeper than the composer can follow is refused, not a RecursionError."""
     path = tmp_path / "deep.md"
     path.write_text("---\nAIGC: " + "[" * 5000 + "]" * 5000 + "\n---\nbody\n", "utf-8")
-    assert "nests too deeply" in (verify_file(path).error or "")
+    assert "nests too deeply" in front_matter_refusal(path)
 
 
 def test_benign_yaml_aliases_are_read(tmp_path: Path) -> None:
@@ -349,7 +397,9 @@ def test_front_matter_over_the_cap_is_refused(tmp_path: Path) -> None:
     """Front matter over 1 MB is refused before YAML parsing."""
     path = tmp_path / "huge.md"
     path.write_text("---\n" + "k: v\n" * 250_000 + "---\nbody\n", "utf-8")
-    assert "exceeds the cap" in (verify_file(path).error or "")
+    fv = verify_file(path)
+    assert fv.error is None
+    assert any("exceeds the cap" in f for f in fv.findings)
 
 
 def test_export_refuses_an_alias_bomb() -> None:
@@ -362,11 +412,11 @@ def test_export_refuses_an_alias_bomb() -> None:
 
 def test_pdf_page_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A PDF with more pages than the cap is reported, not read."""
-    from aigclabel.adapters.files import carriers
+    from aigclabel.adapters.formats import limits
 
     from tests.adapters.test_file_growth import pdf_of
 
-    monkeypatch.setattr(carriers, "MAX_PDF_PAGES", 2)
+    monkeypatch.setattr(limits, "MAX_PDF_PAGES", 2)
     path = tmp_path / "pages.pdf"
     path.write_bytes(pdf_of(3))
     assert "3 pages, over the cap of 2" in (verify_file(path).error or "")
@@ -374,11 +424,11 @@ def test_pdf_page_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_pdf_object_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A PDF with more objects than the cap is reported."""
-    from aigclabel.adapters.files import carriers
+    from aigclabel.adapters.formats import limits
 
     from tests.adapters.test_file_growth import pdf_of
 
-    monkeypatch.setattr(carriers, "MAX_PDF_OBJECTS", 5)
+    monkeypatch.setattr(limits, "MAX_PDF_OBJECTS", 5)
     path = tmp_path / "objects.pdf"
     path.write_bytes(pdf_of(3))
     assert "over the cap of 5" in (verify_file(path).error or "")
@@ -414,7 +464,7 @@ def nested_tables_docx(levels: int, text: str) -> bytes:
 
 def test_document_text_reads_nested_tables_once() -> None:
     """Tables nested 80 deep yield the innermost text once (it was repeated 80² / 2 times)."""
-    from aigclabel.adapters.export.docx import document_text
+    from aigclabel.adapters.formats.docx import document_text
 
     text = document_text(nested_tables_docx(80, "深层表格文字"))
     assert 1 == text.count("深层表格文字")

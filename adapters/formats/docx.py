@@ -1,54 +1,51 @@
 """
-DOCX export: a real Word document built from the Markdown, labeled three ways.
+DOCX: read the text and label of a Word document, set its label, render an export.
 
-* The body is converted from Markdown (parsed by markdown-it-py) into Word structures with
-  python-docx: headings, paragraphs, bold/italic/strikethrough, bullet and numbered lists
-  (each numbered list restarts), code blocks in a monospace font, tables, hyperlinks and
-  block quotes. The invisible marks stay in the run text.
-* The visible label is the first paragraph and sits in the page footer of every section.
-* The implicit label is the ``docProps/custom.xml`` property ``AIGC`` holding the bare
-  seven-key JSON as ``vt:lpwstr`` (TC260 text-file guide), registered in ``_rels/.rels`` and
-  ``[Content_Types].xml``. :func:`replace_aigc_property` writes it into any .docx/.xlsx/.pptx
-  package and replaces an existing one, so a file holds exactly one ``AIGC`` property.
-
-Core properties: author and last-modified-by are the producer code, created/modified the
-export time (UTC).
+* :func:`read`: the body paragraphs (text boxes and table cells each a paragraph, read once),
+  then headers and footers, and the ``AIGC`` custom property (:mod:`.opc`). Variants for the
+  verifier: the body without headers and footers, and without the label paragraphs an
+  exporter (style ``AIGC Label``) or a platform (a prompt paragraph) added.
+* :func:`set_label`: exactly one ``AIGC`` property; a platform's prompt as a bold first
+  paragraph.
+* :func:`render`: a real Word document built from the Markdown with python-docx: headings,
+  paragraphs, bold/italic/strikethrough, bullet and numbered lists (each numbered list
+  restarts), code blocks in a monospace font, tables, hyperlinks and block quotes. The
+  invisible marks stay in the run text. The visible label is the first paragraph and sits in
+  the page footer of every section. Core properties: author and last-modified-by are the
+  producer code, created/modified the export time (UTC).
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import os
-import posixpath
 import re
-import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from aigclabel.exceptions import MissingDependencyError
-from aigclabel.metadata import AIGCMetadata
 
-from . import ExportDocument, ExportError
+from . import limits, opc
+from .document import ExportDocument, ExportError
+from .extracted import Extracted
+from .limits import CarrierError
+from .xmlparts import TextBudget, paragraphs
+from .zipped import open_package
 
-__all__ = ["LABEL_STYLE", "aigc_properties", "document_text", "render", "replace_aigc_property"]
+__all__ = ["LABEL_STYLE", "PROMPT_STYLE", "aigc_properties", "document_text", "read", "render", "set_label"]
 
-CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
-VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-RT_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
-CT_CUSTOM = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
-#: The format identifier of user-defined properties (FMTID_UserDefinedProperties).
-FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 MONOSPACE = "Courier New"
 #: The paragraph style of the visible label this exporter adds (readers skip it to get the content).
 LABEL_STYLE = "AIGC Label"
-#: Limits for a package read by :func:`replace_aigc_property` (hostile templates, zip bombs).
-MAX_PACKAGE_BYTES = 256 << 20
-MAX_XML_PART_BYTES = 16 << 20
-MAX_MEMBERS = 10_000
+#: The style id of the prompt paragraph :func:`set_label` adds for a platform.
+PROMPT_STYLE = "AIGCPrompt"
+_LABEL_STYLE_IDS = frozenset({"AIGCLabel", PROMPT_STYLE})
+_DOCUMENT = "word/document.xml"
+_HEADER_FOOTER = re.compile(r"word/(header|footer)\d*\.xml")
 
 # Characters XML 1.0 cannot hold (python-docx would raise on them).
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -58,168 +55,81 @@ def _xml_text(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
-# -- the custom property ---------------------------------------------------------------------
+# -- reading and setting the label ------------------------------------------------------------
 
 
-def _etree() -> Any:
-    try:
-        from lxml import etree  # python-docx depends on lxml
-    except ImportError as exc:
-        raise MissingDependencyError("lxml", "docx") from exc
-    return etree
-
-
-def _parse(data: bytes, name: str) -> Any:
+def read(data: bytes) -> Extracted:
     """
-    Parse one package XML part: no DTD, no entities, no network, bounded size.
-    """
-    if len(data) > MAX_XML_PART_BYTES:
-        raise ExportError(f"{name} is larger than {MAX_XML_PART_BYTES} bytes")
-    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-        raise ExportError(f"{name} declares a DTD or entities, which OOXML parts never do")
-    etree = _etree()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    try:
-        return etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise ExportError(f"{name} is not well-formed XML: {exc}") from exc
-
-
-def _serialize(root: Any) -> bytes:
-    return bytes(_etree().tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
-
-
-def _read_members(data: bytes) -> tuple[list[zipfile.ZipInfo], dict[str, bytes]]:
-    try:
-        zin = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise ExportError(f"not an OOXML package (zip): {exc}") from exc
-    with zin:
-        infos = zin.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise ExportError(f"the package has {len(infos)} members (limit {MAX_MEMBERS})")
-        if sum(i.file_size for i in infos) > MAX_PACKAGE_BYTES:
-            raise ExportError(f"the package expands to more than {MAX_PACKAGE_BYTES} bytes")
-        try:
-            # ZipExtFile stops at the declared size and checks the CRC: the sum above bounds memory.
-            return infos, {i.filename: zin.read(i) for i in infos}
-        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
-            raise ExportError(f"the package cannot be read: {exc}") from exc
-
-
-def _custom_part_name(rels: Any) -> str:
-    """
-    The custom-properties part named by the package relationships (one kept, others dropped).
-    """
-    found: str | None = None
-    used = {r.get("Id") for r in rels}
-    for rel in list(rels):
-        if rel.get("Type") != RT_CUSTOM or rel.get("TargetMode") == "External":
-            continue
-        if found is None:
-            found = posixpath.normpath(rel.get("Target", "").lstrip("/"))
-        else:
-            rels.remove(rel)
-    if found is None or found.startswith("..") or found in ("", "."):
-        n = 1
-        while f"rId{n}" in used:
-            n += 1
-        found = "docProps/custom.xml"
-        for rel in [r for r in rels if r.get("Type") == RT_CUSTOM]:
-            rels.remove(rel)
-        etree = _etree()
-        etree.SubElement(rels, f"{{{REL_NS}}}Relationship", Id=f"rId{n}", Type=RT_CUSTOM, Target=found)
-    return found
-
-
-def _register_content_type(types: Any, part: str) -> None:
-    partname = "/" + part
-    for el in list(types):
-        if el.tag == f"{{{CT_NS}}}Override" and el.get("PartName", "").lower() == partname.lower():
-            types.remove(el)
-    _etree().SubElement(types, f"{{{CT_NS}}}Override", PartName=partname, ContentType=CT_CUSTOM)
-
-
-def _custom_xml(existing: bytes | None, value: str) -> bytes:
-    etree = _etree()
-    if existing is None:
-        root = etree.Element(f"{{{CUSTOM_NS}}}Properties", nsmap={None: CUSTOM_NS, "vt": VT_NS})
-    else:
-        root = _parse(existing, "docProps/custom.xml")
-        if root.tag != f"{{{CUSTOM_NS}}}Properties":
-            raise ExportError("docProps/custom.xml is not a custom-properties part")
-    pids = []
-    for prop in list(root):
-        if str(prop.get("name", "")).casefold() == "aigc":
-            root.remove(prop)
-            continue
-        pid = str(prop.get("pid", ""))
-        if pid.isdigit():
-            pids.append(int(pid))
-    prop = etree.SubElement(
-        root, f"{{{CUSTOM_NS}}}property", fmtid=FMTID, pid=str(max([1, *pids]) + 1), name="AIGC"
-    )
-    etree.SubElement(prop, f"{{{VT_NS}}}lpwstr").text = value
-    return _serialize(root)
-
-
-def replace_aigc_property(data: bytes, metadata: AIGCMetadata | str) -> bytes:
-    """
-    Return the OOXML package *data* with exactly one custom property ``AIGC`` = *metadata*.
-
-    Every existing ``AIGC`` property (any letter case) is removed first; the new one gets a pid
-    one above the highest in use (at least 2). The part is registered in ``_rels/.rels`` and
-    ``[Content_Types].xml`` if it was not. Other members are copied unchanged.
+    The visible text and implicit label of a .docx.
 
     Raises:
-        ExportError: not a zip package, too large, or a malformed or hostile XML part.
+        CarrierError: not a ZIP package, over a cap, or ``word/document.xml`` is missing or
+            unreadable (an unreadable header, footer or custom part is a finding instead).
     """
-    value = metadata.for_format("docx") if isinstance(metadata, AIGCMetadata) else metadata
-    infos, members = _read_members(data)
-    for required in ("[Content_Types].xml", "_rels/.rels"):
-        if required not in members:
-            raise ExportError(f"not an OOXML package: {required} is missing")
-    rels = _parse(members["_rels/.rels"], "_rels/.rels")
-    types = _parse(members["[Content_Types].xml"], "[Content_Types].xml")
-    part = _custom_part_name(rels)
-    _register_content_type(types, part)
-    updated = {
-        "_rels/.rels": _serialize(rels),
-        "[Content_Types].xml": _serialize(types),
-        part: _custom_xml(members.get(part), value),
-    }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        zout.writestr("[Content_Types].xml", updated.pop("[Content_Types].xml"))
-        for info in infos:
-            if info.filename == "[Content_Types].xml":
-                continue
-            body = updated.pop(info.filename, members[info.filename])
-            zout.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED)
-        for name, body in updated.items():  # a custom part that did not exist yet
-            zout.writestr(name, body)
-    return out.getvalue()
+    pkg = open_package(data, "docx")
+    doc = pkg.get(_DOCUMENT)
+    if doc is None:
+        raise CarrierError(f"not a Word document: {_DOCUMENT} is missing")
+    budget = TextBudget(limits.MAX_TEXT_BYTES)
+    body = paragraphs(doc, _DOCUMENT, budget)
+    out = Extracted("docx", [])
+    extra: list[str] = []
+    for name in sorted(n for n in pkg.names() if _HEADER_FOOTER.fullmatch(n)):
+        try:
+            extra.extend(p.text for p in paragraphs(pkg.get(name) or b"", name, budget))
+        except CarrierError as exc:
+            out.findings.append(str(exc))
+    text = _join(body)
+    out.texts.append("\n".join([text, *(e for e in extra if e)]) if any(extra) else text)
+    out.add_text(text)
+    out.add_text(_join(p for p in body if p.style not in _LABEL_STYLE_IDS))
+    opc.read_labels(pkg, out)
+    return out
+
+
+def _join(paras: Any) -> str:
+    return "\n".join(p.text for p in paras)
+
+
+def set_label(data: bytes, fields: Mapping[str, Any], prompt: str | None = None) -> bytes:
+    """
+    The .docx with exactly one ``AIGC`` property holding *fields*, and *prompt* (when given)
+    as a bold first paragraph of style id ``AIGCPrompt``.
+
+    Raises:
+        CarrierError: the package cannot be read or rewritten safely.
+    """
+    pkg = open_package(data, "docx")
+    if prompt:
+        doc = pkg.get(_DOCUMENT)
+        if doc is None:
+            raise CarrierError(f"not a Word document: {_DOCUMENT} is missing")
+        pkg.set(_DOCUMENT, _prepend_paragraph(doc, prompt))
+    return opc.set_label(pkg, fields)
+
+
+def _prepend_paragraph(doc: bytes, prompt: str) -> bytes:
+    # The opening tag ends at the first ">" after "<w:body": found with find(), because
+    # ``[^>]*>`` rescans to the end of the part from every "<body" that has no ">" after it.
+    m = re.search(rb"<(\w+:)?body\b", doc)
+    gt = doc.find(b">", m.end()) if m is not None else -1
+    if m is None or gt < 0:
+        raise CarrierError(f"{_DOCUMENT} has no body")
+    p = (m.group(1) or b"w:").decode()
+    run = (
+        f'<{p}p><{p}pPr><{p}pStyle {p}val="{PROMPT_STYLE}"/></{p}pPr><{p}r><{p}rPr><{p}b/></{p}rPr>'
+        f"<{p}t>{html.escape(prompt)}</{p}t></{p}r></{p}p>"
+    )
+    return doc[: gt + 1] + run.encode() + doc[gt + 1 :]
 
 
 def aigc_properties(data: bytes) -> list[str]:
     """
-    The values of every custom property named ``AIGC`` in the package *data* (normally one).
+    The stored values of every ``AIGC`` custom property in the package *data* (normally one).
     """
-    _, members = _read_members(data)
-    rels = _parse(members["_rels/.rels"], "_rels/.rels") if "_rels/.rels" in members else []
-    names = [
-        posixpath.normpath(r.get("Target", "").lstrip("/"))
-        for r in rels
-        if r.get("Type") == RT_CUSTOM and r.get("TargetMode") != "External"
-    ]
-    values = []
-    for name in names:
-        if name in members:
-            root = _parse(members[name], name)
-            for prop in root:
-                if str(prop.get("name", "")).casefold() == "aigc":
-                    values.append("".join(prop.itertext()))
-    return values
+    out = Extracted("docx", [])
+    opc.read_labels(open_package(data), out)
+    return [found.stored for found in out.labels if found.stored is not None]
 
 
 # -- Markdown to Word --------------------------------------------------------------------------
@@ -497,7 +407,10 @@ def _load(template: bytes | str | os.PathLike[str] | None) -> Any:
     if template is None:
         return docx.Document()
     data = template if isinstance(template, bytes) else Path(template).read_bytes()
-    _read_members(data)  # size and member limits before python-docx expands it
+    try:
+        open_package(data, "docx")  # size and member limits before python-docx expands it
+    except CarrierError as exc:
+        raise ExportError(f"the template is not a readable .docx: {exc}") from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types for a broken package
@@ -546,7 +459,7 @@ def document_text(data: bytes) -> str:
         from docx.oxml.ns import qn
     except ImportError as exc:
         raise MissingDependencyError("python-docx", "docx") from exc
-    _read_members(data)
+    open_package(data, "docx")
     document = docx.Document(io.BytesIO(data))
     skip = None
     with contextlib.suppress(KeyError):
@@ -613,4 +526,7 @@ def render(doc: ExportDocument, *, template: bytes | str | os.PathLike[str] | No
         core.title = _xml_text(doc.title)
     buf = io.BytesIO()
     document.save(buf)
-    return replace_aigc_property(buf.getvalue(), doc.metadata)
+    try:
+        return opc.set_label(open_package(buf.getvalue()), doc.metadata.to_dict("bare"))
+    except CarrierError as exc:
+        raise ExportError(str(exc)) from exc

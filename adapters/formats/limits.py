@@ -6,7 +6,33 @@ from __future__ import annotations
 
 from aigclabel.exceptions import AIGCLabelError
 
-__all__ = ["MAX_DEPTH", "MAX_FRONT_MATTER", "MAX_NODES", "MAX_PDF_OBJECTS", "MAX_PDF_PAGES", "CarrierError"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_FRONT_MATTER",
+    "MAX_NODES",
+    "MAX_PDF_OBJECTS",
+    "MAX_PART_BYTES",
+    "MAX_PDF_PAGES",
+    "MAX_TEXT_BYTES",
+    "MAX_XML_PART_BYTES",
+    "MAX_ZIP_MEMBERS",
+    "MAX_ZIP_TOTAL",
+    "CarrierError",
+]
+
+#: Any file larger than this is not read at all.
+MAX_FILE_BYTES = 100 * 1024 * 1024
+#: The text of one file (UTF-8 bytes).
+MAX_TEXT_BYTES = 20 * 1024 * 1024
+#: The declared uncompressed size of an OOXML package (docx, xlsx, pptx).
+MAX_ZIP_TOTAL = 256 * 1024 * 1024
+#: One part of an OOXML package that a reader parses (its declared uncompressed size).
+MAX_PART_BYTES = 50 * 1024 * 1024
+#: Members of an OOXML package.
+MAX_ZIP_MEMBERS = 10_000
+#: One XML part parsed into a tree (relationships, content types, custom properties).
+MAX_XML_PART_BYTES = 16 * 1024 * 1024
 
 #: Elements (tags) read from one HTML file or one OOXML part before the reader gives up.
 MAX_NODES = 4_000_000

@@ -15,9 +15,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from aigclabel.exceptions import MissingDependencyError
-
-from ._limits import MAX_DEPTH, MAX_NODES, CarrierError
+from . import limits
+from .limits import CarrierError
+from .xmlparts import lxml_etree
 
 __all__ = ["html_text", "tag_spans"]
 
@@ -27,14 +27,7 @@ _BLOCK = frozenset(
      "header", "footer", "blockquote", "table", "ul", "ol", "aside", "figcaption"}
 )  # fmt: skip
 _CHUNK = 1 << 16
-
-
-def _etree() -> Any:
-    try:
-        from lxml import etree
-    except ImportError as exc:
-        raise MissingDependencyError("lxml", "files") from exc
-    return etree
+_CHROME = frozenset({"aigc-ui-tag", "aigc-label", "aigc-prompt"})
 
 
 class _TextTarget:
@@ -47,7 +40,9 @@ class _TextTarget:
 
     def __init__(self, max_nodes: int, max_depth: int) -> None:
         self.parts: list[str] = []
+        self.content: list[str] = []
         self.metas: list[str | None] = []
+        self._chrome_at = 0  # the depth of the open label element an exporter or platform added
         self.error: str | None = None
         self._skip = 0
         self._depth = 0
@@ -64,26 +59,35 @@ class _TextTarget:
             self.error = f"HTML has more than {self._max_nodes} elements"
         elif self._depth > self._max_depth:
             self.error = f"HTML nests elements deeper than {self._max_depth} levels"
+        if not self._chrome_at and _is_chrome(attrib):
+            self._chrome_at = self._depth
         if tag == "meta":
-            if (attrib.get("name") or "").upper() == "AIGC":
+            if "AIGC" in (attrib.get("name") or attrib.get("property") or "").upper():
                 self.metas.append(attrib.get("content"))
         elif tag in _SKIP:
             self._skip += 1
         elif tag in _BLOCK and not self._skip:
-            self.parts.append("\n")
+            self._add("\n")
 
     def end(self, tag: str) -> None:
         if self.error is not None:
             return
-        self._depth -= 1
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
         elif tag in _BLOCK and tag != "br" and not self._skip:
-            self.parts.append("\n")
+            self._add("\n")
+        if self._chrome_at == self._depth:
+            self._chrome_at = 0
+        self._depth -= 1
 
     def data(self, data: str) -> None:
         if self.error is None and not self._skip:
-            self.parts.append(data)
+            self._add(data)
+
+    def _add(self, text: str) -> None:
+        self.parts.append(text)
+        if not self._chrome_at:
+            self.content.append(text)
 
     def comment(self, text: str) -> None:
         """Comments are not visible text."""
@@ -92,20 +96,27 @@ class _TextTarget:
         """Nothing to return: the caller reads the collected fields."""
 
 
+def _is_chrome(attrib: Any) -> bool:
+    classes = str(attrib.get("class") or "").split()
+    return attrib.get("data-aigc-label") is not None or any(c in _CHROME for c in classes)
+
+
 def html_text(
-    text: str, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH
-) -> tuple[str, list[str | None]]:
+    text: str, *, max_nodes: int | None = None, max_depth: int | None = None
+) -> tuple[str, str, list[str | None]]:
     """
-    The visible text of the page *text* (block elements on their own lines) and the
-    ``content`` of every ``<meta name="AIGC">``.
+    The visible text of the page *text* (block elements on their own lines), the same text
+    without the label elements an exporter or platform adds (classes ``aigc-ui-tag``,
+    ``aigc-label``, ``aigc-prompt``, attribute ``data-aigc-label``), and the ``content`` of
+    every ``<meta>`` whose ``name`` (or ``property``) contains ``AIGC``.
 
     Raises:
         CarrierError: the page has more elements or deeper nesting than the caps, or
             libxml2 gave up on it.
         MissingDependencyError: lxml is not installed.
     """
-    etree = _etree()
-    target = _TextTarget(max_nodes, max_depth)
+    etree = lxml_etree()
+    target = _TextTarget(max_nodes or limits.MAX_NODES, max_depth or limits.MAX_DEPTH)
     # huge_tree lifts libxml2's own 10 MB text-node limit; the caps here bound the work.
     parser = etree.HTMLParser(
         target=target, recover=True, no_network=True, huge_tree=True, encoding="utf-8", remove_pis=True
@@ -125,7 +136,7 @@ def html_text(
     fatal = [e for e in parser.error_log if e.level_name == "FATAL"]
     if fatal:
         raise CarrierError(f"broken HTML: {fatal[0].message.strip()}")
-    return "".join(target.parts).strip("\n"), target.metas
+    return "".join(target.parts).strip("\n"), "".join(target.content).strip("\n"), target.metas
 
 
 def tag_spans(text: str, name: str) -> Iterator[tuple[int, int]]:

@@ -1,6 +1,14 @@
 """
-HTML export: a standalone UTF-8 page with ``<meta name="AIGC">``, the visible label and the
-interface tag.
+HTML: the label in ``<meta name="AIGC" content="…">``; read, set and render.
+
+* :func:`read`: the visible text outside head/script/style (block elements on their own
+  lines), a variant without the label elements an exporter or platform adds, and every
+  ``<meta>`` whose name contains ``AIGC``, read leniently. Tokenized by libxml2 in one
+  linear pass (:mod:`.htmltext`).
+* :func:`set_label`: exactly one ``<meta name="AIGC">`` in the head; a platform's prompt as a
+  ``<p class="aigc-prompt">`` at the top of the body.
+* :func:`render`: a standalone UTF-8 page with the meta, the visible label and the interface
+  tag.
 
 No standard carrier exists for HTML (standard §4); ``<meta name="AIGC" content="…">`` holding
 the bare seven-key JSON is the common practice. The interface tag (GB 45438 §5.6) is a
@@ -12,13 +20,90 @@ markup or scripts; the invisible marks stay in the text.
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from aigclabel.exceptions import MissingDependencyError
+from aigclabel.metadata import carrier_value
 
-from . import ExportDocument
+from .document import ExportDocument
+from .extracted import Extracted, found_label
+from .htmltext import html_text, tag_spans
+from .text import decode
 
-__all__ = ["markdown_parser", "render", "render_markdown"]
+__all__ = ["markdown_parser", "read", "render", "render_markdown", "set_label"]
+
+
+def read(data: bytes) -> Extracted:
+    """
+    The visible text and ``AIGC`` metas of an HTML page (see the module docstring).
+
+    Raises:
+        CarrierError: over the element or depth caps, or libxml2 gave up on the page.
+    """
+    text, findings = decode(data)
+    visible, content, metas = html_text(text)
+    out = Extracted("html", [visible], findings=findings)
+    out.add_text(content)
+    for value in metas:
+        out.labels.append(found_label(value, "meta[name=AIGC]"))
+    return out
+
+
+_SPACE = re.compile(r"\s*")
+_NAME_ATTR = re.compile(r"""\b(?:name|property)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
+
+
+def _names_label(tag: str) -> bool:
+    return any("AIGC" in (m.group(m.lastindex or 1) or "").upper() for m in _NAME_ATTR.finditer(tag))
+
+
+def _drop_aigc_metas(text: str) -> str:
+    kept: list[str] = []
+    pos = 0
+    for start, end in tag_spans(text, "meta"):
+        if _names_label(text[start:end]):
+            kept.append(text[pos:start])
+            m = _SPACE.match(text, end)
+            pos = m.end() if m else end
+    kept.append(text[pos:])
+    return "".join(kept)
+
+
+def _first_tag_end(text: str, name: str) -> int | None:
+    span = next(tag_spans(text, name), None)
+    return span[1] if span is not None else None
+
+
+def set_label(data: bytes, fields: Mapping[str, Any], prompt: str | None = None) -> bytes:
+    """
+    The page with exactly one ``<meta name="AIGC">`` holding *fields*, and *prompt* (when
+    given) as the first element of the body.
+
+    Raises:
+        CarrierError: not valid text.
+    """
+    text, _ = decode(data, strict=True)
+    text = _drop_aigc_metas(text)
+    meta = f'<meta name="AIGC" content="{html.escape(carrier_value(fields, "html"), quote=True)}">'
+    head = _first_tag_end(text, "head")
+    if head is not None:
+        text = f"{text[:head]}\n{meta}{text[head:]}"
+    else:
+        at = _first_tag_end(text, "html") or 0
+        text = f"{text[:at]}<head>{meta}</head>{text[at:]}"
+    if prompt:
+        tag = f'<p class="aigc-prompt" role="note"><strong>{html.escape(prompt)}</strong></p>'
+        body = _first_tag_end(text, "body")
+        if body is not None:
+            text = f"{text[:body]}\n{tag}{text[body:]}"
+        else:
+            end = re.search(r"</head\s*>", text, re.IGNORECASE)
+            at = end.end() if end else 0
+            text = f"{text[:at]}{tag}{text[at:]}"
+    return text.encode("utf-8")
+
 
 _CSS = """\
 body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif;\
