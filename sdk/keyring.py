@@ -617,11 +617,11 @@ def _key_entry(
             raise fail(f"{source}: cannot read key file {os.fspath(file)!r}: {exc.strerror or exc}") from None
         if len(data) > _MAX_KEY_FILE:
             raise fail(f"{source}: key file {os.fspath(file)!r} is larger than {_MAX_KEY_FILE} bytes")
-        if source == "public_key_file":
+        if source == "public_key_file" and len(data) != 32:
             try:
-                material = data.decode("utf-8-sig").strip()
+                material = data.decode("utf-8-sig").strip()  # PEM or hex
             except UnicodeDecodeError:
-                material = data  # 32 raw bytes
+                material = data  # let the loader say what is wrong
         else:
             material = data
     else:

@@ -503,7 +503,7 @@ def verify(
     resolved_by: str | None = None
     bound: tuple[int, int, bytes] | None = None  # the packet an authentic seal vouches for
 
-    keys = keys_for(None)  # packets, when no seal names their producer
+    keys: _Keys  # the keys of the deciding seal's producer, else for marks that name none
     if seals:
         judged = [
             (_judge_seal(seal, visible, keys_for(seal.producer)), at, chan, seal) for at, chan, seal in seals
@@ -558,6 +558,8 @@ def verify(
         elif status in ("intact", "valid", "unverified") and resolver is not None:
             metadata, resolved_by = _resolve_into(resolver, seal_ev.mark_id, notes)
             produce_id = metadata.produce_id if metadata is not None else None
+    else:
+        keys = keys_for(None)
     for _, name, mark in decoded:
         if mark.is_seal:
             channels[name]["seals"] += 1

@@ -162,6 +162,23 @@ def test_load_reads_key_files_relative_to_the_keyring(
     )
 
 
+def test_public_key_file_may_hold_hex_or_raw_bytes(tmp_path: Path) -> None:
+    """
+    A public key file holds a PEM document, 64 hex characters or the 32 raw bytes.
+    """
+    raw = bytes.fromhex(PUBLIC_HEX)
+    (tmp_path / "hex.pub").write_text(PUBLIC_HEX + "\n", "utf-8")
+    (tmp_path / "raw.pub").write_bytes(raw)
+    document = (
+        _one(id="hex", public_key_file="hex.pub")
+        + '[[producer.key]]\nid = "raw"\npublic_key_file = "raw.pub"\n'
+    )
+
+    keyring = Keyring.loads(document, base_dir=tmp_path)
+
+    assert [PUBLIC_HEX, PUBLIC_HEX] == [e.public_key_hex for e in keyring]
+
+
 def test_not_after_is_a_toml_date() -> None:
     """
     ``not_after = 2026-09-30`` is read as a date; the key counts as retired after it.
