@@ -14,13 +14,28 @@ from typing import TextIO
 from aigclabel.exceptions import KeyMaterialError, PolicyKeyError
 from aigclabel.keymaterial import normalise_key_text
 
-__all__ = ["BadInput", "read_key", "read_text"]
+__all__ = ["BadInput", "read_key", "read_stdin", "read_text"]
 
 
 class BadInput(Exception):
     """
     Unreadable or invalid input; the commands report it and exit 3.
     """
+
+
+def read_stdin(stdin: TextIO | None) -> bytes:
+    """
+    The bytes of standard input (decoding is the verifier's: lenient, with findings).
+
+    Raises:
+        BadInput: there is no standard input to read, or it cannot be read.
+    """
+    if stdin is None:
+        raise BadInput("no standard input to read")
+    try:
+        return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot read standard input: {exc.strerror}") from exc
 
 
 def read_text(source: str, stdin: TextIO | None) -> str:

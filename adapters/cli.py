@@ -3,14 +3,15 @@ The ``aigclabel`` command: label, verify and demo.
 
 It lives with the adapters because ``demo`` drives a wrapped client (the middleware layer).
 
-Exit codes of ``aigclabel verify``:
+Exit codes of ``aigclabel verify`` (the one verdict table, :mod:`aigclabel.tiers`, for
+standard input, files of every format and directories alike):
 
-====  ==========================================================
-0     labeled, marks intact (or valid excerpt / unverified intact)
+====  ==========================================================================
+0     labeled (marks intact, a valid excerpt, unverified without a key, or a metadata label)
 1     no label found
-2     label found but tampered, forged or corrupt
-3     bad input (unreadable file, invalid UTF-8, usage) or a configuration error
-====  ==========================================================
+2     label found but tampered, forged or corrupt, or channels in conflict
+3     bad input (unreadable or hostile file, usage) or a configuration error
+====  ==========================================================================
 
 Every configuration error exits 3 from every command (``label``, ``verify``, ``export``,
 ``propagate``, ``audit``, ``demo``): a policy file that is missing, unreadable, not UTF-8, not
@@ -91,6 +92,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ver.add_argument("file", nargs="?", default="-", help="input file, or - for stdin (default)")
     ver.add_argument("--key-file", help="file holding the HMAC secret (default: $AIGCLABEL_KEY)")
     ver.add_argument("--public-key", help="Ed25519 public key (64 hex characters) for signed seals")
+    ver.add_argument("--keyring", help="TOML keyring: producers' HMAC secrets and public keys by slot")
     ver.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     ver.add_argument("--recursive", action="store_true", help="FILE is a directory: verify every file in it")
     ver.add_argument("--jsonl", help="with a directory: write one JSON line per file to this path")
@@ -101,14 +103,6 @@ def _build_parser() -> argparse.ArgumentParser:
     add_files_commands(sub)
     add_export_command(sub)
     return parser
-
-
-def _exit_code(verdict: Verdict) -> int:
-    if verdict.status in ("intact", "valid", "unverified"):
-        return EXIT_INTACT
-    if verdict.status == "not_found":
-        return EXIT_INTACT if verdict.tier != "none" else EXIT_NOT_FOUND
-    return EXIT_TAMPERED
 
 
 def _summary(verdict: Verdict) -> str:
@@ -159,19 +153,6 @@ def _cmd_label(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     else:
         stdout.write(labeled.text)
     return 0
-
-
-def _cmd_verify(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
-    if (code := verify_path(args, stdout)) is not None:  # documents and directories
-        return code
-    text = read_text(args.file, stdin)
-    verdict = verify(text, key=read_key(args.key_file), public_key=args.public_key)
-    if args.json:
-        json.dump(verdict.to_dict(), stdout, ensure_ascii=False)
-        stdout.write("\n")
-    else:
-        stdout.write(_summary(verdict) + "\n")
-    return _exit_code(verdict)
 
 
 def _cmd_demo(stdout: TextIO) -> int:
@@ -325,7 +306,7 @@ def main(
         if args.command == "label":
             return _cmd_label(args, stdin, stdout)
         if args.command == "verify":
-            return _cmd_verify(args, stdin, stdout)
+            return verify_path(args, stdin, stdout)
         if args.command == "audit":
             return run_audit(args, stdout)
         if args.command == "propagate":

@@ -1,11 +1,11 @@
 """
-The file commands of ``aigclabel``: ``propagate FILE`` and ``verify`` of files and directories.
+The file commands of ``aigclabel``: ``verify`` of standard input, files and directories,
+and ``propagate FILE``.
 
-``verify`` calls :func:`verify_path` first: a directory (``--recursive --jsonl OUT``) or a
-docx, pdf, html or md file is handled here; plain text and stdin return ``None`` so the
-text path runs. Exit codes are those of ``aigclabel verify``: 0 labeled and intact or
-valid, 1 no label, 2 tampered, forged or a conflict between channels, 3 bad input (including
-a missing, unreadable, non-UTF-8 or empty key file or a bad ``AIGCLABEL_KEY``).
+Every input, whatever its format or whether it came on standard input, is classified by the
+one verdict table (:mod:`aigclabel.tiers`); the exit codes are its: 0 labeled, 1 no label,
+2 tampered, forged or a conflict between channels, 3 bad input or configuration (a missing,
+unreadable, non-UTF-8 or empty key file, a bad ``AIGCLABEL_KEY``, a bad keyring).
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from aigclabel.exceptions import AIGCLabelError
 
-from ._cli_io import BadInput, read_key
-from .files import FileVerdict, PropagationError, propagate_file, verify_file, verify_tree
+from ._cli_io import BadInput, read_key, read_stdin
+from .files import FileVerdict, PropagationError, propagate_file, verify_bytes, verify_file, verify_tree
 
-__all__ = ["add_files_commands", "run_files", "verify_path"]
+if TYPE_CHECKING:
+    from aigclabel.keyring import Keyring
 
-_FILE_SUFFIXES = frozenset({".docx", ".pdf", ".html", ".htm", ".xhtml", ".md", ".markdown"})
+__all__ = ["add_files_commands", "load_keyring", "run_files", "summary", "verify_path"]
 
 
 def add_files_commands(subparsers: Any) -> None:
@@ -40,80 +41,116 @@ def add_files_commands(subparsers: Any) -> None:
     prop.add_argument(
         "--key-file", help="file holding the platform secret for ReservedCode2 (default: $AIGCLABEL_KEY)"
     )
+    prop.add_argument("--keyring", help="TOML keyring of producers' keys, to check in-text marks")
     prop.add_argument("-o", "--output", required=True, help="where to write the propagated file")
     prop.add_argument("--json", action="store_true", help="print the verdict of the written file as JSON")
 
 
-def exit_code(fv: FileVerdict) -> int:
+def load_keyring(path: str | None) -> Keyring | None:
     """
-    The ``verify`` exit code of one file verdict.
+    The keyring at *path* (``--keyring``), or ``None``.
+
+    Raises:
+        KeyringError: the file is missing or holds a bad entry (a configuration error, exit 3).
     """
-    if fv.error is not None:
-        return 3
-    tv = fv.text_verdict
-    if fv.conflicts or (tv is not None and tv.status in ("tampered", "forged", "corrupt")):
-        return 2
-    return 1 if fv.tier == "none" else 0
+    if path is None:
+        return None
+    from aigclabel.keyring import Keyring
+
+    return Keyring.load(path)
 
 
-def _summary(fv: FileVerdict) -> str:
-    lines = [f"file: {fv.path} ({fv.format})", f"tier: {fv.tier} (Label {fv.label or '-'})"]
+def summary(fv: FileVerdict) -> str:
+    """The human-readable verdict of one input: tier, status, labels, channels, conflicts."""
+    lines = [f"file: {fv.path or '-'} ({fv.format})", f"tier: {fv.tier} (Label {fv.label or '-'})"]
     if fv.error is not None:
         return "\n".join([*lines, f"error: {fv.error}"])
+    lines.append(f"status: {fv.status}")
     if fv.metadata is not None:
         m = fv.metadata
-        lines.append(f"metadata ({fv.metadata_where}): producer {m.content_producer or '-'}, "
-                     f"propagator {m.content_propagator or '-'}, Label {m.label}")  # fmt: skip
-    if fv.text_verdict is not None:
-        lines.append(f"in-text status: {fv.text_verdict.status}")
-        lines.extend(f"explicit label: {e.phrase!r}" for e in fv.text_verdict.evidence.explicit[:3])
+        lines.append(f"implicit label ({fv.metadata_where}): producer {m.content_producer or '-'}, "
+                     f"produce id {m.produce_id or '-'}, propagator {m.content_propagator or '-'}, "
+                     f"Label {m.label}")  # fmt: skip
+    tv = fv.text_verdict
+    if tv is not None:
+        ev = tv.evidence
+        lines.append(f"in-text status: {tv.status}")
+        for ch in (ev.cf, ev.mn):
+            if ch.runs:
+                lines.append(
+                    f"channel {ch.channel}: {ch.packets} packets ({ch.valid} valid, {ch.forged} forged, "
+                    f"{ch.unverified} unverified), {ch.seals} seals, {ch.corrupt} corrupt runs"
+                )
+        if ev.seal is not None:
+            auth = {True: "authentic", False: "NOT authentic", None: "not checked (no key)"}[
+                ev.seal.authentic
+            ]
+            lines.append(f"seal: {ev.seal.algorithm}, {auth}, text {ev.seal.binding}")
+        if ev.key is not None:
+            named = getattr(ev.key, "key_id", None)
+            lines.append(
+                f"key: {ev.key.algorithm} slot {ev.key.slot}"
+                + (f", keyring entry {named!r}" if named else "")
+            )
+        lines.extend(f"explicit label: {e.phrase!r} at the {e.position}" for e in ev.explicit[:3])
+        lines.extend(f"note: {n}" for n in ev.notes)
+    lines.extend(f"message {m.index} ({m.role}): {m.verdict.status}" for m in fv.messages)
     lines.extend(f"conflict: {c}" for c in fv.conflicts)
+    lines.extend(f"finding: {f}" for f in fv.findings)
     lines.extend(f"note: {n}" for n in fv.notes)
     return "\n".join(lines)
 
 
-def verify_path(args: argparse.Namespace, stdout: TextIO) -> int | None:
+def verify_path(args: argparse.Namespace, stdin: TextIO | None, stdout: TextIO) -> int:
     """
-    Handle ``verify`` for a directory or a docx/pdf/html/md file; ``None`` for text, stdin
-    and a path that does not exist (the text reader reports it).
+    Run ``verify`` on a directory (``--recursive --jsonl OUT``), a file or standard input:
+    every input goes through the one verdict table (``aigclabel.tiers``).
 
     Raises:
-        BadInput: the ``--jsonl`` file cannot be written.
-        PolicyKeyError: the key file or ``AIGCLABEL_KEY`` is unusable.
+        BadInput: the input or the ``--jsonl`` file cannot be read or written.
+        PolicyKeyError, KeyringError: the key file, ``AIGCLABEL_KEY`` or the keyring is unusable.
     """
     source = getattr(args, "file", "-")
-    path = Path(source)
-    if source == "-" or not path.exists():  # stdin, or a missing path the text reader reports
-        return None
     key = read_key(getattr(args, "key_file", None))
+    keyring = load_keyring(getattr(args, "keyring", None))
+    public_key = getattr(args, "public_key", None)
     declared = bool(getattr(args, "declared", False))
-    if path.is_dir():
+    as_json = bool(getattr(args, "json", False))
+    path = Path(source)
+    if source != "-" and path.is_dir():
         jsonl = getattr(args, "jsonl", None)
         try:
-            summary = verify_tree(
+            totals = verify_tree(
                 path,
                 recursive=bool(getattr(args, "recursive", False)),
                 key=key,
+                keyring=keyring,
                 declared=declared,
-                jsonl=jsonl or (stdout if getattr(args, "json", False) else None),
+                jsonl=jsonl or (stdout if as_json else None),
             )
         except OSError as exc:  # the --jsonl file cannot be written (files are reported per row)
             raise BadInput(f"cannot write {jsonl!r}: {exc.strerror or type(exc).__name__}") from exc
-        stream = sys.stderr if getattr(args, "json", False) and not getattr(args, "jsonl", None) else stdout
-        stream.write(summary.table() + "\n")
-        if summary.errors:
+        stream = sys.stderr if as_json and not jsonl else stdout
+        stream.write(totals.table() + "\n")
+        if totals.errors:
             return 3
-        if summary.conflicts:
+        if totals.conflicts or totals.damaged:
             return 2
-        return 1 if summary.by_tier.get("none", 0) == summary.files else 0
-    if path.suffix.lower() not in _FILE_SUFFIXES:
-        return None
-    fv = verify_file(path, key=key, public_key=getattr(args, "public_key", None), declared=declared)
-    if getattr(args, "json", False):
+        return 1 if totals.by_tier.get("none", 0) == totals.files else 0
+    if source == "-":
+        data = read_stdin(stdin)
+        fv = verify_bytes(data, None, key=key, public_key=public_key, keyring=keyring, declared=declared)
+    else:
+        if not path.exists():
+            raise BadInput(f"cannot read {source!r}: No such file or directory")
+        fv = verify_file(path, key=key, public_key=public_key, keyring=keyring, declared=declared)
+    if as_json:
         stdout.write(json.dumps(fv.to_dict(), ensure_ascii=False) + "\n")
     else:
-        stdout.write(_summary(fv) + "\n")
-    return exit_code(fv)
+        stdout.write(summary(fv) + "\n")
+    if fv.error is not None:
+        sys.stderr.write(f"aigclabel: error: {fv.error}\n")
+    return fv.exit_code
 
 
 def run_files(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
@@ -129,6 +166,7 @@ def run_files(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             propagate_id=args.propagate_id,
             declared=args.declared,
             key=read_key(args.key_file),
+            keyring=load_keyring(args.keyring),
         )
     except (PropagationError, AIGCLabelError, OSError) as exc:
         sys.stderr.write(f"aigclabel: error: {exc}\n")
@@ -136,5 +174,5 @@ def run_files(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     if args.json:
         stdout.write(json.dumps(fv.to_dict(), ensure_ascii=False) + "\n")
     else:
-        stdout.write(_summary(fv) + "\n")
+        stdout.write(summary(fv) + "\n")
     return 0

@@ -45,3 +45,6 @@ def bench_text(name: str) -> str:
     One of the prose samples under bench/texts (``en_alice`` or ``zh_luxun_nahan``).
     """
     return (REPO / "bench" / "texts" / f"{name}.txt").read_text(encoding="utf-8")
+
+#: A platform's code (service extension 2xxxx: a propagation service).
+PLATFORM = "001191110102MAD55U9H0F20001"

@@ -31,7 +31,7 @@ from aigclabel import LabeledText, Labeler, MissingDependencyError
 from aigclabel.adapters.export import export
 from aigclabel.adapters.files import propagate_file, verify_file, verify_tree
 
-from tests.helpers import KEY, PRODUCER, REPO
+from tests.helpers import KEY, PLATFORM, PRODUCER, REPO
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
 
@@ -157,7 +157,7 @@ CASES = {
         "pikepdf",
         "pikepdf",
         prepare=lambda tmp, lt: _write(tmp / "a.pdf", export(lt, "pdf")),
-        act=lambda path, lb: propagate_file(path, path.with_suffix(".out.pdf"), propagator=PRODUCER),
+        act=lambda path, lb: propagate_file(path, path.with_suffix(".out.pdf"), propagator=PLATFORM),
     ),
     "files: tqdm draws the progress bar asked for": Case(
         "tqdm", "tqdm", prepare=_folder, act=lambda path, lb: verify_tree(path, progress=True)

@@ -10,6 +10,7 @@ process pool; the lines are written in the same (sorted path) order either way.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -21,12 +22,15 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from aigclabel.exceptions import MissingDependencyError
 from aigclabel.verification import KeyInput
 
 from ..formats import SUFFIXES
+
+if TYPE_CHECKING:
+    from aigclabel.keyring import Keyring
 from .verify_file import FileVerdict, verify_bytes, verify_file
 
 __all__ = ["RECORD_SCHEMA", "BatchSummary", "iter_files", "record", "verify_batch", "verify_tree"]
@@ -43,6 +47,7 @@ class BatchSummary:
     by_tier: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     conflicts: int = 0
+    damaged: int = 0
     seconds: float = 0.0
     error_files: list[str] = field(default_factory=list)
 
@@ -64,6 +69,7 @@ class BatchSummary:
             "by_tier": dict(self.by_tier),
             "errors": self.errors,
             "conflicts": self.conflicts,
+            "damaged": self.damaged,
             "seconds": round(self.seconds, 4),
             "files_per_s": round(self.files_per_s, 1),
             "mb_per_s": round(self.mb_per_s, 2),
@@ -76,7 +82,8 @@ class BatchSummary:
         rows += [
             (f"tier {t}", str(self.by_tier.get(t, 0))) for t in ("confirmed", "possible", "suspected", "none")
         ]
-        rows += [("conflicts", str(self.conflicts)), ("errors", str(self.errors))]
+        rows += [("conflicts", str(self.conflicts)), ("damaged marks", str(self.damaged))]
+        rows += [("errors", str(self.errors))]
         rows += [("files/s", f"{self.files_per_s:.1f}"), ("MB/s", f"{self.mb_per_s:.2f}")]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v:>10}" for k, v in rows)
@@ -200,14 +207,15 @@ def verify_batch(
         yield record(fv, size)
 
 
-def _one(args: tuple[str, Any, bool]) -> dict[str, Any]:
-    path, key, declared = args
+def _one(args: tuple[str, Any, str | None, bool]) -> dict[str, Any]:
+    path, key, keyring_toml, declared = args
     try:
         size = os.lstat(path).st_size
     except OSError:
         size = 0
     try:
-        fv = verify_file(path, key=key, declared=declared)
+        keyring = _keyring(keyring_toml)
+        fv = verify_file(path, key=key, keyring=keyring, declared=declared)
     except Exception as exc:  # the batch must finish whatever one file does
         fv = FileVerdict(path, "unknown", error=f"{type(exc).__name__}: {exc}")
     row = fv.to_dict()
@@ -215,7 +223,17 @@ def _one(args: tuple[str, Any, bool]) -> dict[str, Any]:
     return row
 
 
-def _rows(jobs: list[tuple[str, Any, bool]], workers: int) -> Iterator[dict[str, Any]]:
+@functools.lru_cache(maxsize=4)
+def _keyring(toml: str | None) -> Keyring | None:
+    """A keyring sent to a worker process as TOML (its keys are not picklable), parsed once."""
+    if toml is None:
+        return None
+    from aigclabel.keyring import Keyring
+
+    return Keyring.loads(toml)
+
+
+def _rows(jobs: list[tuple[str, Any, str | None, bool]], workers: int) -> Iterator[dict[str, Any]]:
     if workers <= 1 or len(jobs) < 2:
         yield from map(_one, jobs)
         return
@@ -243,6 +261,7 @@ def verify_tree(
     *,
     recursive: bool = True,
     key: KeyInput | Sequence[KeyInput] | None = None,
+    keyring: Keyring | None = None,
     declared: bool = False,
     jsonl: str | Path | IO[str] | None = None,
     progress: bool | None = None,
@@ -265,7 +284,8 @@ def verify_tree(
         MissingDependencyError: ``progress=True`` and tqdm is not installed (extra ``files``).
     """
     files = iter_files(Path(root), recursive=recursive)
-    jobs = [(str(p), key, declared) for p in files]
+    toml = keyring.to_toml(include_secrets=True) if keyring is not None else None
+    jobs = [(str(p), key, toml, declared) for p in files]
     summary = BatchSummary()
     tiers: Counter[str] = Counter()
     start = time.perf_counter()
@@ -286,6 +306,8 @@ def verify_tree(
                 summary.error_files.append(row["path"])
             if row["conflicts"]:
                 summary.conflicts += 1
+            elif row["status"] in ("tampered", "forged", "corrupt"):
+                summary.damaged += 1
             if out is not None:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
     summary.seconds = time.perf_counter() - start

@@ -79,7 +79,7 @@ def propagate_bytes(
         MetadataError: *propagate_id* breaks the Annex E character rule.
         PropagationError: see the class; nothing is returned then.
     """
-    validate_producer_code(propagator, field="propagator")
+    validate_producer_code(propagator, field="propagator", role="propagator")
     keys = {"key": key, "public_key": public_key, "keyring": keyring}
     before = verify_bytes(data, filename, declared=declared, **keys)
     where = filename or "the upload"

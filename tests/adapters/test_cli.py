@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aigclabel.adapters import cli
 
-from tests.helpers import KEY, PRODUCER
+from tests.helpers import KEY, PLATFORM, PRODUCER
 
 
 class _Stdin(io.StringIO):
@@ -65,7 +65,7 @@ def test_label_then_verify_exits_zero(labeled_file: Path, key_file: Path) -> Non
     verdict = json.loads(out)
     assert (0, "confirmed", "1", "intact") == (code, verdict["tier"], verdict["label"], verdict["status"])
     assert PRODUCER == verdict["metadata"]["ContentProducer"]
-    assert {"cf", "mn", "seal", "explicit"} <= set(verdict["evidence"])
+    assert {"cf", "mn", "seal", "explicit"} <= set(verdict["text_verdict"]["evidence"])
 
 
 def test_verify_reads_key_from_environment(labeled_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,6 +98,18 @@ def test_verify_plain_text_exits_one() -> None:
     assert "tier: none" in out
 
 
+def test_invalid_bytes_on_stdin_are_read_past(labeled_file: Path) -> None:
+    """
+    Labeled text plus an invalid byte on standard input is still labeled (exit 0, a finding),
+    never "no label" or "bad input": a broken byte must not hide a label.
+    """
+    code, out = run(["verify", "-", "--json"], stdin=labeled_file.read_bytes() + b"\xff")
+
+    verdict = json.loads(out)
+    assert (0, "confirmed") == (code, verdict["tier"])
+    assert any("not valid UTF-8" in f for f in verdict["findings"])
+
+
 def test_verify_edited_text_exits_two(labeled_file: Path, key_file: Path) -> None:
     """
     An edited word makes the seal report tampered: exit 2.
@@ -125,7 +137,6 @@ def test_verify_wrong_key_exits_two(labeled_file: Path, tmp_path: Path) -> None:
     ("argv", "stdin"),
     [
         (["verify", "does-not-exist.txt"], b""),
-        (["verify", "-"], b"\xff\xfe not utf-8"),
         (["label", "-", "--producer", PRODUCER, "--key-file", "does-not-exist"], b"x"),
         (["label", "-", "--producer", "001191110102MAD55U9H1F10002", "--key-file", __file__], b"x"),
     ],
@@ -268,7 +279,7 @@ def _commands(tmp_path: Path, key: str) -> dict[str, list[str]]:
         "verify file": ["verify", str(md), "--key-file", key],
         "verify directory": ["verify", str(folder), "--recursive", "--key-file", key],
         "export": ["export", str(md), "--to", "md", "-o", out, "--producer", PRODUCER, "--key-file", key],
-        "propagate": ["propagate", str(md), "--propagator", PRODUCER, "-o", out, "--key-file", key],
+        "propagate": ["propagate", str(md), "--propagator", PLATFORM, "-o", out, "--key-file", key],
         "audit": ["audit", "verify", "--store", f"sqlite:///{tmp_path}/a.db", "--chain-key-file", key],
     }
 

@@ -1,0 +1,293 @@
+"""
+The platform side as a platform meets it (Art. 6): other vendors' labels read leniently,
+propagation that keeps the producer's elements byte for byte, one label per file, xlsx and
+pptx, PDF XMP, labels found wherever the relationships put them, and hostile uploads that
+never hide a label.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+from aigclabel import Labeler
+from aigclabel.adapters.files import (
+    PropagationError,
+    propagate_bytes,
+    propagate_file,
+    verify_bytes,
+    verify_file,
+)
+from aigclabel.adapters.files.batch import verify_tree
+from aigclabel.adapters.formats import docx as docx_format
+from aigclabel.adapters.formats import read
+from aigclabel.exceptions import ProducerCodeError
+
+from tests.adapters import third_party as tp
+from tests.helpers import KEY, PLATFORM, PRODUCER
+
+ANSWER = "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，适合游览西湖、灵隐寺和龙井村。"
+
+
+def stored_label(data: bytes, fmt: str) -> dict[str, object]:
+    """The one label a file holds after propagation, as stored (JSON or YAML decoded)."""
+    doc = read(data, fmt)  # type: ignore[arg-type]
+    assert 1 == len(doc.labels), [f.where for f in doc.labels]
+    found = doc.labels[0]
+    assert found.reading is not None
+    return dict(found.reading.raw)
+
+
+def vendor_file(fmt: str, value: str) -> bytes:
+    """A file of *fmt* carrying the vendor label *value* (raw JSON text)."""
+    if fmt == "docx":
+        return tp.docx_file(ANSWER, value)
+    if fmt == "xlsx":
+        return tp.xlsx([ANSWER, "第二行"], value)
+    if fmt == "pptx":
+        return tp.pptx([ANSWER], value)
+    if fmt == "html":
+        return tp.html_file(ANSWER, value)
+    if fmt == "pdf":
+        return tp.pdf_file(value)
+    assert fmt == "md"
+    return tp.md_file(ANSWER + "\n", tp.md_front_from_json(value))
+
+
+VENDOR_FORMATS = ["docx", "xlsx", "pptx", "html", "pdf", "md"]
+
+
+@pytest.mark.parametrize("fmt", VENDOR_FORMATS)
+@pytest.mark.parametrize("deviation", list(tp.DEVIATIONS))
+def test_a_vendor_label_outside_the_strict_charset_is_a_label(fmt: str, deviation: str) -> None:
+    """Every Annex E deviation is read as a label (confirmed), listed as findings, no conflict."""
+    fv = verify_bytes(vendor_file(fmt, tp.DEVIATIONS[deviation]), f"upload.{fmt}")
+    assert (fv.error, fv.tier, fv.label) == (None, "confirmed", "1")
+    assert fv.metadata is not None
+    assert [] == [c for c in fv.conflicts if "unreadable" in c]
+    assert bool(fv.findings) == (deviation in tp.WITH_FINDINGS)
+    assert fv.exit_code == 0
+
+
+@pytest.mark.parametrize("fmt", VENDOR_FORMATS)
+@pytest.mark.parametrize("deviation", list(tp.DEVIATIONS))
+def test_propagation_keeps_the_producers_elements_byte_for_byte(fmt: str, deviation: str) -> None:
+    """Propagating a vendor's label keeps its producer fields and extra keys exactly; one label remains."""
+    value = tp.DEVIATIONS[deviation]
+    written, after = propagate_bytes(
+        vendor_file(fmt, value), f"upload.{fmt}", propagator=PLATFORM, propagate_id="plat-1"
+    )
+    label = stored_label(written, fmt)
+    kept = {
+        k: v
+        for k, v in label.items()
+        if k not in ("Label", "ContentPropagator", "PropagateID", "ReservedCode2")
+    }
+    assert tp.producer_fields(value) == kept
+    assert (label["Label"], label["ContentPropagator"], label["PropagateID"]) == ("1", PLATFORM, "plat-1")
+    assert str(label["ReservedCode2"]).startswith("v2.sha256.")
+    assert (after.tier, after.error) == ("confirmed", None)
+    assert [] == [c for c in after.conflicts if "ReservedCode2" in c]
+
+
+def test_yaml_label_unquoted_is_a_label_and_propagation_writes_strings() -> None:
+    """``Label: 1`` unquoted in YAML is read (a finding) and written back as the string '1'."""
+    value = tp.DEVIATIONS["extra key"]
+    data = tp.md_file(ANSWER + "\n", tp.md_front_from_json(value, quote_label=False))
+    fv = verify_bytes(data, "a.md")
+    assert fv.tier == "confirmed"
+    assert any("Label is the number 1" in f for f in fv.findings)
+    written, _ = propagate_bytes(data, "a.md", propagator=PLATFORM)
+    assert "  Label: '1'\n" in written.decode()
+    assert "title: 答案\n" in written.decode()  # the rest of the front matter kept as it was
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx", "pptx", "html", "md"])
+def test_propagate_refuses_a_label_it_cannot_parse_and_changes_nothing(fmt: str, tmp_path: Path) -> None:
+    """A label with no readable Label is never overwritten: an error, no output file."""
+    broken = '{"ContentProducer":"001191110102MAD55U9H0F10002","ProduceID":"b-1"}'
+    data = (
+        tp.md_file(ANSWER, "AIGC: {ContentProducer: x, ProduceID: [unclosed\n")
+        if fmt == "md"
+        else vendor_file(fmt, broken)
+    )
+    src = tmp_path / f"in.{fmt}"
+    src.write_bytes(data)
+    out = tmp_path / f"out.{fmt}"
+    fv = verify_file(src)
+    assert fv.tier == "suspected"
+    assert any("unreadable implicit label" in c for c in fv.conflicts)
+    with pytest.raises(PropagationError, match="cannot be parsed completely"):
+        propagate_file(src, out, propagator=PLATFORM)
+    assert not out.exists()
+    assert src.read_bytes() == data
+
+
+def test_pdf_xmp_label_is_read_and_propagation_leaves_exactly_one(tmp_path: Path) -> None:
+    """A PDF labeled only in XMP (TC260:AIGC) is confirmed; propagation moves it to Info, XMP cleared."""
+    value = tp.DEVIATIONS["chinese company name"]
+    for attribute in (False, True):
+        data = tp.pdf_file(None, value, attribute=attribute)
+        fv = verify_bytes(data, "a.pdf")
+        assert (fv.tier, fv.metadata_where) == ("confirmed", "pdf:XMP/TC260:AIGC")
+        written, after = propagate_bytes(data, "a.pdf", propagator=PLATFORM)
+        doc = read(written, "pdf")
+        assert ["pdf:/Info/AIGC"] == [f.where for f in doc.labels]
+        assert doc.labels[0].metadata is not None
+        assert tp.VENDOR == doc.labels[0].metadata.content_producer
+        with pikepdf.open(io.BytesIO(written)) as pdf, pdf.open_metadata() as meta:
+            assert f"{{{tp.XMP_NS}}}AIGC" not in meta
+        assert after.tier == "confirmed"
+
+
+def test_pdf_info_and_xmp_that_agree_are_one_label_that_disagree_are_refused() -> None:
+    """Info + XMP with the same label: a finding; different producers: a conflict, propagation refused."""
+    same = tp.DEVIATIONS["extra key"]
+    fv = verify_bytes(tp.pdf_file(same, same), "a.pdf")
+    assert ([], "confirmed") == (fv.conflicts, fv.tier)
+    assert any("carriers hold the same label" in f for f in fv.findings)
+    propagate_bytes(tp.pdf_file(same, same), "a.pdf", propagator=PLATFORM)
+    other = tp.DEVIATIONS["chinese company name"]
+    data = tp.pdf_file(same, other)
+    fv = verify_bytes(data, "a.pdf")
+    assert any("implicit labels disagree" in c for c in fv.conflicts)
+    assert fv.exit_code == 2
+    with pytest.raises(PropagationError, match="disagree"):
+        propagate_bytes(data, "a.pdf", propagator=PLATFORM)
+
+
+def test_docx_custom_part_is_found_through_its_relationship() -> None:
+    """A custom part named by the relationships (not docProps/custom.xml) is read and written there."""
+    value = tp.DEVIATIONS["extra key"]
+    data = tp.docx_file(ANSWER, value, part="docProps/vendor-props.xml")
+    fv = verify_bytes(data, "a.docx")
+    assert (fv.tier, fv.metadata_where) == ("confirmed", "docProps/vendor-props.xml#AIGC")
+    written, after = propagate_bytes(data, "a.docx", propagator=PLATFORM)
+    names = zipfile.ZipFile(io.BytesIO(written)).namelist()
+    assert "docProps/custom.xml" not in names
+    assert 1 == len(docx_format.aigc_properties(written))
+    assert after.metadata_where == "docProps/vendor-props.xml#AIGC"
+    assert after.metadata is not None and after.metadata.content_propagator == PLATFORM
+
+
+def test_unregistered_custom_part_is_read_with_a_finding() -> None:
+    """docProps/custom.xml that no relationship names still holds a label a platform must see."""
+    data = tp.docx_file(ANSWER, tp.DEVIATIONS["extra key"], registered=False)
+    fv = verify_bytes(data, "a.docx")
+    assert fv.tier == "confirmed"
+    assert any("not named by the package relationships" in f for f in fv.findings)
+
+
+def test_xlsx_and_pptx_text_is_read() -> None:
+    """Shared, inline and slide strings reach the verifier (explicit labels are found there)."""
+    book = read(tp.xlsx(["甲", "本内容由人工智能生成"], None), "xlsx")
+    assert "本内容由人工智能生成" in book.texts[0] and "inline cell" in book.texts[0]
+    fv = verify_bytes(tp.pptx(["第一页", "本内容由AI生成"], None), "deck.pptx")
+    assert fv.tier == "suspected"
+
+
+def test_content_wins_over_a_wrong_file_name() -> None:
+    """A PDF uploaded as .txt, or an xlsx named .docx, is read as what it is, with a finding."""
+    fv = verify_bytes(tp.pdf_file(tp.DEVIATIONS["extra key"]), "upload.txt")
+    assert (fv.format, fv.tier) == ("pdf", "confirmed")
+    assert any("named as txt" in f for f in fv.findings)
+    fv = verify_bytes(tp.xlsx(["x"], tp.DEVIATIONS["extra key"]), "upload.docx")
+    assert (fv.format, fv.tier) == ("xlsx", "confirmed")
+
+
+# -- our own files --------------------------------------------------------------------------------
+
+
+def strip_metadata(data: bytes, fmt: str) -> bytes:
+    """The file without its metadata label (what a careless pipeline does)."""
+    if fmt == "md":
+        text = data.decode()
+        return text.split("---\n", 2)[2].encode()
+    if fmt == "html":
+        import re
+
+        return re.sub(rb'<meta name="AIGC"[^>]*>', b"", data)
+    assert fmt == "docx"
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for info in src.infolist():
+            if info.filename != "docProps/custom.xml":
+                zf.writestr(info, src.read(info.filename))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["md", "docx", "html", "txt"])
+def test_an_intact_seal_is_an_implicit_label_in_every_format(fmt: str, labeler: Labeler) -> None:
+    """Metadata deleted, seal intact: confirmed from the in-text marks, in every format."""
+    from aigclabel.adapters.export import export
+
+    data = export(labeler.label(ANSWER, text_format="plain" if fmt == "txt" else "markdown"), fmt)  # type: ignore[arg-type]
+    if fmt != "txt":
+        data = strip_metadata(data, fmt)
+    for key in (KEY, None):
+        fv = verify_bytes(data, f"a.{fmt}", key=key)
+        assert (fv.tier, fv.metadata_where, fv.exit_code) == ("confirmed", "in-text-marks", 0)
+        assert fv.status == ("intact" if key else "unverified")
+
+
+def test_a_rewritten_label_over_an_intact_seal_is_a_conflict_not_a_downgrade(labeler: Labeler) -> None:
+    """Front matter rewritten to Label '3' by another propagator over an intact Label-1 seal."""
+    from aigclabel.adapters.export import export
+
+    text = export(labeler.label(ANSWER, text_format="markdown"), "md").decode()
+    forged = text.replace("Label: '1'", "Label: '3'").replace(
+        f"ContentPropagator: '{PRODUCER}'", f"ContentPropagator: '{PLATFORM}'"
+    )
+    fv = verify_bytes(forged.encode(), "a.md", key=KEY)
+    assert fv.tier == "confirmed"
+    assert any("metadata Label '3'" in c for c in fv.conflicts)
+    assert (fv.status, fv.exit_code) == ("conflict", 2)
+
+
+# -- hostile uploads --------------------------------------------------------------------------------
+
+
+def test_a_fifo_named_like_an_upload_is_an_error_not_a_hang(tmp_path: Path, labeler: Labeler) -> None:
+    """A FIFO named upload.txt gives a per-file error; the rest of the batch completes."""
+    (tmp_path / "ok.txt").write_text(labeler.label(ANSWER).text, "utf-8")
+    os.mkfifo(tmp_path / "upload.txt")
+    fv = verify_file(tmp_path / "upload.txt")
+    assert fv.error is not None and "not a regular file" in fv.error
+    summary = verify_tree(tmp_path, progress=False)
+    assert (summary.files, summary.errors, summary.by_tier["confirmed"]) == (2, 1, 1)
+
+
+def test_a_directory_thousands_of_levels_deep_is_walked(tmp_path: Path, labeler: Labeler) -> None:
+    """A 1,200-level tree is walked without a RecursionError; the deepest file is verified."""
+    deep = tmp_path
+    for _ in range(1200):
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "answer.txt").write_text(labeler.label(ANSWER).text, "utf-8")
+    summary = verify_tree(tmp_path, progress=False)
+    assert (summary.files, summary.errors, summary.by_tier["confirmed"]) == (1, 0, 1)
+
+
+def test_propagate_validates_the_platform_code() -> None:
+    """A generation-service code (1xxxx) as propagator is a configuration mistake with a clear error."""
+    data = tp.md_file(ANSWER, tp.md_front_from_json(tp.DEVIATIONS["extra key"]))
+    with pytest.raises(ProducerCodeError, match="propagat"):
+        propagate_bytes(data, "a.md", propagator=PRODUCER)
+
+
+def test_declared_upload_is_possible_and_recorded(tmp_path: Path) -> None:
+    """Art. 6(4): a user's declaration on unlabeled content gives tier possible and Label '2'."""
+    data = b"A human-looking paragraph about Hangzhou and its lake.\n"
+    with pytest.raises(PropagationError, match="not declared"):
+        propagate_bytes(data, "a.md", propagator=PLATFORM)
+    written, after = propagate_bytes(data, "a.md", propagator=PLATFORM, declared=True)
+    assert (after.tier, stored_label(written, "md")["Label"]) == ("possible", "2")
+    assert "可能为人工智能生成内容" in written.decode()
+    assert json.dumps(stored_label(written, "md"))  # a complete seven-key label
+    assert "ContentProducer" in stored_label(written, "md")
