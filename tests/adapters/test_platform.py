@@ -172,7 +172,8 @@ def test_docx_custom_part_is_found_through_its_relationship() -> None:
     assert "docProps/custom.xml" not in names
     assert 1 == len(docx_format.aigc_properties(written))
     assert after.metadata_where == "docProps/vendor-props.xml#AIGC"
-    assert after.metadata is not None and after.metadata.content_propagator == PLATFORM
+    assert after.metadata is not None
+    assert after.metadata.content_propagator == PLATFORM
 
 
 def test_unregistered_custom_part_is_read_with_a_finding() -> None:
@@ -186,7 +187,8 @@ def test_unregistered_custom_part_is_read_with_a_finding() -> None:
 def test_xlsx_and_pptx_text_is_read() -> None:
     """Shared, inline and slide strings reach the verifier (explicit labels are found there)."""
     book = read(tp.xlsx(["甲", "本内容由人工智能生成"], None), "xlsx")
-    assert "本内容由人工智能生成" in book.texts[0] and "inline cell" in book.texts[0]
+    assert "本内容由人工智能生成" in book.texts[0]
+    assert "inline cell" in book.texts[0]
     fv = verify_bytes(tp.pptx(["第一页", "本内容由AI生成"], None), "deck.pptx")
     assert fv.tier == "suspected"
 
@@ -258,7 +260,8 @@ def test_a_fifo_named_like_an_upload_is_an_error_not_a_hang(tmp_path: Path, labe
     (tmp_path / "ok.txt").write_text(labeler.label(ANSWER).text, "utf-8")
     os.mkfifo(tmp_path / "upload.txt")
     fv = verify_file(tmp_path / "upload.txt")
-    assert fv.error is not None and "not a regular file" in fv.error
+    assert fv.error is not None
+    assert "not a regular file" in fv.error
     summary = verify_tree(tmp_path, progress=False)
     assert (summary.files, summary.errors, summary.by_tier["confirmed"]) == (2, 1, 1)
 
