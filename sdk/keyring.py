@@ -108,8 +108,9 @@ class KeyringEntry:
         slot: the key slot (0–3) the producer's marks made with this key carry; ``None`` tries
             the key for every slot.
         algorithm: ``"HS256"`` (a shared HMAC secret) or ``"Ed25519"`` (a public key).
-        material: the HMAC secret (normalised bytes) or the Ed25519 public key; given as text,
-            bytes or a key object, checked and normalised on construction. Never shown in a repr.
+        material: the HMAC secret or the Ed25519 public key, given as text (a secret; hex or PEM
+            for a public key), bytes or an ``Ed25519PublicKey``; checked on construction and
+            stored as normalised ``bytes`` (HS256) or an ``Ed25519PublicKey``. Never shown in a repr.
         not_after: the last day the producer signs with this key; after it the key is reported
             as retired (it still verifies).
         retired: the producer no longer signs with this key; it still verifies, and a verdict
@@ -126,7 +127,7 @@ class KeyringEntry:
     key_id: str
     slot: int | None
     algorithm: Algorithm
-    material: bytes | Ed25519PublicKey = field(repr=False)
+    material: str | bytes | Ed25519PublicKey = field(repr=False)
     not_after: _dt.date | None = None
     retired: bool = False
 
@@ -234,7 +235,7 @@ class KeyringEntry:
     def _material_bytes(self) -> bytes:
         if isinstance(self.material, Ed25519PublicKey):
             return self.material.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return self.material
+        return self.material.encode() if isinstance(self.material, str) else self.material
 
 
 class Keyring:
@@ -450,7 +451,7 @@ class Keyring:
                 if isinstance(e.material, Ed25519PublicKey):
                     out.append(f"public_key = {_toml_str(e.public_key_hex or '')}")
                 else:
-                    out.append(f"hmac_secret = {_toml_bytes(e.material)}")
+                    out.append(f"hmac_secret = {_toml_bytes(e._material_bytes())}")
                 if e.retired:
                     out.append("retired = true")
                 if e.not_after is not None:
@@ -631,7 +632,7 @@ def _key_entry(
     retired = key.get("retired", False)
     not_after = key.get("not_after")
     try:
-        return KeyringEntry(code, key_id, slot, algorithm, material, not_after=not_after, retired=retired)  # type: ignore[arg-type]
+        return KeyringEntry(code, key_id, slot, algorithm, material, not_after=not_after, retired=retired)
     except KeyringError as exc:
         message = str(exc)
         prefix = f"producer {code!r}, key {key_id!r}: "

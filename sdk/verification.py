@@ -399,8 +399,8 @@ def verify(
             the producer it names (plus *key*/*public_key*); a producer the keyring lacks
             leaves it ``unverified`` ("no key in the keyring for producer …"), never
             ``forged``. Marks that name no producer (packets, compact seals) are tried with
-            every key of the keyring (one HMAC per key and distinct packet, one signature
-            check per public key and seal); one that no key made is ``unverified``, since it
+            every HMAC secret of the keyring (one HMAC per secret and distinct packet or
+            compact seal; they are not signed); one that no key made is ``unverified``, since it
             may come from a producer the keyring lacks. ``evidence.key`` names the entry
             (``key_id``, ``producer``); a retired key adds a note.
 
