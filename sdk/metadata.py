@@ -378,7 +378,9 @@ def read_label(value: str | bytes | Mapping[Any, Any]) -> LabelReading:
             findings.append(f"{name} {_describe(item)}")
         fields[name] = item
     snake = dict(zip(FIELD_NAMES, _SNAKE, strict=True))
-    metadata = AIGCMetadata.model_construct(label=text, **{snake[k]: v for k, v in fields.items()})
+    values_by_attr: dict[str, Any] = {snake[k]: v for k, v in fields.items()}
+    # Values as read, past the strict writer check (this is a reading, never written as ours).
+    metadata = AIGCMetadata.model_construct(None, label=text, **values_by_attr)
     return LabelReading(metadata, tuple(findings), extra, dict(obj))
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from aigclabel.exceptions import MissingDependencyError
-from aigclabel.verification import KeyInput
+from aigclabel.verification import KeyInput, KeysArg, PublicKeysArg
 
 from ..formats import SUFFIXES
 
@@ -105,7 +105,8 @@ def iter_files(root: Path, *, recursive: bool = True) -> list[Path]:
     while stack:
         folder = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            with os.scandir(folder) as found:
+                entries = list(found)
         except OSError:
             out.append(folder)  # reported as an unreadable entry by the verifier
             continue
@@ -182,9 +183,9 @@ RECORD_SCHEMA: tuple[tuple[str, str], ...] = (
 def verify_batch(
     items: Iterable[tuple[str | None, bytes] | bytes],
     *,
-    key: Any = None,
-    public_key: Any = None,
-    keyring: Any = None,
+    key: KeysArg = None,
+    public_key: PublicKeysArg = None,
+    keyring: Keyring | None = None,
     declared: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """

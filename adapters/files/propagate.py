@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from aigclabel.exceptions import AIGCLabelError
+from aigclabel.keyring import Keyring
 from aigclabel.metadata import FIELD_NAMES, read_label
 from aigclabel.producer import validate_producer_code
+from aigclabel.verification import KeyInput, PublicKeysArg
 
 from ..formats import CarrierError, read, set_label
 from .verify_file import PROMPTS, FileVerdict, read_upload, reserved_code2, verify_bytes
@@ -59,9 +61,9 @@ def propagate_bytes(
     propagator: str,
     propagate_id: str | None = None,
     declared: bool = False,
-    key: Any = None,
-    public_key: Any = None,
-    keyring: Any = None,
+    key: KeyInput | None = None,
+    public_key: PublicKeysArg = None,
+    keyring: Keyring | None = None,
 ) -> tuple[bytes, FileVerdict]:
     """
     The file *data* with the platform's propagation elements and tier prompt, and its verdict.
@@ -80,8 +82,7 @@ def propagate_bytes(
         PropagationError: see the class; nothing is returned then.
     """
     validate_producer_code(propagator, field="propagator", role="propagator")
-    keys = {"key": key, "public_key": public_key, "keyring": keyring}
-    before = verify_bytes(data, filename, declared=declared, **keys)
+    before = verify_bytes(data, filename, declared=declared, key=key, public_key=public_key, keyring=keyring)
     where = filename or "the upload"
     if before.error is not None:
         raise PropagationError(f"{where}: {before.error}; nothing was written")
@@ -126,7 +127,9 @@ def propagate_bytes(
         written = set_label(data, fmt, fields(reserved_code2(unbound, draft.texts[0], key)), prompt)
     except CarrierError as exc:
         raise PropagationError(f"{where}: {exc}; nothing was written") from exc
-    after = verify_bytes(written, filename, declared=declared, **keys)
+    after = verify_bytes(
+        written, filename, declared=declared, key=key, public_key=public_key, keyring=keyring
+    )
     if fmt == "txt":
         after.notes.append("plain text has no metadata carrier: propagation fields were not stored")
     if prompt and fmt in _NO_PROMPT_FORMATS:
@@ -141,9 +144,9 @@ def propagate_file(
     propagator: str,
     propagate_id: str | None = None,
     declared: bool = False,
-    key: Any = None,
-    public_key: Any = None,
-    keyring: Any = None,
+    key: KeyInput | None = None,
+    public_key: PublicKeysArg = None,
+    keyring: Keyring | None = None,
 ) -> FileVerdict:
     """
     Write *path* to *out_path* with the platform's propagation elements and tier prompt

@@ -34,9 +34,10 @@ from typing import Any, Literal
 from aigclabel.canonical import text_digest
 from aigclabel.exceptions import KeyMaterialError
 from aigclabel.ids import parse_produce_id
+from aigclabel.keyring import Keyring
 from aigclabel.metadata import AIGCMetadata
 from aigclabel.tiers import LABEL_OF_TIER, TIER_OF_LABEL, Tier, decide_tier, exit_code
-from aigclabel.verification import KeyInput, Resolver, Verdict, verify
+from aigclabel.verification import KeyInput, KeysArg, PublicKeysArg, Resolver, Verdict, verify
 
 from ..formats import CarrierError, Extracted, Format, FoundLabel, detect_format, read
 from ..formats.document import ROLE_NAMES
@@ -254,7 +255,7 @@ def _messages(text: str, **kw: Any) -> list[MessageVerdict]:
     for i, m in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
         body = text[m.end() : end].strip("\n")
-        out.append(MessageVerdict(i, _ROLE_BY_NAME[m.group(1)], verify(body, **kw)))  # type: ignore[arg-type]
+        out.append(MessageVerdict(i, _ROLE_BY_NAME[m.group(1)], verify(body, **kw)))
     return out
 
 
@@ -301,9 +302,9 @@ def verify_extracted(
     doc: Extracted,
     *,
     path: str | None = None,
-    key: Any = None,
-    public_key: Any = None,
-    keyring: Any = None,
+    key: KeysArg = None,
+    public_key: PublicKeysArg = None,
+    keyring: Keyring | None = None,
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
 ) -> FileVerdict:
@@ -311,9 +312,7 @@ def verify_extracted(
     Classify an already-read document by the verdict table (see the module docstring).
     """
     fv = FileVerdict(path, doc.format, labels=list(doc.labels), findings=list(doc.findings))
-    kw: dict[str, Any] = {"key": key, "public_key": public_key, "resolver": resolver}
-    if keyring is not None:
-        kw["keyring"] = keyring
+    kw: dict[str, Any] = {"key": key, "public_key": public_key, "resolver": resolver, "keyring": keyring}
     tv, texts = _text_verdict(doc.texts or [""], fv, **kw)
     fv.text_verdict = tv
     readable = [f for f in doc.labels if f.reading is not None]
@@ -389,9 +388,9 @@ def verify_bytes(
     data: bytes,
     filename: str | None = None,
     *,
-    key: Any = None,
-    public_key: Any = None,
-    keyring: Any = None,
+    key: KeysArg = None,
+    public_key: PublicKeysArg = None,
+    keyring: Keyring | None = None,
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
 ) -> FileVerdict:
@@ -470,9 +469,9 @@ def read_upload(path: str | Path) -> bytes:
 def verify_file(
     path: str | Path,
     *,
-    key: Any = None,
-    public_key: Any = None,
-    keyring: Any = None,
+    key: KeysArg = None,
+    public_key: PublicKeysArg = None,
+    keyring: Keyring | None = None,
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
 ) -> FileVerdict:

@@ -219,18 +219,20 @@ def test_cli_verify_directory_writes_jsonl(tmp_path: Path, labeler: Labeler) -> 
     count = build_tree(root, labeler)
     out, jsonl = io.StringIO(), tmp_path / "o.jsonl"
     args = argparse.Namespace(file=str(root), recursive=True, jsonl=str(jsonl), declared=False, key_file=None)
-    assert verify_path(args, out) == 3
+    assert verify_path(args, None, out) == 3
     assert len(jsonl.read_text("utf-8").splitlines()) == count
     assert "errors" in out.getvalue()
 
 
-def test_cli_text_file_falls_through(tmp_path: Path) -> None:
-    """A .txt argument returns None so the existing text path runs."""
+def test_cli_text_file_goes_through_the_file_verdict(tmp_path: Path) -> None:
+    """A .txt argument is a file like any other: the file verdict, its exit code (1: no label)."""
     import argparse
 
     path = tmp_path / "a.txt"
     path.write_text(PLAIN, "utf-8")
-    assert verify_path(argparse.Namespace(file=str(path)), io.StringIO()) is None
+    out = io.StringIO()
+    assert verify_path(argparse.Namespace(file=str(path)), None, out) == 1
+    assert "tier: none" in out.getvalue()
 
 
 def nested_docx(levels: int) -> bytes:

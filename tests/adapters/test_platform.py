@@ -268,13 +268,19 @@ def test_a_fifo_named_like_an_upload_is_an_error_not_a_hang(tmp_path: Path, labe
 
 def test_a_directory_thousands_of_levels_deep_is_walked(tmp_path: Path, labeler: Labeler) -> None:
     """A 1,200-level tree is walked without a RecursionError; the deepest file is verified."""
-    deep = tmp_path
+    levels = [tmp_path]
     for _ in range(1200):
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "answer.txt").write_text(labeler.label(ANSWER).text, "utf-8")
-    summary = verify_tree(tmp_path, progress=False)
-    assert (summary.files, summary.errors, summary.by_tier["confirmed"]) == (1, 0, 1)
+        levels.append(levels[-1] / "d")
+        levels[-1].mkdir()
+    answer = levels[-1] / "answer.txt"
+    answer.write_text(labeler.label(ANSWER).text, "utf-8")
+    try:
+        summary = verify_tree(tmp_path, progress=False)
+        assert (summary.files, summary.errors, summary.by_tier["confirmed"]) == (1, 0, 1)
+    finally:  # shutil.rmtree recurses once per level: pytest could not clean this tree up
+        answer.unlink()
+        for level in reversed(levels[1:]):
+            level.rmdir()
 
 
 def test_propagate_validates_the_platform_code() -> None:
