@@ -165,8 +165,8 @@ CASES = {
     "export: yaml reads the input's front matter": Case(
         "yaml", "pyyaml", act=lambda _, lb: export("---\ntitle: 杭州\n---\n杭州是省会。\n", "md", labeler=lb)
     ),
-    "export: yaml writes Markdown front matter": Case(
-        "yaml", "pyyaml", act=lambda _, lb: export(lb.label("杭州是省会。"), "md")
+    "export: yaml writes the other front-matter keys": Case(
+        "yaml", "pyyaml", act=lambda _, lb: export(lb.label("杭州是省会。"), "md", title="杭州")
     ),
     "export: python-docx writes a docx": Case(
         "docx", "python-docx", act=lambda _, lb: export(lb.label("杭州是省会。"), "docx")

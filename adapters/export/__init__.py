@@ -78,7 +78,7 @@ def split_front_matter(text: str) -> tuple[dict[Any, Any] | None, str]:
         found = frontmatter.split(text)
         if found is None:
             return None, text
-        return frontmatter.load(found.source), found.body
+        return frontmatter.load(found.source, extra="export"), found.body
     except frontmatter.FrontMatterError as exc:
         raise ExportError(f"the input's front matter cannot be read: {exc}") from exc
 

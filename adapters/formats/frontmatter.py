@@ -66,13 +66,13 @@ def split(text: str) -> FrontMatter | None:
     return FrontMatter(source, text[closing.end() :])
 
 
-def load(source: str) -> dict[Any, Any]:
+def load(source: str, *, extra: str = "files") -> dict[Any, Any]:
     """
     The mapping a front matter's YAML *source* holds (``{}`` when empty).
 
     Raises:
         FrontMatterError: not valid YAML, expands past the alias cap, or not a mapping.
-        MissingDependencyError: PyYAML is not installed.
+        MissingDependencyError: PyYAML is not installed (the error names *extra*).
     """
     if not source.strip():
         return {}
@@ -81,7 +81,7 @@ def load(source: str) -> dict[Any, Any]:
 
         from .yamlsafe import load_yaml
     except ImportError as exc:
-        raise MissingDependencyError("pyyaml", "files") from exc
+        raise MissingDependencyError("pyyaml", extra) from exc
     try:
         data = load_yaml(source)
     except yaml.YAMLError as exc:
