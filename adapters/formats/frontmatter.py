@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aigclabel.exceptions import MissingDependencyError
 from aigclabel.metadata import carrier_value
@@ -66,7 +66,7 @@ def split(text: str) -> FrontMatter | None:
     return FrontMatter(source, text[closing.end() :])
 
 
-def load(source: str, *, extra: str = "files") -> dict[Any, Any]:
+def load(source: str, *, extra: Literal["files", "export"] = "files") -> dict[Any, Any]:
     """
     The mapping a front matter's YAML *source* holds (``{}`` when empty).
 
@@ -81,7 +81,9 @@ def load(source: str, *, extra: str = "files") -> dict[Any, Any]:
 
         from .yamlsafe import load_yaml
     except ImportError as exc:
-        raise MissingDependencyError("pyyaml", extra) from exc
+        if extra == "export":
+            raise MissingDependencyError("pyyaml", "export") from exc
+        raise MissingDependencyError("pyyaml", "files") from exc
     try:
         data = load_yaml(source)
     except yaml.YAMLError as exc:
