@@ -43,6 +43,7 @@ from .marks.packet import (
     parse,
 )
 from .metadata import AIGCMetadata
+from .tiers import LABEL_OF_TIER, Tier, decide_tier
 
 __all__ = [
     "ChannelEvidence",
@@ -57,10 +58,8 @@ __all__ = [
     "verify",
 ]
 
-Tier = Literal["confirmed", "possible", "suspected", "none"]
 Status = Literal["intact", "valid", "unverified", "tampered", "forged", "corrupt", "not_found"]
 Binding = Literal["intact", "tampered", "unchecked", "weak"]
-_TIER_OF_LABEL: dict[str, Tier] = {"1": "confirmed", "2": "possible", "3": "suspected"}
 _MAX_RUNS = 100_000  # beyond this many candidate runs the rest are counted, not decoded
 
 
@@ -595,13 +594,8 @@ def verify(
                 produce_id = metadata.produce_id if metadata is not None else None
 
     explicit = tuple(find_label_phrases(text))
-    tier: Tier
-    if status in ("intact", "valid", "unverified", "tampered") and label is not None:
-        tier = _TIER_OF_LABEL[label]
-    elif status in ("forged", "corrupt") or explicit:
-        tier, label = "suspected", "3"
-    else:
-        tier, label = "none", None
+    tier = decide_tier(status=status, mark_label=label, traces=bool(explicit))
+    label = LABEL_OF_TIER.get(tier)
     if status == "forged":
         notes.append("a mark was read but its MAC or signature fails under every given key")
     if keys.open and keys.unmatched and status == "unverified":
@@ -622,7 +616,7 @@ def verify(
         notes=tuple(dict.fromkeys(notes)),
         key=key_match,
     )
-    return Verdict(tier, label, status, metadata, mark_id, produce_id, evidence)  # type: ignore[arg-type]
+    return Verdict(tier, label, status, metadata, mark_id, produce_id, evidence)
 
 
 @dataclass(frozen=True, slots=True)
