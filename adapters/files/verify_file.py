@@ -29,7 +29,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from aigclabel.canonical import text_digest
 from aigclabel.exceptions import KeyMaterialError
@@ -385,7 +385,7 @@ def _conflicts(meta: AIGCMetadata, tv: Verdict, fv: FileVerdict) -> None:
 
 
 def verify_bytes(
-    data: bytes,
+    data: bytes | bytearray | memoryview | BinaryIO,
     filename: str | None = None,
     *,
     key: KeysArg = None,
@@ -398,14 +398,22 @@ def verify_bytes(
     Classify the bytes of an upload (see the module docstring); *filename* (optional) helps
     tell text formats apart; binary formats are recognised by content whatever the name.
 
+    *data* may also be a binary file object (an upload framework's spooled file): it is read
+    from its current position, at most the size cap plus one byte.
+
     Never raises for damaged or hostile input: ``error`` says what is wrong.
 
     Raises:
-        TypeError: *data* is not bytes.
+        TypeError: *data* is neither bytes nor a binary file object.
         KeyMaterialError: a given key is unusable.
     """
+    if hasattr(data, "read"):
+        chunk = data.read(MAX_FILE_BYTES + 1)
+        if not isinstance(chunk, bytes):
+            raise TypeError(f"verify_bytes() needs a binary file object; read() gave {type(chunk).__name__}")
+        data = chunk
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(f"verify_bytes() takes bytes, not {type(data).__name__}")
+        raise TypeError(f"verify_bytes() takes bytes or a binary file object, not {type(data).__name__}")
     data = bytes(data)
     fmt, finding = detect_format(filename, data)
     if fmt is None:

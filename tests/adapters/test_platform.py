@@ -300,3 +300,33 @@ def test_declared_upload_is_possible_and_recorded(tmp_path: Path) -> None:
     assert "可能为人工智能生成内容" in written.decode()
     assert json.dumps(stored_label(written, "md"))  # a complete seven-key label
     assert "ContentProducer" in stored_label(written, "md")
+
+
+def test_an_upload_is_verified_from_a_file_object_without_a_temp_file(labeler: Labeler) -> None:
+    """verify_bytes takes the spooled file object an upload framework hands over."""
+    upload = io.BytesIO(labeler.label(ANSWER).text.encode())
+    fv = verify_bytes(upload, "answer.txt", key=KEY)
+    assert (fv.tier, fv.status) == ("confirmed", "intact")
+    with pytest.raises(TypeError, match="binary file object"):
+        verify_bytes(io.StringIO("text"), "a.txt")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not str"):
+        verify_bytes("text", "a.txt")  # type: ignore[arg-type]
+
+
+def test_cli_verify_with_a_keyring_names_the_key(tmp_path: Path, labeler: Labeler) -> None:
+    """--keyring checks the seal with the producer's key and names the entry; a bad keyring exits 3."""
+    from aigclabel.adapters.cli import main
+
+    keyring = tmp_path / "producers.toml"
+    keyring.write_text(
+        f'[[producer]]\ncode = "{PRODUCER}"\n[[producer.key]]\nid = "2026-q4"\nslot = 0\nhmac_secret = "{KEY}"\n',
+        "utf-8",
+    )
+    answer = tmp_path / "answer.txt"
+    answer.write_text(labeler.label(ANSWER).text, "utf-8")
+    out = io.StringIO()
+    assert 0 == main(["verify", str(answer), "--keyring", str(keyring), "--json"], stdout=out)
+    verdict = json.loads(out.getvalue())
+    assert (verdict["status"], verdict["text_verdict"]["evidence"]["key"]["key_id"]) == ("intact", "2026-q4")
+    keyring.write_text('[[producer]]\ncode = "not a code"\n', "utf-8")
+    assert 3 == main(["verify", str(answer), "--keyring", str(keyring)], stdout=io.StringIO())
