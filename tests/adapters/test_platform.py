@@ -319,7 +319,8 @@ def test_cli_verify_with_a_keyring_names_the_key(tmp_path: Path, labeler: Labele
 
     keyring = tmp_path / "producers.toml"
     keyring.write_text(
-        f'[[producer]]\ncode = "{PRODUCER}"\n[[producer.key]]\nid = "2026-q4"\nslot = 0\nhmac_secret = "{KEY}"\n',
+        f'[[producer]]\ncode = "{PRODUCER}"\n'
+        f'[[producer.key]]\nid = "2026-q4"\nslot = 0\nhmac_secret = "{KEY}"\n',
         "utf-8",
     )
     answer = tmp_path / "answer.txt"
