@@ -23,7 +23,7 @@ from pathlib import Path
 import docx
 from aigclabel import AIGCMetadata, Labeler, LabelPolicy
 from aigclabel.adapters.files import verify_tree
-from aigclabel.adapters.files.carriers import rewrite
+from aigclabel.adapters.formats import set_label
 from fpdf import FPDF
 
 PRODUCER = "001191110102MAD55U9H0F10002"
@@ -64,7 +64,7 @@ def generate(root: Path, n: int) -> None:
             if fmt == "pdf":  # core PDF fonts are Latin-1: English text, metadata in the Info dict
                 text = ascii_text + ("\nAI-generated content" if kind == 2 else "")
                 data = _pdf_bytes(text)
-                cache[key] = rewrite("pdf", data, meta, None) if kind in (0, 1) else data
+                cache[key] = set_label(data, "pdf", meta.to_dict("bare")) if kind in (0, 1) else data
             else:
                 text = [PARA, labeled.text, PARA + "\n\n本内容由人工智能生成", PARA][kind]
                 m = meta if kind == 0 else labeled.metadata if kind == 1 else None
@@ -75,7 +75,7 @@ def generate(root: Path, n: int) -> None:
                     data = f"<html><head><title>t</title></head><body>{body}</body></html>".encode()
                 else:
                     data = text.encode()
-                cache[key] = rewrite(fmt, data, m, None) if m is not None and fmt != "txt" else data
+                cache[key] = set_label(data, fmt, m.to_dict("bare")) if m is not None and fmt != "txt" else data
         sub = root / f"d{i % 10}"
         sub.mkdir(exist_ok=True)
         (sub / f"f{i:05d}.{fmt}").write_bytes(cache[key])
