@@ -75,7 +75,9 @@ def generate(root: Path, n: int) -> None:
                     data = f"<html><head><title>t</title></head><body>{body}</body></html>".encode()
                 else:
                     data = text.encode()
-                cache[key] = set_label(data, fmt, m.to_dict("bare")) if m is not None and fmt != "txt" else data
+                cache[key] = (
+                    set_label(data, fmt, m.to_dict("bare")) if m is not None and fmt != "txt" else data
+                )
         sub = root / f"d{i % 10}"
         sub.mkdir(exist_ok=True)
         (sub / f"f{i:05d}.{fmt}").write_bytes(cache[key])

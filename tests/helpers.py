@@ -46,5 +46,6 @@ def bench_text(name: str) -> str:
     """
     return (REPO / "bench" / "texts" / f"{name}.txt").read_text(encoding="utf-8")
 
+
 #: A platform's code (service extension 2xxxx: a propagation service).
 PLATFORM = "001191110102MAD55U9H0F20001"

@@ -18,7 +18,7 @@ from typing import Any
 import docx
 import pytest
 from aigclabel import LabeledText, Labeler, verify
-from aigclabel.adapters.export import ExportError, export
+from aigclabel.adapters.export import export
 from aigclabel.adapters.formats import CarrierError
 from aigclabel.adapters.formats.docx import LABEL_STYLE, aigc_properties, document_text, set_label
 from aigclabel.adapters.formats.opc import FMTID

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import pikepdf
 import pytest
-from aigclabel.adapters.export import ExportError, split_front_matter
 from aigclabel.adapters import formats
+from aigclabel.adapters.export import ExportError, split_front_matter
 from aigclabel.adapters.formats import CarrierError, limits
 from aigclabel.adapters.formats.pdf import xmp_values_by_prefix
 

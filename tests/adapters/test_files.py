@@ -18,14 +18,17 @@ import pikepdf
 import pytest
 import yaml
 from aigclabel import AIGCMetadata, Labeler
-from aigclabel.adapters.formats.pdf import find_cjk_font
 from aigclabel.adapters.files import PROMPTS, propagate_file, verify_file
 from aigclabel.adapters.formats import Extracted, detect_format, read
+from aigclabel.adapters.formats.pdf import find_cjk_font
 from fpdf import FPDF
 
-from tests.helpers import KEY, PRODUCER
+from tests.helpers import KEY, PLATFORM, PRODUCER
 
-PLATFORM = "001191110102MAD55U9H0F20001"
+OTHER = "001191110102MAD55U9H0F10003"
+PLAIN = "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，适合游览西湖、灵隐寺和龙井村。"
+PHRASE = PLAIN + "\n\n本内容由人工智能生成"
+FORMATS = ["docx", "md", "html", "pdf"]
 
 
 def read_file(path: Path) -> Extracted:
@@ -34,10 +37,6 @@ def read_file(path: Path) -> Extracted:
     fmt, _ = detect_format(path.name, data)
     assert fmt is not None
     return read(data, fmt)
-OTHER = "001191110102MAD55U9H0F10003"
-PLAIN = "杭州是浙江省的省会，以西湖闻名。春秋两季气候宜人，适合游览西湖、灵隐寺和龙井村。"
-PHRASE = PLAIN + "\n\n本内容由人工智能生成"
-FORMATS = ["docx", "md", "html", "pdf"]
 
 
 def make_docx(text: str, meta: AIGCMetadata | None) -> bytes:

@@ -264,8 +264,7 @@ def test_nested_paragraphs_keep_each_text_once() -> None:
 
 def test_docx_text_cap_is_checked_while_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The text cap stops the parse at the first run past it: later parts are never parsed."""
-    from aigclabel.adapters.formats import limits, xmlparts
-    from aigclabel.adapters.formats import CarrierError, read
+    from aigclabel.adapters.formats import CarrierError, limits, read, xmlparts
 
     from tests.adapters.test_file_growth import docx_of
 
@@ -285,8 +284,7 @@ def test_docx_text_cap_is_checked_while_parsing(monkeypatch: pytest.MonkeyPatch)
 
 def test_docx_element_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     """A part with more elements than the cap is refused with a clear error."""
-    from aigclabel.adapters.formats import limits
-    from aigclabel.adapters.formats import CarrierError, read
+    from aigclabel.adapters.formats import CarrierError, limits, read
 
     from tests.adapters.test_file_growth import docx_of
 
@@ -306,8 +304,7 @@ def test_deep_html_is_refused() -> None:
 
 def test_html_element_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     """HTML with more elements than the cap is refused."""
-    from aigclabel.adapters.formats import limits
-    from aigclabel.adapters.formats import CarrierError, read
+    from aigclabel.adapters.formats import CarrierError, limits, read
 
     monkeypatch.setattr(limits, "MAX_NODES", 100)
     with pytest.raises(CarrierError, match="more than 100 elements"):
