@@ -236,20 +236,25 @@ _SNAKE = (
 
 
 def _yaml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key) else _yaml_scalar(key)
+    # Only the Annex E names go unquoted: a plain `NULL`, `yes` or `1` would not read back as a string.
+    return key if key in FIELD_NAMES else _yaml_scalar(key)
+
+
+# Characters YAML does not allow raw in a document (YAML 1.1 §5.1, as PyYAML checks them), and
+# the line breaks YAML knows beyond JSON's (NEL, LS, PS): written as JSON escapes, which YAML reads.
+_YAML_ESCAPE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _yaml_scalar(value: object) -> str:
     """
-    A string as a single-quoted YAML scalar (``'`` doubled; one with line breaks or other
-    unprintable characters as a JSON string); any other value as JSON, which is YAML flow.
+    A string as a single-quoted YAML scalar (``'`` doubled); a string with line breaks or
+    characters YAML cannot hold raw as a double-quoted one (JSON escapes, which YAML reads);
+    any other value as JSON, which is YAML flow. Every value reads back exactly.
     """
-    if not isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    text = value
-    if any(c in text for c in "\r\n\x85\u2028\u2029") or not text.isprintable():
-        return json.dumps(text, ensure_ascii=False)
-    return "'" + text.replace("'", "''") + "'"
+    if isinstance(value, str) and value.isprintable() and not _YAML_ESCAPE.search(value):
+        return "'" + value.replace("'", "''") + "'"
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _YAML_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True, slots=True)
