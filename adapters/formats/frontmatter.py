@@ -25,7 +25,8 @@ __all__ = ["FrontMatter", "FrontMatterError", "load", "mentions_label", "merge_l
 
 _OPEN = re.compile(r"\A\ufeff?---[ \t]*(?:\r\n|\n|\r)")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r\n|\n|\r|\Z)", re.MULTILINE)
-_AIGC_KEY = re.compile(r"""^(["']?)aigc\1[ \t]*:""", re.IGNORECASE)
+# A top-level key whose name contains AIGC (Annex E: the field name must contain "AIGC").
+_AIGC_KEY = re.compile(r"""^(["']?)[^:\n"']*aigc[^:\n"']*\1[ \t]*:""", re.IGNORECASE)
 
 
 class FrontMatterError(CarrierError):
@@ -139,8 +140,8 @@ def merge_label(text: str, fields: Mapping[str, Any]) -> str:
     """
     *text* with exactly one ``AIGC`` mapping, *fields*, in its front matter.
 
-    An existing front matter keeps every other line as it was (its ``AIGC`` block, in any
-    letter case, is replaced); a text without one gets a new front matter.
+    An existing front matter keeps every other line as it was (its label block — a top-level
+    key whose name contains ``AIGC``, in any letter case — is replaced); a text without one gets a new front matter.
 
     Raises:
         FrontMatterError: the existing front matter is malformed (nothing is guessed).

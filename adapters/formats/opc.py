@@ -135,7 +135,7 @@ def _custom_xml(existing: bytes | None, name: str, value: str, etree: Any) -> by
             raise CarrierError(f"{name} is not a custom-properties part")
     pids = []
     for prop in list(root):
-        if str(prop.get("name", "")).upper() == "AIGC":
+        if "AIGC" in str(prop.get("name", "")).upper():  # every label property the reader sees
             root.remove(prop)
             continue
         pid = str(prop.get("pid", ""))
@@ -176,7 +176,7 @@ def set_label(pkg: Package, fields: Mapping[str, Any]) -> bytes:
     stray = CUSTOM_PART if part != CUSTOM_PART and CUSTOM_PART in pkg else None
     if stray is not None:
         root = parse_tree(pkg.get(stray) or b"", stray)
-        for prop in [p for p in root if str(p.get("name", "")).upper() == "AIGC"]:
+        for prop in [p for p in root if "AIGC" in str(p.get("name", "")).upper()]:
             root.remove(prop)
         updated[stray] = serialize_tree(root)
     return pkg.rewrite(updated, first=_TYPES)

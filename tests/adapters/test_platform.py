@@ -331,3 +331,24 @@ def test_cli_verify_with_a_keyring_names_the_key(tmp_path: Path, labeler: Labele
     assert (verdict["status"], verdict["text_verdict"]["evidence"]["key"]["key_id"]) == ("intact", "2026-q4")
     keyring.write_text('[[producer]]\ncode = "not a code"\n', "utf-8")
     assert 3 == main(["verify", str(answer), "--keyring", str(keyring)], stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("fmt", ["docx", "md", "html"])
+def test_a_label_key_named_otherwise_is_replaced_not_duplicated(fmt: str) -> None:
+    """A vendor's label under a name containing AIGC (``AIGC_Label``) is read, and propagation leaves one."""
+    value = tp.DEVIATIONS["extra key"]
+    if fmt == "docx":
+        data = tp.docx_file(ANSWER, value, name="AIGC_Label")
+    elif fmt == "html":
+        data = tp.html_file(ANSWER, value, name="aigc-label")
+    else:
+        data = tp.md_file(ANSWER, tp.md_front_from_json(value).replace("AIGC:", "AIGC_Label:"))
+    fv = verify_bytes(data, f"a.{fmt}")
+    assert fv.tier == "confirmed"
+    assert any("not 'AIGC'" in f for f in fv.findings) or fmt == "html"
+    written, _ = propagate_bytes(data, f"a.{fmt}", propagator=PLATFORM)
+    assert tp.producer_fields(value) == {
+        k: v
+        for k, v in stored_label(written, fmt).items()
+        if k not in ("Label", "ContentPropagator", "PropagateID", "ReservedCode2")
+    }
