@@ -141,7 +141,8 @@ def merge_label(text: str, fields: Mapping[str, Any]) -> str:
     *text* with exactly one ``AIGC`` mapping, *fields*, in its front matter.
 
     An existing front matter keeps every other line as it was (its label block — a top-level
-    key whose name contains ``AIGC``, in any letter case — is replaced); a text without one gets a new front matter.
+    key whose name contains ``AIGC``, in any letter case — is replaced); a text without one
+    gets a new front matter.
 
     Raises:
         FrontMatterError: the existing front matter is malformed (nothing is guessed).
