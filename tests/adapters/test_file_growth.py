@@ -194,3 +194,51 @@ def test_pdf_rewriter_is_linear_in_pages() -> None:
     """Writing the label and prompt into a PDF of 8x the pages takes < 20x the time."""
     meta = meta_for()
     assert_linear(lambda data: rewrite("pdf", data, meta, "提示"), pdf_of, base=16)
+
+
+def test_xlsx_reader_is_linear_in_strings() -> None:
+    """A workbook of n shared strings is read in linear time."""
+    from tests.adapters import third_party as tp
+
+    assert_linear(read("xlsx"), lambda n: tp.xlsx([f"cell {i}" for i in range(n)], None), base=256)
+
+
+def test_pptx_reader_is_linear_in_slides() -> None:
+    """A presentation of n slides is read in linear time."""
+    from tests.adapters import third_party as tp
+
+    assert_linear(read("pptx"), lambda n: tp.pptx([f"slide {i}" for i in range(n)], None), base=64)
+
+
+@pytest.mark.parametrize("attr", ['name="', "name='", "name=", 'property="x'])
+def test_html_label_writer_is_linear_in_meta_attributes(attr: str) -> None:
+    """Meta tags full of unterminated name attributes are rewritten in linear time."""
+    meta = meta_for()
+    assert_linear(
+        lambda data: rewrite("html", data, meta, "提示"),
+        lambda n: ("<meta " + attr * n + ">" + "<p>x</p>").encode(),
+        base=1024,
+    )
+
+
+def test_label_value_reader_is_linear() -> None:
+    """A label whose reserved field is a large JSON value is read in linear time."""
+    from aigclabel.metadata import read_label
+
+    assert_linear(
+        lambda value: read_label(value),
+        lambda n: '{"Label":"1","ReservedCode1":' + "[" * 1 + ",".join(['"x y"'] * n) + "]}",
+        base=1024,
+    )
+
+
+def test_front_matter_label_key_scan_is_linear() -> None:
+    """Merging a label into a front matter of long keyless lines is linear."""
+    meta = meta_for()
+    assert_linear(
+        lambda data: rewrite("md", data, meta, None),
+        lambda n: (
+            "---\nk: |\n  " + "a" * n + "\n  " + "b" * n + "aigc\nAIGC:\n  Label: '1'\n---\nbody\n"
+        ).encode(),
+        base=1024,
+    )
