@@ -285,6 +285,14 @@ def _text_verdict(texts: list[str], fv: FileVerdict, **kw: Any) -> tuple[Verdict
         if sealed and all(_good(m.verdict) for m in sealed):
             fv.messages = messages
             fv.notes.append(f"verified message by message: {len(sealed)} sealed messages")
+            unsealed = [
+                m.index for m in messages if m.role == "assistant" and m.verdict.status == "not_found"
+            ]
+            if unsealed:
+                fv.notes.append(f"assistant messages {unsealed} carry no marks: no seal vouches for them")
+            head = _ROLE_LINE.search(text)
+            if head is not None and text[: head.start()].strip():
+                fv.notes.append("text before the first message is not covered by any seal")
             return sealed[-1].verdict, texts
         if sealed and len(messages) > 1:
             worst = min(sealed, key=lambda m: _STATUS_RANK[m.verdict.status])

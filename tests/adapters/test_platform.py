@@ -352,3 +352,13 @@ def test_a_label_key_named_otherwise_is_replaced_not_duplicated(fmt: str) -> Non
         for k, v in stored_label(written, fmt).items()
         if k not in ("Label", "ContentPropagator", "PropagateID", "ReservedCode2")
     }
+
+
+def test_text_around_sealed_messages_is_reported_as_unsealed(labeler: Labeler) -> None:
+    """A role heading inserted before a sealed answer does not make added text look sealed."""
+    sealed = labeler.label(ANSWER).text
+    data = f"Added by someone else.\n\n助手：\n{sealed}\n\n助手：\n另一条没有标记的回答。\n".encode()
+    fv = verify_bytes(data, "a.txt", key=KEY)
+    assert (fv.tier, fv.status) == ("confirmed", "intact")
+    assert "text before the first message is not covered by any seal" in fv.notes
+    assert any("carry no marks" in n for n in fv.notes)
