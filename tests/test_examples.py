@@ -199,6 +199,11 @@ def test_readme_export_and_platform_commands_run(tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(tmp_path)
     (tmp_path / "answer.md").write_text("# 杭州\n\n杭州以西湖闻名。春秋两季最适合旅行。\n", "utf-8")
     (tmp_path / "key").write_text(KEY + "\n", "utf-8")
+    (tmp_path / "producers.toml").write_text(
+        '[[producer]]\ncode = "001191110102MAD55U9H0F10002"\n'
+        f'[[producer.key]]\nid = "current"\nslot = 0\nhmac_secret = "{KEY}"\n',
+        "utf-8",
+    )
     blocks = re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text("utf-8"), re.S)
     lines = [
         line.split("#")[0].strip()
