@@ -31,10 +31,12 @@ typecheck: install
 	$(PY) -m mypy tests/typing
 
 # The record-store tests run against a real PostgreSQL (scripts/test-postgres.sh starts one);
-# the export tests need LibreOffice and a CJK font (scripts/test-office.sh installs them).
+# the export tests need LibreOffice and a CJK font (scripts/test-office.sh installs them); the
+# PySpark tests a JDK (scripts/test-jdk.sh installs one when `java` is missing).
 # Branch coverage of the installed package, per file; the gate (fail_under) is in pyproject.toml.
 pytest: install
 	bash scripts/test-office.sh
+	bash scripts/test-jdk.sh >/dev/null
 	AIGCLABEL_TEST_POSTGRES_URL="$${AIGCLABEL_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)}" \
 		$(PY) -m pytest --cov=aigclabel --cov-report=term-missing
 

@@ -85,7 +85,7 @@ def _verify_pandas(
         records = list(source.verify(zip(paths, data, strict=True)))
         out = pd.DataFrame.from_records(records, columns=list(COLUMNS))
         # Typed columns even for an empty frame; None stays None in the text columns.
-        yield out.astype({"bytes": "int64", "exit_code": "int8"})
+        yield out.astype({"size": "int64", "exit_code": "int8"})
 
 
 def verify_frame(

@@ -2,10 +2,11 @@
 verify_batch(): the pure batch verifier (flat records for any engine); verify_tree(): every
 supported file under a directory, on one machine.
 
-One JSON line per file (:meth:`FileVerdict.to_dict`, plus ``bytes``), a summary with
-counts by tier, errors and throughput. A file that cannot be read (broken, hostile, over
-a cap) is reported with ``error`` and the batch goes on. ``workers > 1`` verifies in a
-process pool; the lines are written in the same (sorted path) order either way.
+Both give one flat :func:`record` per file (:data:`RECORD_SCHEMA`; ``verify_tree`` writes them
+as JSON lines) and ``verify_tree`` a summary with counts by tier, errors and throughput. A
+file that cannot be read (broken, hostile, over a cap) is reported with ``error`` and the
+batch goes on. ``workers > 1`` verifies in a process pool; the lines are written in the same
+(sorted path) order either way.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def record(fv: FileVerdict, size: int) -> dict[str, Any]:
     return {
         "path": fv.path,
         "format": fv.format,
-        "bytes": size,
+        "size": size,
         "tier": fv.tier,
         "label": fv.label,
         "status": fv.status,
@@ -157,11 +158,11 @@ def record(fv: FileVerdict, size: int) -> dict[str, Any]:
     }
 
 
-#: The columns of :func:`record` with their Arrow types (``large_string`` for text).
+#: The columns of :func:`record` with their Arrow types (``size`` is the input's length in bytes).
 RECORD_SCHEMA: tuple[tuple[str, str], ...] = (
     ("path", "string"),
     ("format", "string"),
-    ("bytes", "int64"),
+    ("size", "int64"),
     ("tier", "string"),
     ("label", "string"),
     ("status", "string"),
@@ -196,15 +197,22 @@ def verify_batch(
     not bytes) yields a record with ``error`` set; the batch always completes.
     """
     for item in items:
-        name, data = (None, item) if isinstance(item, bytes | bytearray | memoryview) else item
+        name: str | None = None
+        size = 0
         try:
-            fv = verify_bytes(
-                bytes(data), name, key=key, public_key=public_key, keyring=keyring, declared=declared
-            )
-            size = len(data)
+            if isinstance(item, bytes | bytearray | memoryview):
+                data = item
+            elif isinstance(item, tuple) and len(item) == 2:
+                name, data = item
+            else:
+                raise TypeError(f"an item is (filename, bytes) or bytes, not {type(item).__name__}")
+            if isinstance(data, bytes | bytearray | memoryview):
+                size = memoryview(data).nbytes
+            fv = verify_bytes(data, name, key=key, public_key=public_key, keyring=keyring, declared=declared)
         except Exception as exc:  # the batch must finish whatever one item does
-            fv = FileVerdict(name, "unknown", error=f"{type(exc).__name__}: {exc}")
-            size = 0
+            fv = FileVerdict(
+                name if isinstance(name, str) else None, "unknown", error=f"{type(exc).__name__}: {exc}"
+            )
         yield record(fv, size)
 
 
@@ -219,9 +227,7 @@ def _one(args: tuple[str, Any, str | None, bool]) -> dict[str, Any]:
         fv = verify_file(path, key=key, keyring=keyring, declared=declared)
     except Exception as exc:  # the batch must finish whatever one file does
         fv = FileVerdict(path, "unknown", error=f"{type(exc).__name__}: {exc}")
-    row = fv.to_dict()
-    row["bytes"] = size
-    return row
+    return record(fv, size)
 
 
 @functools.lru_cache(maxsize=4)
@@ -300,7 +306,7 @@ def verify_tree(
             out = jsonl
         for row in _progress(_rows(jobs, workers), len(jobs), progress):
             summary.files += 1
-            summary.bytes += int(row["bytes"])
+            summary.bytes += int(row["size"])
             tiers[row["tier"]] += 1
             if row["error"] is not None:
                 summary.errors += 1

@@ -17,9 +17,11 @@ import pikepdf
 import pytest
 from aigclabel import Labeler
 from aigclabel.adapters.files import (
+    RECORD_SCHEMA,
     PropagationError,
     propagate_bytes,
     propagate_file,
+    verify_batch,
     verify_bytes,
     verify_file,
 )
@@ -362,3 +364,20 @@ def test_text_around_sealed_messages_is_reported_as_unsealed(labeler: Labeler) -
     assert (fv.tier, fv.status) == ("confirmed", "intact")
     assert "text before the first message is not covered by any seal" in fv.notes
     assert any("carry no marks" in n for n in fv.notes)
+
+
+def test_verify_batch_gives_a_record_for_every_item_whatever_it_is(labeler: Labeler) -> None:
+    """Bad items (None, a 3-tuple, a str) give error records, a wide memoryview its byte size."""
+    good = labeler.label(ANSWER).text.encode()
+    items: list[object] = [
+        None,
+        ("a", "b", "c"),
+        "ab",
+        ("x.txt", memoryview(b"abcd").cast("I")),
+        ("ok.txt", good),
+    ]
+    rows = list(verify_batch(items))  # type: ignore[arg-type]
+    assert [r["error"] is not None for r in rows] == [True, True, True, False, False]
+    assert rows[3]["size"] == 4
+    assert (rows[4]["tier"], rows[4]["size"]) == ("confirmed", len(good))
+    assert {name for name, _ in RECORD_SCHEMA} == set(rows[0])
