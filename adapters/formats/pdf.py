@@ -359,23 +359,6 @@ def _html_body(doc: ExportDocument) -> str:
     return "\n".join(out)
 
 
-def _set_info(raw: bytes, doc: ExportDocument) -> bytes:
-    try:
-        import pikepdf
-    except ImportError as exc:
-        raise MissingDependencyError("pikepdf", "export") from exc
-    with pikepdf.open(io.BytesIO(raw)) as pdf:
-        pdf.docinfo["/AIGC"] = pikepdf.String(carrier_value(doc.metadata.to_dict("bare"), "pdf"))
-        out = io.BytesIO()
-        pdf.save(
-            out,
-            object_stream_mode=pikepdf.ObjectStreamMode.disable,
-            compress_streams=True,
-            fix_metadata_version=False,
-        )
-    return out.getvalue()
-
-
 def render(doc: ExportDocument) -> bytes:
     """
     The PDF file of *doc*.
@@ -419,4 +402,7 @@ def render(doc: ExportDocument) -> bytes:
         warn_on_tags_not_matching=False,
         tag_styles=_tag_styles("cjkmono" if mono is not None else "cjk"),
     )
-    return _set_info(bytes(pdf.output()), doc)
+    try:  # the label goes in through the same writer a platform uses: one Info entry, uncompressed
+        return set_label(bytes(pdf.output()), doc.metadata.to_dict("bare"))
+    except CarrierError as exc:
+        raise ExportError(str(exc)) from exc
