@@ -25,7 +25,7 @@ def test_the_agreement_describes_the_labeling_method_and_style_in_both_languages
 
 
 def test_the_agreement_states_the_opt_out_duty_and_the_six_month_record() -> None:
-    """Art. 9: the user's own labeling duty, the implicit label kept, the record kept ≥ six months, a version."""
+    """Art. 9: the user's labeling duty, the implicit label kept, records kept ≥ six months, a version."""
     for clause in ("自行添加显式标识", "隐式标识", "不少于六个月", "版本"):
         assert clause in ZH, clause
     assert "six months" in EN.lower()
