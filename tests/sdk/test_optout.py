@@ -251,3 +251,12 @@ def test_otel_log_event_per_record(store_url: str, monkeypatch: pytest.MonkeyPat
 
     (event,) = [e for e in exporter.get_finished_logs() if e.log_record.event_name == "aigc.audit.record"]
     assert out.produce_id == event.log_record.attributes["aigc.audit.produce_id"]
+
+
+@pytest.mark.parametrize("days", [0, 30, 183])
+def test_the_mirror_refuses_to_purge_records_younger_than_six_months(days: int, tmp_path: Path) -> None:
+    """Art. 9: a retention shorter than 184 days is refused before any file is touched."""
+    (tmp_path / "keep.jsonl").write_text("{}\n", "utf-8")
+    with pytest.raises(ValueError, match="at least 184"):
+        purge_mirror(tmp_path, retention_days=days)
+    assert (tmp_path / "keep.jsonl").exists()
