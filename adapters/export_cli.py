@@ -1,6 +1,6 @@
 """
 ``aigclabel export INPUT --to docx|md|html|txt|pdf -o OUT``: label a Markdown or text file and
-write it as a labeled file.
+write it as a labeled file (a ``.txt`` also gets its label sidecar, ``OUT.aigc.json``).
 
 The input is labeled with a policy built like ``aigclabel label`` (``--policy`` file, then
 ``AIGCLABEL_*`` variables, then flags); a leading YAML front matter is kept out of the labeled
@@ -20,7 +20,8 @@ from aigclabel.labeler import Labeler
 from aigclabel.policy import LabelPolicy
 
 from ._cli_io import BadInput, read_key, read_text
-from .export import FORMATS, export
+from .export import FORMATS, build_document, render
+from .formats import txt
 
 __all__ = ["add_export_command", "run_export"]
 
@@ -73,8 +74,10 @@ def run_export(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         policy = LabelPolicy.load(
             args.policy, producer=args.producer, key=read_key(args.key_file), placement=args.placement
         )
-        data = export(text, args.to, labeler=Labeler(policy), title=args.title)
-        _write(args.output, data, stdout)
+        doc = build_document(text, args.to, labeler=Labeler(policy), title=args.title)
+        _write(args.output, render(doc, args.to), stdout)
+        if args.to == "txt" and args.output != "-":  # plain text carries its metadata label beside it
+            _write(f"{args.output}{txt.SIDECAR_SUFFIX}", txt.sidecar(doc.metadata.to_dict("bare")), stdout)
     except (BadInput, AIGCLabelError) as exc:
         sys.stderr.write(f"aigclabel: error: {exc}\n")
         return EXIT_BAD_INPUT

@@ -50,7 +50,17 @@ from aigclabel.ui import UIDisclosure
 from ..formats import frontmatter
 from ..formats.document import ExportDocument, ExportError, Part, Role
 
-__all__ = ["FORMATS", "ExportDocument", "ExportError", "ExportFormat", "Message", "Part", "export"]
+__all__ = [
+    "FORMATS",
+    "ExportDocument",
+    "ExportError",
+    "ExportFormat",
+    "Message",
+    "Part",
+    "build_document",
+    "export",
+    "render",
+]
 
 ExportFormat = Literal["md", "docx", "html", "txt", "pdf"]
 FORMATS: tuple[ExportFormat, ...] = ("md", "docx", "html", "txt", "pdf")
@@ -211,7 +221,17 @@ def export(
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if template is not None and fmt != "docx":
         raise ValueError("template= is only used by the docx format")
-    doc = build_document(content, fmt, labeler=labeler, title=title)
+    return render(build_document(content, fmt, labeler=labeler, title=title), fmt, template=template)
+
+
+def render(
+    doc: ExportDocument, fmt: ExportFormat, *, template: bytes | str | os.PathLike[str] | None = None
+) -> bytes:
+    """
+    The file of an already built :class:`ExportDocument` in format *fmt* (the second half of
+    :func:`export`; use it when the caller also needs ``doc.metadata``, e.g. for a ``.txt``
+    sidecar, see :func:`aigclabel.adapters.formats.txt.sidecar`).
+    """
     module = importlib.import_module(f"aigclabel.adapters.formats.{fmt}")
     if fmt == "docx":
         return bytes(module.render(doc, template=template))

@@ -18,7 +18,8 @@ A visible prompt for the tier is added at the top unless the file is confirmed a
 shows an explicit label. ``ReservedCode2`` is ``v2.sha256.<hex>`` (or ``v2.hs256.<hex>`` with
 a platform key): see :func:`~aigclabel.adapters.files.verify_file.reserved_code2`; it binds
 the seven fields (ReservedCode2 empty) and the canonical form of the written file's text.
-Plain text has no metadata carrier: only the prompt is added there. Art. 6(4): pass
+Plain text has no metadata carrier: the prompt is added to the text and the label goes to its
+sidecar (``answer.txt.aigc.json``, written by :func:`propagate_file`). Art. 6(4): pass
 ``declared=True`` to record a user's declaration (tier ``possible`` at least).
 """
 
@@ -36,8 +37,16 @@ from aigclabel.metadata import FIELD_NAMES, read_label
 from aigclabel.producer import validate_producer_code
 from aigclabel.verification import KeyInput, PublicKeysArg
 
-from ..formats import CarrierError, read, set_label
-from .verify_file import PROMPTS, FileVerdict, read_upload, reserved_code2, verify_bytes
+from ..formats import CarrierError, read, set_label, txt
+from .verify_file import (
+    PROMPTS,
+    FileVerdict,
+    read_sidecar_of,
+    read_upload,
+    reserved_code2,
+    sidecar_path,
+    verify_bytes,
+)
 
 __all__ = ["PropagationError", "propagate_bytes", "propagate_file"]
 
@@ -64,6 +73,7 @@ def propagate_bytes(
     key: KeyInput | None = None,
     public_key: PublicKeysArg = None,
     keyring: Keyring | None = None,
+    sidecar: bytes | None = None,
 ) -> tuple[bytes, FileVerdict]:
     """
     The file *data* with the platform's propagation elements and tier prompt, and its verdict.
@@ -75,6 +85,8 @@ def propagate_bytes(
         declared: the uploader declared the content AI-generated (Art. 6(4)).
         key: the platform's secret for a keyed ReservedCode2, also tried on in-text marks.
         public_key, keyring: producers' keys for the in-text marks.
+        sidecar: the label sidecar of a ``.txt`` upload (read as one more carrier); the new
+            sidecar is in the verdict's ``sidecar`` and :func:`propagate_file` writes it.
 
     Raises:
         ProducerCodeError: *propagator* is not a valid code.
@@ -82,7 +94,9 @@ def propagate_bytes(
         PropagationError: see the class; nothing is returned then.
     """
     validate_producer_code(propagator, field="propagator", role="propagator")
-    before = verify_bytes(data, filename, declared=declared, key=key, public_key=public_key, keyring=keyring)
+    before = verify_bytes(
+        data, filename, declared=declared, key=key, public_key=public_key, keyring=keyring, sidecar=sidecar
+    )
     where = filename or "the upload"
     if before.error is not None:
         raise PropagationError(f"{where}: {before.error}; nothing was written")
@@ -127,11 +141,21 @@ def propagate_bytes(
         written = set_label(data, fmt, fields(reserved_code2(unbound, draft.texts[0], key)), prompt)
     except CarrierError as exc:
         raise PropagationError(f"{where}: {exc}; nothing was written") from exc
+    new_sidecar = txt.sidecar(fields(reserved_code2(unbound, draft.texts[0], key))) if fmt == "txt" else None
     after = verify_bytes(
-        written, filename, declared=declared, key=key, public_key=public_key, keyring=keyring
+        written,
+        filename,
+        declared=declared,
+        key=key,
+        public_key=public_key,
+        keyring=keyring,
+        sidecar=new_sidecar,
     )
+    after.sidecar = new_sidecar
     if fmt == "txt":
-        after.notes.append("plain text has no metadata carrier: propagation fields were not stored")
+        after.notes.append(
+            "plain text has no metadata carrier: the propagation fields go in the label sidecar"
+        )
     if prompt and fmt in _NO_PROMPT_FORMATS:
         after.notes.append(f"the prompt {prompt!r} is not drawn into a {fmt} file: show it in the interface")
     return written, after
@@ -160,11 +184,13 @@ def propagate_file(
     """
     try:
         data = read_upload(path)
+        side = read_sidecar_of(path)
     except CarrierError as exc:
         raise PropagationError(f"{path}: {exc}; nothing was written") from exc
     written, after = propagate_bytes(
         data,
         str(path),
+        sidecar=side,
         propagator=propagator,
         propagate_id=propagate_id,
         declared=declared,
@@ -172,6 +198,8 @@ def propagate_file(
         public_key=public_key,
         keyring=keyring,
     )
+    if after.sidecar is not None:
+        _atomic_write(sidecar_path(out_path), after.sidecar)
     _atomic_write(Path(out_path), written)
     after.path = str(out_path)
     return after

@@ -42,14 +42,17 @@ from aigclabel.verification import KeyInput, KeysArg, PublicKeysArg, Resolver, V
 from ..formats import CarrierError, Extracted, Format, FoundLabel, detect_format, read
 from ..formats.document import ROLE_NAMES
 from ..formats.limits import MAX_FILE_BYTES
+from ..formats.txt import SIDECAR_SUFFIX, read_sidecar
 
 __all__ = [
     "PROMPTS",
     "FileVerdict",
     "MessageVerdict",
     "binding_digest",
+    "read_sidecar_of",
     "read_upload",
     "reserved_code2",
+    "sidecar_path",
     "verify_bytes",
     "verify_extracted",
     "verify_file",
@@ -104,6 +107,7 @@ class FileVerdict:
             byte, a broken front matter, an unreadable part).
         notes: other observations (which text variant was verified, unchecked bindings).
         error: why the file could not be read (then tier is ``none``).
+        sidecar: a label sidecar to write beside the file (set by propagation of a ``.txt``).
     """
 
     path: str | None
@@ -119,6 +123,7 @@ class FileVerdict:
     findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    sidecar: bytes | None = field(default=None, repr=False)
 
     @property
     def status(self) -> str:
@@ -401,10 +406,13 @@ def verify_bytes(
     keyring: Keyring | None = None,
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
+    sidecar: bytes | None = None,
 ) -> FileVerdict:
     """
     Classify the bytes of an upload (see the module docstring); *filename* (optional) helps
     tell text formats apart; binary formats are recognised by content whatever the name.
+    *sidecar* is the content of the upload's label sidecar (``answer.txt.aigc.json``, see
+    :mod:`aigclabel.adapters.formats.txt`): one more implicit-label carrier.
 
     *data* may also be a binary file object (an upload framework's spooled file): it is read
     from its current position, at most the size cap plus one byte.
@@ -438,6 +446,8 @@ def verify_bytes(
         return FileVerdict(filename, fmt, error=f"resource limit while reading: {type(exc).__name__}")
     if finding is not None:
         doc.findings.insert(0, finding)
+    if sidecar is not None:
+        doc.labels.append(read_sidecar(sidecar))
     try:
         return verify_extracted(
             doc,
@@ -501,6 +511,42 @@ def verify_file(
         data = read_upload(path)
     except CarrierError as exc:
         return FileVerdict(str(path), "unknown", error=str(exc))
-    return verify_bytes(
-        data, str(path), key=key, public_key=public_key, keyring=keyring, declared=declared, resolver=resolver
+    problem: str | None = None
+    try:
+        side = read_sidecar_of(path)
+    except CarrierError as exc:  # the file is still verified; the sidecar is reported
+        side, problem = None, f"the label sidecar cannot be read: {exc}"
+    fv = verify_bytes(
+        data,
+        str(path),
+        key=key,
+        public_key=public_key,
+        keyring=keyring,
+        declared=declared,
+        resolver=resolver,
+        sidecar=side,
     )
+    if problem is not None:
+        fv.findings.append(problem)
+    return fv
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """Where the label sidecar of *path* lives (``answer.txt`` → ``answer.txt.aigc.json``)."""
+    return Path(f"{path}{SIDECAR_SUFFIX}")
+
+
+def read_sidecar_of(path: str | Path) -> bytes | None:
+    """
+    The bytes of *path*'s label sidecar, or ``None`` when there is none.
+
+    Raises:
+        CarrierError: the sidecar exists but is not a regular file or cannot be read.
+    """
+    side = sidecar_path(path)
+    if not os.path.lexists(side):
+        return None
+    try:
+        return read_upload(side)
+    except CarrierError as exc:
+        raise CarrierError(f"{side.name}: {exc}") from exc

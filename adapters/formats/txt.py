@@ -1,24 +1,55 @@
 """
-Plain text: no header, so no metadata carrier (standard §4).
+Plain text: no header, so no metadata carrier in the file itself (standard §4).
 
 The keyed invisible marks in the text are its implicit channel, a digital watermark in the
-sense of Art. 5 ¶2; the verifier reads them as the implicit label of a ``.txt``. A platform's
-propagation fields cannot be stored in plain text: :func:`set_label` adds only the prompt.
+sense of Art. 5 ¶2; the verifier reads them as the implicit label of a ``.txt``. Where a
+deployment must ship plain text, a **sidecar** carries the metadata label beside it:
+``answer.txt`` → ``answer.txt.aigc.json`` holding ``{"AIGC": {…seven keys…}}``
+(:func:`sidecar`); ``aigclabel export --to txt`` writes one, ``verify_file`` and
+``propagate_file`` read and write it. :func:`set_label` adds only the prompt to the text.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from .document import ExportDocument
-from .extracted import Extracted
+from .extracted import Extracted, FoundLabel, found_label
 from .text import decode
 
-__all__ = ["CARRIES_LABEL", "read", "render", "set_label"]
+__all__ = [
+    "CARRIES_LABEL",
+    "MAX_SIDECAR_BYTES",
+    "SIDECAR_SUFFIX",
+    "read",
+    "read_sidecar",
+    "render",
+    "set_label",
+    "sidecar",
+]
 
 #: Plain text has no place for the metadata label.
 CARRIES_LABEL = False
+#: The sidecar of ``answer.txt`` is ``answer.txt.aigc.json``.
+SIDECAR_SUFFIX = ".aigc.json"
+#: A sidecar is a label, not a document: larger ones are refused.
+MAX_SIDECAR_BYTES = 64 * 1024
+
+
+def sidecar(fields: Mapping[str, Any]) -> bytes:
+    """The sidecar file of a label: ``{"AIGC": {...}}`` as UTF-8 JSON, one line."""
+    return (json.dumps({"AIGC": dict(fields)}, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def read_sidecar(data: bytes) -> FoundLabel:
+    """The label a sidecar holds, read leniently (an unreadable one is a trace, not a label)."""
+    where = f"sidecar:{SIDECAR_SUFFIX}"
+    if len(data) > MAX_SIDECAR_BYTES:
+        return FoundLabel(where, error=f"{where}: {len(data)} bytes exceeds the {MAX_SIDECAR_BYTES} byte cap")
+    text, _ = decode(data)
+    return found_label(text, where)
 
 
 def read(data: bytes) -> Extracted:

@@ -381,3 +381,78 @@ def test_verify_batch_gives_a_record_for_every_item_whatever_it_is(labeler: Labe
     assert rows[3]["size"] == 4
     assert (rows[4]["tier"], rows[4]["size"]) == ("confirmed", len(good))
     assert {name for name, _ in RECORD_SCHEMA} == set(rows[0])
+
+
+# -- the .txt label sidecar -------------------------------------------------------------------------
+
+
+def test_a_txt_export_writes_its_label_sidecar_and_verify_reads_it(tmp_path: Path) -> None:
+    """aigclabel export --to txt writes OUT.aigc.json; verify_file reads it as the file's metadata label."""
+    from aigclabel.adapters.cli import main
+
+    src = tmp_path / "answer.md"
+    src.write_text(ANSWER, "utf-8")
+    key = tmp_path / "key"
+    key.write_text(KEY, "utf-8")
+    out = tmp_path / "answer.txt"
+    argv = ["export", str(src), "--to", "txt", "-o", str(out), "--producer", PRODUCER, "--key-file", str(key)]
+    assert 0 == main(argv, stdout=io.StringIO())
+    side = json.loads((tmp_path / "answer.txt.aigc.json").read_text("utf-8"))
+    assert side["AIGC"]["ContentProducer"] == PRODUCER
+    fv = verify_file(out, key=KEY)
+    assert (fv.tier, fv.status, fv.metadata_where, fv.conflicts) == (
+        "confirmed",
+        "intact",
+        "sidecar:.aigc.json",
+        [],
+    )
+
+
+def test_a_sidecar_keeps_a_sanitised_txt_labeled(tmp_path: Path, labeler: Labeler) -> None:
+    """Marks stripped by a sanitiser: the sidecar still says AI; one naming another producer: a conflict."""
+    from aigclabel.adapters.formats import txt
+    from aigclabel.marks.alphabet import ANY_MARK_CHAR
+
+    labeled = labeler.label(ANSWER)
+    path = tmp_path / "a.txt"
+    path.write_text(ANY_MARK_CHAR.sub("", labeled.text), "utf-8")
+    (tmp_path / "a.txt.aigc.json").write_bytes(txt.sidecar(labeled.metadata.to_dict("bare")))
+    assert (verify_file(path).tier, verify_file(path).metadata_where) == ("confirmed", "sidecar:.aigc.json")
+    path.write_text(labeled.text, "utf-8")
+    other = labeled.metadata.to_dict("bare") | {"ContentProducer": "001191440300708461136T1XGW3"}
+    (tmp_path / "a.txt.aigc.json").write_bytes(txt.sidecar(other))
+    assert any("ContentProducer" in c for c in verify_file(path).conflicts)
+
+
+def test_propagating_a_txt_writes_the_platform_fields_to_its_sidecar(
+    tmp_path: Path, labeler: Labeler
+) -> None:
+    """The txt gets the prompt-free text, its sidecar the producer's fields plus the platform's."""
+    from aigclabel.adapters.formats import txt
+
+    labeled = labeler.label(ANSWER)
+    src = tmp_path / "in.txt"
+    src.write_text(labeled.text, "utf-8")
+    (tmp_path / "in.txt.aigc.json").write_bytes(txt.sidecar(labeled.metadata.to_dict("bare")))
+    after = propagate_file(src, tmp_path / "out.txt", propagator=PLATFORM, propagate_id="p-9")
+    side = json.loads((tmp_path / "out.txt.aigc.json").read_text("utf-8"))["AIGC"]
+    assert (side["ContentProducer"], side["ProduceID"]) == (PRODUCER, labeled.produce_id)
+    assert (side["ContentPropagator"], side["PropagateID"]) == (PLATFORM, "p-9")
+    assert (after.tier, after.conflicts) == ("confirmed", [])
+    assert verify_file(tmp_path / "out.txt").metadata_where == "sidecar:.aigc.json"
+
+
+def test_a_sidecar_that_is_not_a_label_is_a_trace_and_a_fifo_sidecar_does_not_block(
+    tmp_path: Path,
+) -> None:
+    """An unreadable sidecar: suspected with a conflict; a FIFO in its place: a finding, never a hang."""
+    path = tmp_path / "a.txt"
+    path.write_text("A human paragraph.", "utf-8")
+    (tmp_path / "a.txt.aigc.json").write_text("{not json", "utf-8")
+    fv = verify_file(path)
+    assert (fv.tier, fv.exit_code) == ("suspected", 2)
+    (tmp_path / "a.txt.aigc.json").unlink()
+    os.mkfifo(tmp_path / "a.txt.aigc.json")
+    fv = verify_file(path)
+    assert (fv.error, fv.tier) == (None, "none")
+    assert any("sidecar cannot be read" in f for f in fv.findings)
