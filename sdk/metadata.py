@@ -282,6 +282,17 @@ class LabelReading:
         """Whether the label is exactly what a strict writer emits (no findings)."""
         return not self.findings
 
+    def producer_elements(self) -> dict[str, Any]:
+        """
+        Every key of the label as read but the platform's four (``Label``, ``ContentPropagator``,
+        ``PropagateID``, ``ReservedCode2``, in any letter case): what propagation must keep.
+        """
+        return {
+            key: value
+            for key, value in self.raw.items()
+            if (key if key in FIELD_NAMES else _LOWER.get(str(key).lower())) not in PROPAGATION_FIELDS
+        }
+
     def propagated(
         self, *, label: LabelValue, propagator: str, propagate_id: str, reserved_code2: str = ""
     ) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from ..formats import CarrierError, read, set_label, txt
 from .verify_file import (
     PROMPTS,
     FileVerdict,
+    labels_disagree,
     read_sidecar_of,
     read_upload,
     reserved_code2,
@@ -108,7 +109,7 @@ def propagate_bytes(
             f"{where}: the implicit label cannot be parsed completely ({unreadable[0].error}); "
             "propagating would overwrite it, so nothing was written"
         )
-    if any(c.startswith(f"{len(before.labels)} implicit labels disagree") for c in before.conflicts):
+    if labels_disagree(before.labels):
         raise PropagationError(
             f"{where}: the file holds implicit labels that disagree "
             f"({', '.join(f.where for f in before.labels)}); keeping one would drop another "
@@ -138,10 +139,11 @@ def propagate_bytes(
         # Two passes: the binding covers the visible text as a verifier will read it.
         draft = read(set_label(data, fmt, fields(""), prompt), fmt)
         unbound = read_label(fields("")).metadata
-        written = set_label(data, fmt, fields(reserved_code2(unbound, draft.texts[0], key)), prompt)
+        final = fields(reserved_code2(unbound, draft.texts[0], key))
+        written = set_label(data, fmt, final, prompt)
     except CarrierError as exc:
         raise PropagationError(f"{where}: {exc}; nothing was written") from exc
-    new_sidecar = txt.sidecar(fields(reserved_code2(unbound, draft.texts[0], key))) if fmt == "txt" else None
+    new_sidecar = txt.sidecar(final) if fmt == "txt" else None
     after = verify_bytes(
         written,
         filename,

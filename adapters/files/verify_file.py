@@ -49,6 +49,7 @@ __all__ = [
     "FileVerdict",
     "MessageVerdict",
     "binding_digest",
+    "labels_disagree",
     "read_sidecar_of",
     "read_upload",
     "reserved_code2",
@@ -73,7 +74,6 @@ _STATUS_RANK = {
     "valid": 5,
     "intact": 6,
 }
-_PRODUCER_FIELDS = ("content_producer", "produce_id", "reserved_code1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,8 +307,10 @@ def _text_verdict(texts: list[str], fv: FileVerdict, **kw: Any) -> tuple[Verdict
     return first, texts
 
 
-def _same_producer(a: AIGCMetadata, b: AIGCMetadata) -> bool:
-    return all(getattr(a, f) == getattr(b, f) for f in _PRODUCER_FIELDS)
+def labels_disagree(labels: Sequence[FoundLabel]) -> bool:
+    """Whether readable label carriers hold different producer elements (a conflict)."""
+    elements = [f.reading.producer_elements() for f in labels if f.reading is not None]
+    return any(e != elements[0] for e in elements[1:])
 
 
 def verify_extracted(
@@ -339,8 +341,7 @@ def verify_extracted(
         first = readable[0].metadata
         assert first is not None
         fv.metadata, fv.metadata_where = first, readable[0].where
-        others = [f for f in readable[1:] if f.metadata is not None and not _same_producer(first, f.metadata)]
-        if others:
+        if labels_disagree(readable):
             fv.conflicts.append(
                 f"{len(readable)} implicit labels disagree ({', '.join(f.where for f in readable)}); "
                 "a file keeps exactly one"
