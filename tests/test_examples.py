@@ -107,9 +107,24 @@ def test_every_example_is_exercised() -> None:
         "wrap_anthropic",
         "wrap_httpx_compatible",
         "async_streaming",
+        "platform_upload",
     }
 
     assert tested == {p.stem for p in EXAMPLES} - {"standin"}
+
+
+def test_platform_upload_example_classifies_and_propagates() -> None:
+    """The upload handler: our export confirmed and intact (keyring), a vendor's lenient label
+    confirmed and kept, a declared text possible."""
+    module = load(REPO / "examples" / "platform_upload.py")
+
+    first, vendor, declared = module.main()
+
+    assert (first["tier"], first["status"], first["conflicts"]) == ("confirmed", "intact", [])
+    assert (vendor["tier"], vendor["producer"]) == ("confirmed", "某某人工智能科技有限公司")
+    assert vendor["findings"] > 0
+    assert (declared["tier"], declared["prompt"]) == ("possible", "可能为人工智能生成内容")
+    assert all("Label" in str(d["stored"]) for d in (first, vendor, declared))
 
 
 def _python_blocks() -> list[str]:
