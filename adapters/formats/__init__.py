@@ -148,7 +148,7 @@ def set_label(data: bytes, fmt: Format, fields: Mapping[str, Any], prompt: str |
     """
     The file with exactly one implicit label holding *fields* (in their order) and, where the
     format has room, *prompt* as a visible line at the top. Plain text has no carrier: only
-    the prompt is added (``txt.CARRIES_LABEL``); xlsx and pptx take no prompt.
+    the prompt is added (the label goes to a sidecar, see :mod:`.txt`); xlsx and pptx take no prompt.
 
     Raises:
         CarrierError: the file cannot be read or rewritten safely.

@@ -21,10 +21,7 @@ from .limits import CarrierError
 from .xmlparts import DRAWING, SPREADSHEET, ParagraphTags, TextBudget, paragraphs
 from .zipped import open_package
 
-__all__ = ["CARRIES_PROMPT", "read", "read_pptx", "read_xlsx", "set_label"]
-
-#: Whether :func:`set_label` draws a prompt into the file (it does not, see the module docstring).
-CARRIES_PROMPT = False
+__all__ = ["read", "set_label"]
 
 _PARTS: dict[str, tuple[str, re.Pattern[str], ParagraphTags]] = {
     "xlsx": ("xl/workbook.xml", re.compile(r"xl/(sharedStrings|worksheets/sheet\d+)\.xml"), SPREADSHEET),
@@ -70,16 +67,6 @@ def read(data: bytes, fmt: Literal["xlsx", "pptx"]) -> Extracted:
     out.texts.append("\n".join(lines))
     opc.read_labels(pkg, out)
     return out
-
-
-def read_xlsx(data: bytes) -> Extracted:
-    """:func:`read` of a workbook."""
-    return read(data, "xlsx")
-
-
-def read_pptx(data: bytes) -> Extracted:
-    """:func:`read` of a presentation."""
-    return read(data, "pptx")
 
 
 def set_label(data: bytes, fields: Mapping[str, Any], prompt: str | None = None) -> bytes:

@@ -20,7 +20,6 @@ from .extracted import Extracted, FoundLabel, found_label
 from .text import decode
 
 __all__ = [
-    "CARRIES_LABEL",
     "MAX_SIDECAR_BYTES",
     "SIDECAR_SUFFIX",
     "read",
@@ -30,8 +29,6 @@ __all__ = [
     "sidecar",
 ]
 
-#: Plain text has no place for the metadata label.
-CARRIES_LABEL = False
 #: The sidecar of ``answer.txt`` is ``answer.txt.aigc.json``.
 SIDECAR_SUFFIX = ".aigc.json"
 #: A sidecar is a label, not a document: larger ones are refused.
