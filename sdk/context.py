@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from .exceptions import PolicyError
+from .explicit import Language
 from .optout import OptOut
 
 __all__ = ["LabelContext", "current_context", "request_context"]
@@ -40,8 +42,13 @@ class LabelContext:
             visible label; honoured only with an accepted agreement version and a record
             store, and recorded before any unlabeled text is released.
         model: the model that generated the content (recorded with an opt-out).
+        language: the language of the labels and the interface tag for this request
+            (``"zh"`` or ``"en"``: the product's interface language), instead of the one
+            read from the text; a stream with a known language holds nothing back.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *language*.
     """
 
     user: str | None = None
@@ -49,6 +56,11 @@ class LabelContext:
     request_id: str | None = None
     opt_out: OptOut | None = None
     model: str | None = None
+    language: Language | None = None
+
+    def __post_init__(self) -> None:
+        if self.language not in (None, "zh", "en"):
+            raise PolicyError(f"LabelContext.language must be 'zh', 'en' or None, not {self.language!r}")
 
 
 _REQUEST: contextvars.ContextVar[LabelContext | None] = contextvars.ContextVar(
@@ -70,6 +82,7 @@ def request_context(
     request_id: str | None = None,
     opt_out: OptOut | None = None,
     model: str | None = None,
+    language: Language | None = None,
 ) -> Iterator[LabelContext]:
     """
     Bind per-request facts for **every** labeler inside the ``with`` block.
@@ -77,7 +90,12 @@ def request_context(
     .. versionadded:: 0.2.0
     """
     ctx = LabelContext(
-        user=user, conversation=conversation, request_id=request_id, opt_out=opt_out, model=model
+        user=user,
+        conversation=conversation,
+        request_id=request_id,
+        opt_out=opt_out,
+        model=model,
+        language=language,
     )
     token = _REQUEST.set(ctx)
     try:

@@ -15,9 +15,12 @@ from typing import Literal
 
 __all__ = [
     "DEFAULT_LABEL_TEXT",
+    "LANGUAGE_SCAN_LIMIT",
+    "LANGUAGE_WINDOW",
     "ExplicitLabel",
     "LabelMatch",
     "Language",
+    "LanguageGuess",
     "Placement",
     "TextFormat",
     "detect_language",
@@ -155,45 +158,172 @@ def is_compliant_label_text(text: str, *, form: Literal["text", "corner"] = "tex
     return label_text_problem(text, form=form) is None
 
 
+#: Weight at which the language is decided: a Latin word counts 2, a Han, kana or Hangul
+#: character 1 (one Han character carries about half a word), so 4 English words or 8 Han
+#: characters decide.
+LANGUAGE_WINDOW = 8
+#: Characters read at most before deciding on what was seen (an answer that opens with a
+#: long code block or markup): bounds what a stream holds back.
+LANGUAGE_SCAN_LIMIT = 400
+
+
+def _is_cjk(o: int) -> bool:
+    return 0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x3FFFF
+
+
+class LanguageGuess:
+    """
+    The language of a text from its script, read incrementally: ``feed(piece)`` until it
+    returns a language, or ``finish()``.
+
+    Prose outside code and markup is weighed: a Latin word counts 2, a Han, kana or Hangul
+    character 1; the language is decided once the weight reaches :data:`LANGUAGE_WINDOW`
+    (``"zh"`` when the CJK weight is at least the Latin weight) or after
+    :data:`LANGUAGE_SCAN_LIMIT` characters. Fenced code blocks (```` ``` ```` lines and
+    everything up to the closing fence), inline code (`` `x` ``) and HTML tags are skipped,
+    so an answer that opens with code or with a term such as ``Python 是…`` gets the
+    language of its prose. The decision depends only on the text's first characters up to
+    the deciding one, never on how the text was split: a stream decides exactly as the
+    one-shot :func:`detect_language` does, and no character after the decision is read.
+
+    .. versionadded:: 0.3.0
+    """
+
+    __slots__ = (
+        "_block",
+        "_cjk",
+        "_code",
+        "_code_cjk",
+        "_code_latin",
+        "_decided",
+        "_first",
+        "_latin",
+        "_line_start",
+        "_read",
+        "_tag",
+        "_ticks",
+        "_word",
+    )
+
+    def __init__(self) -> None:
+        self._cjk = 0
+        self._latin = 0
+        self._code_cjk = 0  # letters inside code: the fallback when there is no prose
+        self._code_latin = 0
+        self._read = 0
+        self._line_start = True
+        self._ticks = 0  # backticks at the start of this line
+        self._block = False  # inside a fenced code block
+        self._code = False  # inside inline code, or on a fence line
+        self._tag = False
+        self._word = False  # the previous character was a Latin letter
+        self._decided: Language | None = None
+        self._first: Language | None = None
+
+    @property
+    def language(self) -> Language | None:
+        """
+        The decision, or ``None`` while undecided.
+        """
+        return self._decided
+
+    def feed(self, text: str) -> Language | None:
+        """
+        Read *text* (the next piece); the language once decided, else ``None``.
+        """
+        if self._decided is not None:
+            return self._decided
+        for c in text:
+            self._read += 1
+            self._step(c)
+            if self._decided is None and (
+                2 * self._latin + self._cjk >= LANGUAGE_WINDOW or self._read >= LANGUAGE_SCAN_LIMIT
+            ):
+                self._decided = self._decide()
+            if self._decided is not None:
+                return self._decided
+        return None
+
+    def finish(self) -> Language | None:
+        """
+        The decision on everything read: ``None`` when the text had no letters outside code.
+        """
+        if self._decided is None:
+            self._decided = self._decide()
+        return self._decided
+
+    def _decide(self) -> Language | None:
+        cjk, latin = self._cjk, 2 * self._latin
+        if not (cjk or latin):
+            cjk, latin = self._code_cjk, 2 * self._code_latin  # code only: its comments and names
+            if not (cjk or latin):
+                return None
+        if cjk == latin:
+            return self._first  # a tie: the opening script decides
+        return "zh" if cjk > latin else "en"
+
+    def _step(self, c: str) -> None:
+        if c == "\n":
+            if self._ticks >= 3:
+                self._block = not self._block
+            self._line_start, self._code, self._tag, self._ticks, self._word = True, False, False, 0, False
+            return
+        if self._line_start:
+            if c == "`":
+                self._ticks += 1
+                return
+            if c in " \t" and not self._ticks:
+                return
+            self._line_start = False
+            if self._ticks:  # a fence line, or inline code opened at the start of the line
+                self._code = True
+        if c == "`":
+            if self._ticks < 3:
+                self._code = not self._code
+            self._word = False
+            return
+        if self._ticks >= 3:
+            return  # a fence line's info string (a language name) is neither prose nor code
+        if self._block or self._code:
+            if c.isalpha():
+                if _is_cjk(ord(c)):
+                    self._code_cjk += 1
+                elif not self._word:
+                    self._code_latin += 1
+                self._word = not _is_cjk(ord(c))
+            else:
+                self._word = False
+            return
+        if c == "<":
+            self._tag = True
+        elif c == ">":
+            self._tag = False
+        elif self._tag:
+            return
+        elif c.isalpha():
+            if _is_cjk(ord(c)):
+                self._cjk += 1
+                self._word = False
+                self._first = self._first or "zh"
+            elif not self._word:
+                self._latin += 1
+                self._word = True
+                self._first = self._first or "en"
+            return
+        self._word = False
+
+
 def detect_language(text: str) -> Language | None:
     """
-    ``"zh"`` if the first letter of *text* is Han, kana or Hangul, ``"en"`` for any other
-    letter, ``None`` while no letter has been seen.
+    ``"zh"`` or ``"en"`` by the script of *text*'s prose (see :class:`LanguageGuess`),
+    ``None`` when it has no letters outside code and markup.
 
-    Letters inside HTML tags (``<p>``) and on code-fence lines (```` ```python ````) are
-    skipped. Deciding on the first letter (not a ratio over the whole text) keeps a
-    stream's decision identical to the one-shot decision whatever the chunking.
+    .. versionchanged:: 0.3.0
+       Decided by the script of the opening prose, not by the first letter: an answer that
+       starts with a code fence or ``Python 是…`` is Chinese.
     """
-    in_tag = False
-    line_start = True
-    in_fence_line = False
-    ticks = 0
-    for c in text:
-        if c == "\n":
-            line_start, in_fence_line, in_tag, ticks = True, False, False, 0
-            continue
-        if line_start and c == "`":
-            ticks += 1
-            if ticks == 3:
-                in_fence_line = True
-            continue
-        line_start = line_start and c in " \t"
-        if in_fence_line:
-            continue
-        if c == "<":
-            in_tag = True
-        elif c == ">":
-            in_tag = False
-        elif not in_tag and c.isalpha():
-            o = ord(c)
-            cjk = (
-                0x2E80 <= o <= 0x9FFF
-                or 0xAC00 <= o <= 0xD7AF
-                or 0xF900 <= o <= 0xFAFF
-                or 0x20000 <= o <= 0x3FFFF
-            )
-            return "zh" if cjk else "en"
-    return None
+    guess = LanguageGuess()
+    return guess.feed(text) or guess.finish()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 from . import context as _context_module
 from .audit.recorder import Recorder
@@ -21,8 +21,16 @@ from .audit.records import EventKind
 from .audit.sink import RecordSink
 from .canonical import Profile, text_digest
 from .context import LabelContext
-from .exceptions import AIGCLabelError, OptOutError, StreamStateError
-from .explicit import ExplicitLabel, Placement, TextFormat, detect_language, middle_boundary
+from .exceptions import AIGCLabelError, OptOutError, PolicyError, StreamStateError
+from .explicit import (
+    ExplicitLabel,
+    Language,
+    LanguageGuess,
+    Placement,
+    TextFormat,
+    detect_language,
+    middle_boundary,
+)
 from .ids import new_produce_id
 from .marks import alphabet
 from .marks.keys import SigningKeys, VerifyingKeys, load_private_key, secret_bytes
@@ -235,6 +243,7 @@ class Labeler:
         request_id: str | None = None,
         opt_out: OptOut | None = None,
         model: str | None = None,
+        language: Language | None = None,
     ) -> Iterator[LabelContext]:
         """
         Bind per-request facts for **this labeler** inside the ``with`` block (contextvars).
@@ -243,9 +252,16 @@ class Labeler:
 
         .. versionchanged:: 0.2.0
            The binding is this labeler's own (it was shared by every labeler).
+        .. versionchanged:: 0.3.0
+           *language*: the language of this request's labels and interface tag.
         """
         ctx = LabelContext(
-            user=user, conversation=conversation, request_id=request_id, opt_out=opt_out, model=model
+            user=user,
+            conversation=conversation,
+            request_id=request_id,
+            opt_out=opt_out,
+            model=model,
+            language=language,
         )
         with _context_module.bind_for(self._binding, ctx):
             yield ctx
@@ -310,6 +326,7 @@ class Labeler:
         decision: OptOutDecision | None = None,
         placement: Placement | None = None,
         text_format: TextFormat | None = None,
+        language: Language | None = None,
     ) -> LabeledText:
         """
         Label *text*: visible label, invisible packets and seal, metadata and interface tag.
@@ -322,6 +339,9 @@ class Labeler:
             text_format: overrides the policy's text format (``plain``, ``markdown``, ``html``;
                 ``json`` for structured output, which is returned unchanged — its label is
                 the metadata and the interface tag).
+            language: ``"zh"`` or ``"en"`` for the visible label and the interface tag (the
+                product's language); else the context's, the policy's, or the one the text's
+                script shows (:class:`~aigclabel.explicit.LanguageGuess`).
 
         With an accepted Art. 9 opt-out the text carries no visible label (the implicit label
         stays) and the record, with the content's hash, is committed before this returns; a
@@ -332,12 +352,12 @@ class Labeler:
                 says to raise (``opt_out_on_error = "raise"``).
             TypeError: *text* is not a ``str``.
         """
-        ctx, decision, result = self._label_pure(text, context, decision, placement, text_format)
+        ctx, decision, result = self._label_pure(text, context, decision, placement, text_format, language)
         if decision.opt_out is not None:
             try:
                 self._recorder.record(**self._release_record(ctx, decision, result))
             except AIGCLabelError as exc:
-                return self._relabel(text, ctx, placement, text_format, self._unrecorded(exc))
+                return self._relabel(text, ctx, placement, text_format, language, self._unrecorded(exc))
         elif self._records_all():
             self._record_quietly(ctx, result)
         return result
@@ -350,18 +370,19 @@ class Labeler:
         decision: OptOutDecision | None = None,
         placement: Placement | None = None,
         text_format: TextFormat | None = None,
+        language: Language | None = None,
     ) -> LabeledText:
         """
         :meth:`label` for async callers: the record sink is awaited, the event loop never blocks.
 
         .. versionadded:: 0.2.0
         """
-        ctx, decision, result = self._label_pure(text, context, decision, placement, text_format)
+        ctx, decision, result = self._label_pure(text, context, decision, placement, text_format, language)
         if decision.opt_out is not None:
             try:
                 await self._recorder.record_async(**self._release_record(ctx, decision, result))
             except AIGCLabelError as exc:
-                return self._relabel(text, ctx, placement, text_format, self._unrecorded(exc))
+                return self._relabel(text, ctx, placement, text_format, language, self._unrecorded(exc))
         elif self._records_all():
             await self._arecord_quietly(ctx, result)
         return result
@@ -373,11 +394,12 @@ class Labeler:
         decision: OptOutDecision | None,
         placement: Placement | None,
         text_format: TextFormat | None,
+        language: Language | None,
     ) -> tuple[LabelContext | None, OptOutDecision, LabeledText]:
         if not isinstance(text, str):
             raise TypeError(f"label() takes str, not {type(text).__name__}")
         ctx, decision = self._resolve(context, decision)
-        stream = self._new_stream(ctx, decision, placement, text_format)
+        stream = self._new_stream(ctx, decision, placement, text_format, language)
         if decision.opt_out is None and self.policy.marks and _may_hold_marks(text):
             prior = self._own_label(text, explicit_needed=stream.placement != "none")
             if prior is not None:
@@ -393,12 +415,13 @@ class Labeler:
         ctx: LabelContext | None,
         placement: Placement | None,
         text_format: TextFormat | None,
+        language: Language | None,
         notice: str,
     ) -> LabeledText:
         """
         The opt-out could not be recorded: label with the visible label, say why (no record).
         """
-        _, _, result = self._label_pure(text, ctx, NO_OPT_OUT, placement, text_format)
+        _, _, result = self._label_pure(text, ctx, NO_OPT_OUT, placement, text_format, language)
         return replace(result, notice=notice)
 
     def _release_record(
@@ -427,7 +450,13 @@ class Labeler:
         except AIGCLabelError:
             _log.exception("aigc-label: the record of a labeled release could not be written")
 
-    def describe(self, *, context: LabelContext | None = None, language: str | None = None) -> LabeledText:
+    def describe(
+        self,
+        *,
+        context: LabelContext | None = None,
+        language: Language | None = None,
+        decision: OptOutDecision | None = None,
+    ) -> LabeledText:
         """
         The implicit label and interface tag for output that carries no text to label.
 
@@ -436,14 +465,23 @@ class Labeler:
         mark is made: nothing is released without the visible label that it would apply to.
 
         Args:
-            context: unused today; accepted so call sites read like ``label()``.
-            language: ``zh`` or ``en`` for the interface tag (the policy's language, else ``zh``).
+            context: the request's context (its ``language``); defaults to :meth:`current_context`.
+            language: ``zh`` or ``en`` for the interface tag (else the context's, the policy's,
+                else ``zh``).
+            decision: the request's opt-out decision, when one was made: an accepted opt-out
+                shows in the tag's ``opted_out``.
 
         .. versionadded:: 0.2.0
+        .. versionchanged:: 0.3.0
+           *decision*; the context's language is used.
         """
-        del context
         policy = self.policy
-        lang = language or (policy.language if policy.language != "auto" else "zh")
+        ctx = context if context is not None else self.current_context()
+        lang = (
+            language
+            or (ctx.language if ctx is not None else None)
+            or (policy.language if policy.language != "auto" else "zh")
+        )
         produce_id, parts = new_produce_id()
         ui_text = policy.ui_text or policy.label_text_for(lang)
         return LabeledText(
@@ -457,6 +495,8 @@ class Labeler:
                 language="zh-CN" if lang == "zh" else "en",
                 produce_id=produce_id,
                 explicit_label_in_text=False,
+                opted_out=decision is not None and decision.opt_out is not None,
+                placement="none",
             ),
             produce_id=produce_id,
             mark_id=f"{parts.mark_id:08x}",
@@ -502,12 +542,16 @@ class Labeler:
         ):
             return None
         language = detect_language(text) or "en"
+        explicit = bool(verdict.evidence.explicit)
+        label_text = self.policy.label_text_for(language)
         ui = UIDisclosure(
-            text=self.policy.ui_text or self.policy.label_text_for(language),
+            text=self.policy.ui_text or label_text,
             position=self.policy.ui_position,
             language="zh-CN" if language == "zh" else "en",
             produce_id=metadata.produce_id,
-            explicit_label_in_text=bool(verdict.evidence.explicit),
+            explicit_label_in_text=explicit,
+            placement=self.policy.placement if explicit else "none",
+            label_text=label_text if explicit else "",
         )
         return LabeledText(
             text=text,
@@ -515,7 +559,7 @@ class Labeler:
             ui=ui,
             produce_id=metadata.produce_id,
             mark_id=verdict.mark_id or "",
-            explicit=bool(verdict.evidence.explicit),
+            explicit=explicit,
             packets=verdict.evidence.cf.packets + verdict.evidence.mn.packets,
         )
 
@@ -528,6 +572,7 @@ class Labeler:
         decision: OptOutDecision | None = None,
         placement: Placement | None = None,
         text_format: TextFormat | None = None,
+        language: Language | None = None,
     ) -> StreamLabeler:
         """
         Start labeling one streamed response; see :class:`StreamLabeler`.
@@ -541,12 +586,13 @@ class Labeler:
                 says to raise (``opt_out_on_error = "raise"``); otherwise the stream labels.
         """
         ctx, decision = self._resolve(context, decision)
-        stream = self._new_stream(ctx, decision, placement, text_format)
+        stream = self._new_stream(ctx, decision, placement, text_format, language)
         if decision.opt_out is not None:
             try:
                 self._recorder.record(**self._start_record(stream))
             except AIGCLabelError as exc:
-                return self._new_stream(ctx, NO_OPT_OUT, placement, text_format, notice=self._unrecorded(exc))
+                notice = self._unrecorded(exc)
+                return self._new_stream(ctx, NO_OPT_OUT, placement, text_format, language, notice=notice)
         return stream
 
     async def astream(
@@ -556,6 +602,7 @@ class Labeler:
         decision: OptOutDecision | None = None,
         placement: Placement | None = None,
         text_format: TextFormat | None = None,
+        language: Language | None = None,
     ) -> StreamLabeler:
         """
         :meth:`stream` for async callers: the opt-out record is awaited; call :meth:`acomplete`
@@ -564,12 +611,13 @@ class Labeler:
         .. versionadded:: 0.2.0
         """
         ctx, decision = self._resolve(context, decision)
-        stream = self._new_stream(ctx, decision, placement, text_format)
+        stream = self._new_stream(ctx, decision, placement, text_format, language)
         if decision.opt_out is not None:
             try:
                 await self._recorder.record_async(**self._start_record(stream))
             except AIGCLabelError as exc:
-                return self._new_stream(ctx, NO_OPT_OUT, placement, text_format, notice=self._unrecorded(exc))
+                notice = self._unrecorded(exc)
+                return self._new_stream(ctx, NO_OPT_OUT, placement, text_format, language, notice=notice)
         return stream
 
     def complete(self, stream: StreamLabeler) -> None:
@@ -605,17 +653,26 @@ class Labeler:
         decision: OptOutDecision,
         placement: Placement | None,
         text_format: TextFormat | None,
+        language: Language | None,
         *,
         notice: str | None = None,
     ) -> StreamLabeler:
-        placement = placement or self.policy.placement
+        policy = self.policy
+        placement = placement or policy.placement
+        if language not in (None, "zh", "en"):
+            raise PolicyError(f"language must be 'zh', 'en' or None, not {language!r}")
+        if language is None:
+            language = ctx.language if ctx is not None and ctx.language is not None else None
+        if language is None and policy.language != "auto":
+            language = policy.language
         return StreamLabeler(
             self,
             placement="none" if decision.opt_out is not None else placement,
-            text_format=text_format or self.policy.text_format,
+            text_format=text_format or policy.text_format,
             context=ctx,
             opt_out=decision.opt_out,
             notice=notice or decision.refusal,
+            language=language,
         )
 
     @staticmethod
@@ -650,14 +707,22 @@ class Labeler:
 
 class StreamLabeler:
     """
-    Labels one response delivered in chunks: ``feed(delta) -> str`` then ``finish() -> str``.
+    Labels one response delivered in chunks: ``feed(delta) -> str`` then ``finish() -> str``
+    (or :meth:`abort` when the consumer stops early).
 
     Sans-I/O: it never blocks, reads or writes; wrap it in any sync or async loop. The
     concatenation of everything returned equals ``Labeler.label(whole_text).text``
-    for every chunking. Text is held back only while it is undecided: until the first
-    letter shows the language and the start differs from the label itself (start
-    placements), and until the end for ``middle`` placement. ``result`` holds the
-    :class:`LabeledText` after :meth:`finish`.
+    for every chunking. Text is held back only while it is undecided: until the language is
+    known (at once when it is set per request or by the policy; else the opening prose's
+    script decides, :class:`~aigclabel.explicit.LanguageGuess`: about four words), until the
+    start differs from the label itself (start placements), and until the end for
+    ``middle`` placement. :attr:`disclosure` (the interface tag and label data) is
+    complete before the first text is released; ``result`` holds the
+    :class:`LabeledText` after :meth:`finish` or :meth:`abort`.
+
+    Abort safety: a front end shows :attr:`disclosure` before the first token, so whatever
+    point the user stops at, what was shown was preceded by the tag; :meth:`abort` gives
+    the end label for the text released so far, for a relay that can still write.
 
     Its configuration (placement, format, context, opt-out) is fixed when it is made by
     :meth:`Labeler.stream` / :meth:`Labeler.astream`; records are the labeler's business
@@ -665,7 +730,9 @@ class StreamLabeler:
     """
 
     __slots__ = (
+        "_disclosure",
         "_done",
+        "_guess",
         "_inserter",
         "_labeler",
         "_language",
@@ -694,6 +761,7 @@ class StreamLabeler:
         context: LabelContext | None = None,
         opt_out: OptOut | None = None,
         notice: str | None = None,
+        language: Language | None = None,
     ) -> None:
         policy = labeler.policy
         self._labeler = labeler
@@ -709,7 +777,9 @@ class StreamLabeler:
         self.produce_id, parts = new_produce_id()
         self._parts = parts
         self.mark_id = f"{parts.mark_id:08x}"
-        self._language: Literal["zh", "en"] | None = None if policy.language == "auto" else policy.language
+        self._language: Language | None = language
+        self._guess = LanguageGuess() if language is None else None
+        self._disclosure: UIDisclosure | None = None
         self._plan: _Plan | None = None
         self._pending: list[str] = []  # held-back model text
         self._visible: list[str] = []  # everything visible released so far, marks excluded
@@ -747,6 +817,8 @@ class StreamLabeler:
             return ""
         if self._plan is None:
             self._pending.append(delta)
+            if self._guess is not None:
+                self._guess.feed(delta)
             out = self._try_plan(final=False)
         elif self._plan.middle:
             self._pending.append(delta)
@@ -760,7 +832,8 @@ class StreamLabeler:
     def _try_plan(self, *, final: bool) -> str:
         held = "".join(self._pending)
         if self._language is None:
-            language = detect_language(held)
+            assert self._guess is not None
+            language = self._guess.language or (self._guess.finish() if final else None)
             if language is None and not final:
                 return ""
             self._language = language or "en"
@@ -797,8 +870,73 @@ class StreamLabeler:
             StreamStateError: when called twice.
         """
         if self._done:
-            raise StreamStateError("finish() called twice")
-        out = self._try_plan(final=True) if self._plan is None else ""
+            raise StreamStateError("finish() after finish() or abort()")
+        return self._end(self._try_plan(final=True) if self._plan is None else "")
+
+    def abort(self) -> str:
+        """
+        The consumer stopped early (a stop button, a closed stream, a disconnect): end the
+        stream over the text released so far; return its end label and seal.
+
+        Text held back and not yet released is dropped: it was never delivered. The visible
+        label goes at the end of what was released unless it already leads it (start
+        placements); ``result`` describes the delivered text, so :meth:`Labeler.complete`
+        records exactly that. When nothing was released, nothing is returned.
+
+        Raises:
+            StreamStateError: after :meth:`finish` or :meth:`abort`.
+
+        .. versionadded:: 0.3.0
+        """
+        if self._done:
+            raise StreamStateError("abort() after finish() or abort()")
+        self._pending = []
+        plan = self._plan
+        if plan is None or plan.middle:  # nothing was released yet
+            if self._language is None:
+                assert self._guess is not None
+                self._language = self._guess.finish() or "en"
+            label = (
+                None
+                if self.placement == "none"
+                else ExplicitLabel(
+                    self._labeler.policy.label_text_for(self._language), self.placement, self._text_format
+                )
+            )
+            plan = self._plan = _Plan(label, start=False, end=label is not None, middle=False)
+        delivered = any(self._visible)
+        if not delivered:
+            plan.end = False
+        out = self._end("")
+        return out if delivered else ""
+
+    @property
+    def disclosure(self) -> UIDisclosure | None:
+        """
+        The interface tag and label data of this stream (language, placement, label text,
+        ``opted_out``, ProduceID), or ``None`` until the language is known — which is before
+        the first text is released. Equal to ``result.ui``.
+
+        .. versionadded:: 0.3.0
+        """
+        if self._disclosure is None and self._language is not None:
+            policy = self._labeler.policy
+            language = self._language
+            placement = self.placement
+            label_text = policy.label_text_for(language)
+            self._disclosure = UIDisclosure(
+                text=policy.ui_text or label_text,
+                position=policy.ui_position,
+                language="zh-CN" if language == "zh" else "en",
+                produce_id=self.produce_id,
+                explicit_label_in_text=placement != "none",
+                opted_out=self.opt_out is not None,
+                placement=placement,
+                label_text="" if placement == "none" else label_text,
+            )
+        return self._disclosure
+
+    def _end(self, out: str) -> str:
         plan = self._plan
         assert plan is not None
         label = plan.label
@@ -867,14 +1005,8 @@ class StreamLabeler:
         plan = self._plan
         assert plan is not None
         explicit = plan.label is not None
-        ui_text = policy.ui_text or policy.label_text_for(self._language or "zh")
-        ui = UIDisclosure(
-            text=ui_text,
-            position=policy.ui_position,
-            language="zh-CN" if self._language == "zh" else "en",
-            produce_id=self.produce_id,
-            explicit_label_in_text=explicit,
-        )
+        ui = self.disclosure
+        assert ui is not None  # the language is decided with the plan
         seal = ""
         packets = 0
         if self._inserter is not None:

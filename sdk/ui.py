@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .explicit import Placement
+
 __all__ = ["UIDisclosure"]
 
 
@@ -26,8 +28,21 @@ class UIDisclosure(BaseModel):
         language: BCP 47 tag of *text*.
         produce_id: the ProduceID of the content the tag belongs to.
         explicit_label_in_text: whether the text itself also carries the visible label.
+        opted_out: the user opted out of the visible label (Art. 9) and the release was
+            recorded; the tag is then the only visible disclosure. A tag-only answer
+            (``placement="none"``) that is not opted out has ``False`` here.
+        short_text: the corner-mark form (「AI」), which GB 45438 allows for a tag that sits
+            on the content (a badge); use :attr:`text` wherever the tag stands alone.
+        placement: where the visible label is in the text (``none`` when it has none).
+        label_text: the wording of the visible label in the text (``""`` when none): what a
+            front end appends when the user copies part of the text or stops the stream.
+
+    A stream's tag is complete from its first content event
+    (:attr:`~aigclabel.StreamLabeler.disclosure`) and equal to the final one.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       *opted_out*, *short_text*, *placement* and *label_text*.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -38,3 +53,7 @@ class UIDisclosure(BaseModel):
     language: str = "zh-CN"
     produce_id: str = ""
     explicit_label_in_text: bool = True
+    opted_out: bool = False
+    short_text: str = "AI"
+    placement: Placement = "end"
+    label_text: str = ""

@@ -4,12 +4,20 @@ Tests for explicit (visible) labels: wording rule, rendering, placement, languag
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 from aigclabel import DEFAULT_LABEL_TEXT, ExplicitLabel, Labeler, is_compliant_label_text
-from aigclabel.explicit import detect_language, find_label_phrases, middle_boundary
+from aigclabel.explicit import (
+    LANGUAGE_SCAN_LIMIT,
+    LanguageGuess,
+    detect_language,
+    find_label_phrases,
+    middle_boundary,
+)
 from hypothesis import given
+from hypothesis import strategies as st
 
 from tests import strategies
 from tests.helpers import visible
@@ -84,14 +92,46 @@ def test_render_html_escapes() -> None:
         ("<p>大模型</p>", "zh"),
         ("```python\n代码", "zh"),
         ("123 …", None),
+        ("Python 是一种编程语言", "zh"),
+        ("```python\nprint(1)\n```\n这段代码打印一个数字", "zh"),
+        ("`len()` 返回长度", "zh"),
+        ("Use 人工智能 for this task", "en"),
+        ("Sure, the 代码 is below.", "en"),
+        ("<p class='x'>大模型的回答</p>", "zh"),
     ],
 )
-def test_detect_language_uses_first_letter(text: str, expected: str | None) -> None:
+def test_detect_language_follows_the_script_of_the_prose(text: str, expected: str | None) -> None:
     """
-    The language is decided by the first letter outside HTML tags and fence lines:
-    Han, kana or Hangul mean zh; no letter yet means undecided.
+    The language is the script of the opening prose (code blocks, inline code and tags
+    skipped; code only when there is no prose): Han, kana or Hangul mean zh; no letter, None.
     """
     assert expected == detect_language(text)
+
+
+@given(text=st.text(alphabet="ab 中文`<>\n.", max_size=80), cuts=st.lists(st.integers(0, 80), max_size=6))
+def test_language_guess_is_the_same_for_every_chunking(text: str, cuts: list[int]) -> None:
+    """
+    Fed in any pieces, LanguageGuess decides exactly as detect_language on the whole text,
+    and text after the deciding character never changes the decision.
+    """
+    guess = LanguageGuess()
+    bounds = [0, *sorted(c for c in cuts if c <= len(text)), len(text)]
+    early = None
+    for a, b in itertools.pairwise(bounds):
+        early = early or guess.feed(text[a:b])
+    assert detect_language(text) == (early or guess.finish())
+    if early is not None:
+        assert early == detect_language(text + " more words here 更多的中文内容")
+
+
+def test_language_guess_stops_reading_at_the_scan_limit() -> None:
+    """
+    An opening with no prose (a long code block) is decided after LANGUAGE_SCAN_LIMIT characters.
+    """
+    guess = LanguageGuess()
+    code = "```\n" + "x = 1\n" * LANGUAGE_SCAN_LIMIT
+
+    assert "en" == guess.feed(code)
 
 
 def test_start_placement(labeler: Labeler) -> None:

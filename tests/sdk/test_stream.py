@@ -144,7 +144,7 @@ def test_finish_twice_raises(labeler: Labeler) -> None:
     stream.feed("text")
     stream.finish()
 
-    with pytest.raises(StreamStateError, match="twice"):
+    with pytest.raises(StreamStateError, match="after finish"):
         stream.finish()
 
 
@@ -161,14 +161,24 @@ def test_end_placement_releases_text_early(labeler: Labeler) -> None:
     """
     stream = labeler.stream()
 
-    assert "大模型的回答" == visible(stream.feed("大模型的回答"))
+    assert "" == stream.feed("大模型的回")  # five characters do not yet decide the language
+    assert "大模型的回答是这样" == visible(stream.feed("答是这样"))
+
+
+def test_known_language_releases_the_first_character() -> None:
+    """
+    With the language set per request, nothing is held back: the first character goes out at once.
+    """
+    stream = Labeler(LabelPolicy(producer=PRODUCER, key=KEY)).stream(language="zh")
+
+    assert ("大", "模") == (visible(stream.feed("大")), visible(stream.feed("模")))
 
 
 def test_start_placement_holds_only_while_undecided(labeler: Labeler) -> None:
     """
     With start placement, text that could be our own label is held; other text is released at once.
     """
-    stream = labeler.stream(placement="start")
+    stream = labeler.stream(placement="start", language="zh")
 
     assert ("", "") == (stream.feed("  "), stream.feed("【本内"))
     assert ExplicitLabel(DEFAULT_LABEL_TEXT["zh"]).prefix() + "  【本内X" == visible(stream.feed("X"))
