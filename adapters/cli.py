@@ -98,7 +98,13 @@ def _build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--jsonl", help="with a directory: write one JSON line per file to this path")
     ver.add_argument("--declared", action="store_true", help="the uploader declared the content AI-generated")
 
-    sub.add_parser("demo", help="label a built-in text offline and verify it")
+    demo = sub.add_parser("demo", help="label a built-in text offline and verify it")
+    demo.add_argument(
+        "--ui", action="store_true", help="serve a labeled chat page in the browser (needs the web extra)"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="with --ui: loopback address to bind")
+    demo.add_argument("--port", type=int, default=8765, help="with --ui: port (0: any free port)")
+    demo.add_argument("--no-browser", action="store_true", help="with --ui: do not open a browser")
     add_audit_commands(sub)
     add_files_commands(sub)
     add_export_command(sub)
@@ -313,6 +319,10 @@ def main(
             return run_files(args, stdin, stdout)
         if args.command == "export":
             return run_export(args, stdin, stdout)
+        if args.ui:
+            from .asgi.demo import serve_demo
+
+            return serve_demo(host=args.host, port=args.port, open_browser=not args.no_browser, stdout=stdout)
         return _cmd_demo(stdout)
     except (BadInput, AIGCLabelError) as exc:
         sys.stderr.write(f"aigclabel: error: {exc}\n")

@@ -26,13 +26,18 @@ shutdown), and accepts opt-outs under agreement version ``demo-v1``.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
+import socket
+import sys
 import tempfile
+import threading
+import webbrowser
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 from urllib.parse import quote
 
 import anyio
@@ -51,7 +56,7 @@ from .relay import sse_relay
 from .routes import static_response, static_routes
 from .standin import STAND_IN_URL, StandInModel
 
-__all__ = ["DEMO_AGREEMENT", "DemoState", "create_demo_app"]
+__all__ = ["DEMO_AGREEMENT", "DemoError", "DemoState", "close_demo", "create_demo_app", "serve_demo"]
 
 #: The user-agreement version the demo accepts opt-outs under.
 DEMO_AGREEMENT = "demo-v1"
@@ -383,3 +388,74 @@ async def close_demo(state: DemoState) -> None:
     close = getattr(state.consent, "close", None)
     if callable(close):
         close()
+
+
+class DemoError(AIGCLabelError, ValueError):
+    """
+    The demo server cannot start as asked (a non-loopback host, a port in use).
+    """
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_demo(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    open_browser: bool = True,
+    stdout: TextIO | None = None,
+    chunk_delay: float = 0.03,
+) -> int:
+    """
+    Serve :func:`create_demo_app` with uvicorn until interrupted; return the exit code (0).
+
+    Prints ``serving on http://HOST:PORT/`` (the real port when *port* is 0) before serving.
+
+    Raises:
+        DemoError: *host* is not a loopback address (the demo has no authentication), or
+            the port cannot be bound.
+        MissingDependencyError: uvicorn is not installed (the ``web`` extra).
+
+    .. versionadded:: 0.2.0
+    """
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise MissingDependencyError("uvicorn", "web") from exc
+    if not _loopback(host):
+        raise DemoError(f"the demo serves loopback addresses only (127.0.0.1, ::1, localhost), not {host!r}")
+    if not 0 <= port <= 65535:
+        raise DemoError(f"port must be 0..65535, not {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("::1" if host == "::1" else "127.0.0.1" if host == "localhost" else host, port))
+    except OSError as exc:
+        sock.close()
+        raise DemoError(f"cannot listen on {host}:{port}: {exc}") from exc
+    bound = sock.getsockname()[1]
+    out = stdout or sys.stdout
+    app = create_demo_app(chunk_delay=chunk_delay)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}/"
+    out.write(f"serving on {url}\n")
+    out.write(f"model: {app.state.demo.where}; press Ctrl+C to stop\n")
+    out.flush()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    if open_browser:
+        timer = threading.Timer(0.5, webbrowser.open, (url,))
+        timer.daemon = True
+        timer.start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
