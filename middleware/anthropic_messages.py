@@ -69,6 +69,7 @@ class MessagesStream(StreamRewriter):
                 stream = self._open(index)
                 if block.get("text"):
                     block["text"] = stream.feed(block["text"])
+                    self._announce(doc, index, block["text"])
                     return [encode_event(ev.event, dumps(doc), ev.other)]
             elif isinstance(block, dict) and block.get("type") in THINKING:
                 self.reasoning = "passed_through"  # the block's signature covers its text
@@ -81,7 +82,7 @@ class MessagesStream(StreamRewriter):
                 and isinstance(delta.get("text"), str)
             ):
                 new = self._open(index).feed(delta["text"])
-                if new != delta["text"]:
+                if self._announce(doc, index, new) or new != delta["text"]:
                     delta["text"] = new
                     return [encode_event(ev.event, dumps(doc), ev.other)]
             return None
@@ -102,6 +103,13 @@ class MessagesStream(StreamRewriter):
             doc["aigc"] = self.aigc(self._items)
             return [encode_event(ev.event, dumps(doc), ev.other)]
         return None
+
+    def _announce(self, doc: dict[str, Any], index: Any, released: str) -> bool:
+        start = self.start_item(index, released, index=index)
+        if start is None:
+            return False
+        doc["aigc"] = self.aigc([start], stage="start")
+        return True
 
     def finish_open(self) -> list[bytes]:
         """

@@ -141,6 +141,23 @@ def aigc_item(labeled: LabeledText, **where: int | str) -> dict[str, Any]:
     }
 
 
+def aigc_start_item(stream: StreamLabeler, **where: Any) -> dict[str, Any]:
+    """
+    The ``aigc`` entry of a stream's first event with text: where it is, its ids and its
+    interface tag (complete before any text is released); the metadata follows in the final
+    event's item, once the seal is made.
+    """
+    ui = stream.disclosure
+    assert ui is not None  # the language is known before text is released
+    return {
+        **where,
+        "produce_id": stream.produce_id,
+        "mark_id": stream.mark_id,
+        "explicit": ui.explicit_label_in_text,
+        "ui": ui.model_dump(),
+    }
+
+
 def dumps(doc: Any) -> str:
     """
     Compact JSON, UTF-8 safe.
@@ -198,7 +215,7 @@ class RewriterBase:
         The label of output that is not text (tool calls, a refusal): metadata and interface
         tag, no record (nothing unlabeled is released).
         """
-        labeled = self.labeler.describe(context=self.context)
+        labeled = self.labeler.describe(context=self.context, decision=self.decision)
         self.labeled.append(labeled)
         return labeled
 
@@ -206,8 +223,12 @@ class RewriterBase:
         fmt = self.labeler.policy.text_format if reasoning else self.text_format
         return self.labeler.stream(context=self.context, decision=self.decision, text_format=fmt)
 
-    def aigc(self, items: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"label": self.labeler.policy.label, "items": items}
+    def aigc(self, items: list[dict[str, Any]], *, stage: str = "end") -> dict[str, Any]:
+        """
+        The ``aigc`` object of a response or event: ``stage`` is ``start`` on a stream's first
+        event with text (items without metadata), ``end`` on the final one and on JSON bodies.
+        """
+        return {"label": self.labeler.policy.label, "stage": stage, "items": items}
 
     def seen_reasoning(self) -> bool:
         """

@@ -120,6 +120,7 @@ class ChatStream(StreamRewriter):
         field = self.FIELD
         changed = False
         items = []
+        starts: list[dict[str, Any]] = []
         for choice in choices:
             if not isinstance(choice, dict):
                 continue
@@ -130,7 +131,7 @@ class ChatStream(StreamRewriter):
             if (
                 self._rfields
                 and ("reasoning_content" in holder or "reasoning" in holder)
-                and self._chat_reasoning(holder, index)
+                and self._chat_reasoning(holder, index, starts)
             ):
                 changed = True
             text = holder.get(field)
@@ -148,6 +149,9 @@ class ChatStream(StreamRewriter):
                 if new != text:
                     holder[field] = new
                     changed = True
+                start = self.start_item(index, new, index=index)
+                if start is not None:
+                    starts.append(start)
             if choice.get("finish_reason") is not None and index not in self._finished:
                 self.summary["choices"].append({"finish_reason": choice["finish_reason"]})
                 if self._reasoning_open and index in self._reasoning_open:
@@ -160,10 +164,13 @@ class ChatStream(StreamRewriter):
                 items.extend(self._pending.pop(index, ()))
                 changed = True
         if items:
-            doc["aigc"] = self.aigc(items)
+            doc["aigc"] = self.aigc(items + starts)
+        elif starts:
+            doc["aigc"] = self.aigc(starts, stage="start")
+            changed = True
         return [encode_event(ev.event, dumps(doc), ev.other)] if changed else None
 
-    def _chat_reasoning(self, holder: dict[str, Any], index: Any) -> bool:
+    def _chat_reasoning(self, holder: dict[str, Any], index: Any, starts: list[dict[str, Any]]) -> bool:
         changed = False
         for field in self._rfields:
             text = holder.get(field)
@@ -176,6 +183,9 @@ class ChatStream(StreamRewriter):
                 if new != text:
                     holder[field] = new
                     changed = True
+                start = self.start_item((index, field), new, index=index, field=field)
+                if start is not None:
+                    starts.append(start)
         return changed
 
     def _end_reasoning(self, holder: dict[str, Any], index: Any) -> None:

@@ -171,7 +171,13 @@ class ResponsesStream(StreamRewriter):
             self._where[key] = doc.get("output_index", 0)
         delta = doc["delta"]
         new = stream.feed(delta)
-        if new == delta:
+        where: dict[str, Any] = {"index": self._where[key], _R_EVENTS[text_kind][2]: index}
+        if text_kind != "output_text":
+            where["field"] = text_kind
+        start = self.start_item(key, new, **where)
+        if start is not None:
+            doc["aigc"] = self.aigc([start], stage="start")
+        elif new == delta:
             return False
         doc["delta"] = new
         return True

@@ -11,7 +11,10 @@ module: :mod:`.openai_chat`, :mod:`.openai_completions`, :mod:`.openai_responses
 
 Only text parts change; tool calls, function arguments, refusals, structured (JSON-mode)
 output and Anthropic ``thinking`` blocks are never altered: their label is the ``aigc``
-object (metadata and interface tag) added to the final event. A stream that ends without
+object (metadata and interface tag) added to the final event. Label data comes first: the
+event that releases a text's first characters carries an ``aigc`` object too (``stage``
+``start``: ids and interface tag), so a front end shows the tag from the first token and a
+consumer that stops early has seen it. A stream that ends without
 its final event gets its end label and seal in a synthesized event of the API's own shape.
 """
 
@@ -30,6 +33,7 @@ from .common import (
     UnlabelableResponseError,
     UpstreamStreamError,
     aigc_item,
+    aigc_start_item,
 )
 from .endpoints import RequestInfo
 from .sse import SSEDecoder, SSEEvent
@@ -72,6 +76,7 @@ class StreamRewriter(RewriterBase, ABC):
         self._streams: dict[Any, StreamLabeler] = {}
         self._finished: dict[Any, str] = {}  # key -> full labeled text
         self._items: list[dict[str, Any]] = []
+        self._announced: set[Any] = set()  # keys whose start item went out
         #: what the stream said about itself (model, id, usage, finish reasons), for telemetry
         self.summary: dict[str, Any] = {"usage": {}, "choices": []}
         #: streams finished, in order (their completion records are the shell's to write)
@@ -153,6 +158,15 @@ class StreamRewriter(RewriterBase, ABC):
         if stream is None:
             stream = self._streams[key] = self.open_stream(reasoning=reasoning)
         return stream
+
+    def start_item(self, key: Any, released: str, **where: Any) -> dict[str, Any] | None:
+        """
+        The start item of *key*'s text when *released* is its first text to go out, else ``None``.
+        """
+        if not released or key in self._announced:
+            return None
+        self._announced.add(key)
+        return aigc_start_item(self._streams[key], **where)
 
     def _close(self, key: Any) -> tuple[str, LabeledText]:
         stream = self._streams.pop(key, None)

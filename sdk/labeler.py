@@ -908,7 +908,11 @@ class StreamLabeler:
         if not delivered:
             plan.end = False
         out = self._end("")
-        return out if delivered else ""
+        if delivered:
+            return out
+        assert self.result is not None
+        self.result = replace(self.result, text="")
+        return ""
 
     @property
     def disclosure(self) -> UIDisclosure | None:

@@ -155,7 +155,11 @@ def test_chat_stream_reasoning_items_ride_on_the_finish_chunk(labeler: Labeler) 
     The finish chunk's `aigc` object lists the content and the reasoning text of the choice.
     """
     reasoning, content, chunks = _streamed(_client(_chat_stream(), labeler, "text/event-stream"))
-    (aigc,) = [c.model_extra["aigc"] for c in chunks if c.model_extra and "aigc" in c.model_extra]
+    (aigc,) = [
+        c.model_extra["aigc"]
+        for c in chunks
+        if c.model_extra and "aigc" in c.model_extra and c.model_extra["aigc"]["stage"] == "end"
+    ]
 
     assert [verify(content, key=KEY).produce_id, verify(reasoning, key=KEY).produce_id] == [
         item["produce_id"] for item in aigc["items"]

@@ -202,15 +202,24 @@ def test_stream_text_verifies_for_any_byte_chunking(endpoint: Endpoint, cuts: li
 
 def test_chat_stream_final_chunk_carries_aigc(labeler: Labeler) -> None:
     """
-    The chunk with the finish_reason carries the aigc object; [DONE] still ends the stream.
+    The first chunk with text carries the aigc object (stage start) and so does the chunk with
+    the finish_reason (stage end, with the metadata); [DONE] still ends the stream.
     """
     body = upstream_body(Endpoint.CHAT, stream=True)
 
     events = sse_events(rewrite_stream(labeler, Endpoint.CHAT, body, []))
 
-    finals = [json.loads(d) for _, d in events if d != "[DONE]" and "aigc" in json.loads(d)]
-    assert 1 == len(finals)
-    assert "stop" == finals[0]["choices"][0]["finish_reason"]
+    docs = [json.loads(d) for _, d in events if d != "[DONE]"]
+    carriers = [doc for doc in docs if "aigc" in doc]
+    first_text = next(doc for doc in docs if doc["choices"][0]["delta"].get("content"))
+    assert [first_text, docs[-1]] == carriers
+    assert (["start", "end"], "stop") == (
+        [doc["aigc"]["stage"] for doc in carriers],
+        carriers[-1]["choices"][0]["finish_reason"],
+    )
+    start, end = (doc["aigc"]["items"][0] for doc in carriers)
+    assert start["ui"] == end["ui"]
+    assert "metadata" not in start
     assert "[DONE]" == events[-1][1]
 
 

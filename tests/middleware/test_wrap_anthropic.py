@@ -214,16 +214,20 @@ def test_stream_tool_use_input_json_is_untouched(labeler: Labeler) -> None:
 
 def test_stream_aigc_rides_on_message_delta(client: anthropic.Anthropic) -> None:
     """
-    Only `message_delta` carries the `aigc` object, with the stream's produce id.
+    The first text delta (stage start) and `message_delta` (stage end) carry the `aigc`
+    object, with the stream's produce id.
     """
     events = _raw_events(client)
-    carriers = [event.type for event in events if _extra(event) is not None]
+    carriers = [event for event in events if _extra(event) is not None]
     (delta,) = [event for event in events if event.type == "message_delta"]
+    produce_id = verify(_deltas(events), key=KEY).produce_id
 
-    assert (["message_delta"], verify(_deltas(events), key=KEY).produce_id) == (
-        carriers,
-        _extra(delta)["items"][0]["produce_id"],
+    assert (["content_block_delta", "message_delta"], ["start", "end"]) == (
+        [event.type for event in carriers],
+        [_extra(event)["stage"] for event in carriers],
     )
+    assert [produce_id, produce_id] == [_extra(event)["items"][0]["produce_id"] for event in carriers]
+    assert carriers[-1] is delta
 
 
 def test_stream_event_sequence_is_kept(client: anthropic.Anthropic) -> None:

@@ -315,13 +315,16 @@ def test_chat_stream_visible_text_equals_the_json_one(labeler: Labeler, chunk_si
 
 def test_chat_stream_aigc_rides_on_the_finish_chunk(client: openai.OpenAI) -> None:
     """
-    Only the chunk carrying `finish_reason` has the `aigc` object.
+    The first chunk with text (stage start) and the chunk carrying `finish_reason` (stage end)
+    have the `aigc` object; no other chunk has it.
     """
     chunks = list(_chat(client, stream=True))
+    first = next(i for i, chunk in enumerate(chunks) if chunk.choices[0].delta.content)
 
-    assert [chunk.choices[0].finish_reason == "stop" for chunk in chunks] == [
+    assert [i == first or chunk.choices[0].finish_reason == "stop" for i, chunk in enumerate(chunks)] == [
         _extra(chunk) is not None for chunk in chunks
     ]
+    assert ["start", "end"] == [_extra(chunk)["stage"] for chunk in chunks if _extra(chunk) is not None]
 
 
 def test_chat_stream_aigc_produce_id_matches_the_marks(client: openai.OpenAI) -> None:
