@@ -122,6 +122,8 @@ class _EventReader:
     def read(self, event: Any) -> list[bytes]:
         out: list[bytes] = []
         aigc = _get(event, "aigc")
+        if aigc is None and _get(event, "type") in ("response.completed", "response.incomplete"):
+            aigc = _get(_get(event, "response"), "aigc")  # Responses: on the response object
         if isinstance(aigc, Mapping):
             item = self._main_item(aigc)
             if item is not None:
