@@ -43,7 +43,15 @@ class Endpoint(Enum):
 
 
 #: Request headers that carry per-request context; they are removed before the request goes upstream.
-CONTEXT_HEADERS = ("x-aigc-user", "x-aigc-conversation", "x-aigc-request-id", "x-aigc-opt-out")
+#: ``x-aigc-language`` (``zh``, ``en`` or a BCP 47 tag such as ``zh-CN``) sets the language of
+#: the labels and the interface tag; another value leaves it to the text's script.
+CONTEXT_HEADERS = (
+    "x-aigc-user",
+    "x-aigc-conversation",
+    "x-aigc-request-id",
+    "x-aigc-opt-out",
+    "x-aigc-language",
+)
 
 
 _ROUTES = (

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from aigclabel.explicit import Language
 from aigclabel.labeler import LabelContext, Labeler, OptOutDecision, StreamLabeler
 from aigclabel.optout import OptOut
 from opentelemetry.trace import Span, TracerProvider
@@ -124,6 +125,7 @@ class _Core:
                 request_id=info.context.get("request-id", base.request_id),
                 opt_out=opt_out,
                 model=base.model or info.model or None,
+                language=_language(info.context.get("language")) or base.language,
             )
         # A refused opt-out in "raise" mode fails before anything is generated upstream; an
         # accepted one is recorded by the labeler before any unlabeled text is released.
@@ -698,3 +700,11 @@ class AsyncLines:
 
     async def aclose(self) -> None:
         await self._response.aclose()
+
+
+def _language(tag: str | None) -> Language | None:
+    """
+    The label language an ``x-aigc-language`` value names (``zh-CN`` → ``zh``), else ``None``.
+    """
+    primary = (tag or "").strip().lower().partition("-")[0]
+    return "zh" if primary == "zh" else "en" if primary == "en" else None

@@ -188,3 +188,55 @@ def test_anthropic_stream_helper_accepts_the_tag_on_a_delta() -> None:
     starts = [e for e in events if e.type == "content_block_delta" and "aigc" in (e.model_extra or {})]
     assert 1 == len(starts)
     assert "intact" == verify(message.content[0].text, key=KEY).status  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("en", "en"), ("EN-us", "en"), ("zh-CN", "zh-CN"), ("fr", "zh-CN"), ("", "zh-CN")],
+)
+def test_the_language_header_sets_the_label_language(header: str, expected: str) -> None:
+    """
+    `x-aigc-language` (a BCP 47 tag) chooses the label language of a Chinese answer; an
+    unknown value leaves it to the text's script. The header never goes upstream.
+    """
+    seen: list[httpx.Request] = []
+    inner = handler(httpx, Scenario(text=TEXT))
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return inner(request)
+
+    client = wrap(
+        openai.OpenAI(
+            api_key="k",
+            base_url="http://upstream.test/v1",
+            http_client=httpx.Client(transport=httpx.MockTransport(upstream)),
+        ),
+        Labeler(LabelPolicy(producer=PRODUCER, key=KEY)),
+    )
+    completion = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], extra_headers={"x-aigc-language": header}
+    )
+    client.close()
+
+    assert expected == (completion.model_extra or {})["aigc"]["items"][0]["ui"]["language"]
+    assert "x-aigc-language" not in seen[0].headers
+
+
+def test_a_bound_language_survives_the_request_headers(labeler: Labeler) -> None:
+    """
+    A language bound with labeler.context() is kept when other x-aigc-* headers rebuild the context.
+    """
+    client = wrap(
+        openai.OpenAI(
+            api_key="k", base_url="http://upstream.test/v1", http_client=httpx.Client(transport=_upstream())
+        ),
+        labeler,
+    )
+    with labeler.context(language="en"):
+        completion = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], extra_headers={"x-aigc-user": "u-9"}
+        )
+    client.close()
+
+    assert "en" == (completion.model_extra or {})["aigc"]["items"][0]["ui"]["language"]
