@@ -206,6 +206,8 @@ async function send(text) {
         mark.disclosure = state.ui;
         mark.hidden = false;
         record("aigc", { index });
+        // The frame that paints the tag (a requestAnimationFrame callback runs just before it).
+        requestAnimationFrame(() => record("tag-frame", { index }));
       },
       onDelta(piece) {
         const follow = nearBottom();
