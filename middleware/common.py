@@ -143,9 +143,9 @@ def aigc_item(labeled: LabeledText, **where: int | str) -> dict[str, Any]:
 
 def aigc_start_item(stream: StreamLabeler, **where: Any) -> dict[str, Any]:
     """
-    The ``aigc`` entry of a stream's first event with text: where it is, its ids and its
-    interface tag (complete before any text is released); the metadata follows in the final
-    event's item, once the seal is made.
+    The ``aigc`` entry of a stream's first event with text: where it is, its ids, its
+    metadata without ``ReservedCode1`` (the final event's item has it, once the seal is made)
+    and its interface tag (complete before any text is released).
     """
     ui = stream.disclosure
     assert ui is not None  # the language is known before text is released
@@ -154,6 +154,7 @@ def aigc_start_item(stream: StreamLabeler, **where: Any) -> dict[str, Any]:
         "produce_id": stream.produce_id,
         "mark_id": stream.mark_id,
         "explicit": ui.explicit_label_in_text,
+        "metadata": stream.metadata.to_dict("wrapped"),
         "ui": ui.model_dump(),
     }
 

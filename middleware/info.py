@@ -1,8 +1,10 @@
 """
 ``aigc_info(result)``: the ``aigc`` object a wrapped client adds to its results, typed.
 
-The middleware adds ``aigc`` (``{"label": "1", "items": [...]}``) to every labeled JSON body
-and to the final event of each streamed text. The SDKs keep unknown fields (openai and
+The middleware adds ``aigc`` (``{"label": "1", "stage": "end", "items": [...]}``) to every
+labeled JSON body and to the final event of each streamed text, and ``"stage": "start"`` to
+the event that releases a streamed text's first characters (its metadata has no
+``ReservedCode1`` yet). The SDKs keep unknown fields (openai and
 anthropic models allow extra attributes), so ``completion.aigc`` exists at run time — but a
 type checker does not know it. ``aigc_info()`` reads it from an SDK model, a parsed dict, or
 a raw JSON body, and returns typed objects::
@@ -65,13 +67,18 @@ class AIGCInfo:
         label: the Annex E ``Label`` value (``"1"`` generated, ``"2"`` possibly, ``"3"`` suspected).
         items: one entry per labeled text, in response order.
         raw: the object as it was received.
+        stage: ``"start"`` on a stream's first event with text, ``"end"`` on the final event
+            and on JSON bodies (and on objects from versions that did not say).
 
     .. versionadded:: 0.2.0
+    .. versionchanged:: 0.3.0
+       *stage*.
     """
 
     label: str
     items: tuple[AIGCItem, ...]
     raw: Mapping[str, Any]
+    stage: str = "end"
 
 
 def aigc_info(result: object) -> AIGCInfo | None:
@@ -97,7 +104,8 @@ def aigc_info(result: object) -> AIGCInfo | None:
     items = raw.get("items")
     if not isinstance(label, str) or not isinstance(items, list):
         raise ValueError("the aigc object has no `label` string and `items` list")
-    return AIGCInfo(label=label, items=tuple(_item(item) for item in items), raw=raw)
+    stage = raw.get("stage", "end")
+    return AIGCInfo(label=label, items=tuple(_item(item) for item in items), raw=raw, stage=str(stage))
 
 
 def _find(result: object) -> Mapping[str, Any] | None:

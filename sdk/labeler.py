@@ -940,6 +940,21 @@ class StreamLabeler:
             )
         return self._disclosure
 
+    @property
+    def metadata(self) -> AIGCMetadata:
+        """
+        This stream's implicit label: before the end without ``ReservedCode1`` (the seal's
+        integrity data covers the whole text), then ``result.metadata``.
+
+        .. versionadded:: 0.3.0
+        """
+        if self.result is not None:
+            return self.result.metadata
+        policy = self._labeler.policy
+        return AIGCMetadata.first_write(
+            producer=policy.producer, produce_id=self.produce_id, label=policy.label
+        )
+
     def _end(self, out: str) -> str:
         plan = self._plan
         assert plan is not None

@@ -240,3 +240,28 @@ def test_a_bound_language_survives_the_request_headers(labeler: Labeler) -> None
     client.close()
 
     assert "en" == (completion.model_extra or {})["aigc"]["items"][0]["ui"]["language"]
+
+
+def test_aigc_info_reads_both_stages() -> None:
+    """
+    aigc_info() types the start object (metadata without ReservedCode1) and the final one alike.
+    """
+    from aigclabel.middleware import aigc_info
+
+    client = wrap(
+        openai.OpenAI(
+            api_key="k", base_url="http://upstream.test/v1", http_client=httpx.Client(transport=_upstream())
+        ),
+        Labeler(LabelPolicy(producer=PRODUCER, key=KEY)),
+    )
+    chunks = list(
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], stream=True)
+    )
+    client.close()
+    infos = [info for info in map(aigc_info, chunks) if info is not None]
+
+    assert ["start", "end"] == [info.stage for info in infos]
+    start, end = (info.items[0] for info in infos)
+    assert (start.produce_id, start.ui) == (end.produce_id, end.ui)
+    assert ("", True) == (start.metadata.reserved_code1, bool(end.metadata.reserved_code1))
+    assert start.metadata.model_copy(update={"reserved_code1": end.metadata.reserved_code1}) == end.metadata

@@ -219,7 +219,8 @@ def test_chat_stream_final_chunk_carries_aigc(labeler: Labeler) -> None:
     )
     start, end = (doc["aigc"]["items"][0] for doc in carriers)
     assert start["ui"] == end["ui"]
-    assert "metadata" not in start
+    assert "" == start["metadata"]["AIGC"]["ReservedCode1"]
+    assert end["metadata"]["AIGC"]["ReservedCode1"]
     assert "[DONE]" == events[-1][1]
 
 
