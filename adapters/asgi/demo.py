@@ -456,6 +456,9 @@ def serve_demo(
         timer.start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it handled, after a clean shutdown
+        pass
     finally:
         sock.close()
+    out.write("stopped\n")
     return 0
