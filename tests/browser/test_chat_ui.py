@@ -81,6 +81,10 @@ def message(page: Any, index: int) -> Any:
     return page.locator("[data-testid=message]").nth(index)
 
 
+def server_url(page: Any) -> str:
+    return page.evaluate("location.origin")
+
+
 def read_clipboard(page: Any) -> dict[str, str]:
     return page.evaluate(READ_CLIPBOARD)
 
@@ -200,6 +204,9 @@ def test_copy_button_whole_message(page: Any) -> None:
     assert raw == clip["text/plain"][: len(raw)]
     assert 1 == label_count(clip["text/plain"])
     assert 1 == label_count(clip["text/html"])
+    # The copied text still verifies: its invisible marks and seal survived the page and the copy.
+    verdict = page.request.post(server_url(page) + "/api/verify", data={"text": clip["text/plain"]}).json()
+    assert "confirmed" == verdict["tier"]
 
 
 def test_opted_out_message_copied_unchanged(page: Any) -> None:
@@ -325,5 +332,14 @@ def test_export_and_verify(page: Any) -> None:
     page.get_by_test_id("verify-button").click()
     result = page.get_by_test_id("verify-result")
     result.filter(has_text="tier").wait_for(timeout=WAIT_MS)
-    assert result.get_attribute("data-tier")
+    assert "confirmed" == result.get_attribute("data-tier")
     assert result.get_attribute("data-status")
+
+    # An uploaded file (the exported Markdown) goes through the same verdict.
+    page.evaluate("() => { document.querySelector('[data-testid=verify-result]').textContent = ''; }")
+    page.get_by_test_id("verify-file").set_input_files(
+        {"name": "chat.md", "mimeType": "text/markdown", "buffer": content.encode("utf-8")}
+    )
+    page.get_by_test_id("verify-button").click()
+    result.filter(has_text="tier").wait_for(timeout=WAIT_MS)
+    assert result.get_attribute("data-tier")
