@@ -104,7 +104,7 @@ def static_routes(
         directory: serve this folder instead of the package's (for your own page files).
         cache_control: the ``Cache-Control`` value (``"public, max-age=31536000, immutable"``
             when your URLs carry a version).
-        name: the route name (``request.url_for(name, path="aigc-disclosure.js")``).
+        name: the name of the ``Mount``.
 
     Raises:
         ValueError: *prefix* does not start with ``/`` or ends with ``/``.
