@@ -8,6 +8,7 @@ suitable middle position of the text.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -313,6 +314,20 @@ class LanguageGuess:
         self._word = False
 
 
+@functools.lru_cache(maxsize=64)
+def _opens_in_latin(wording: str) -> bool:
+    """
+    Whether a label wording's first letter is Latin: it then takes ``[…]``, else 「【…】」.
+
+    The first letter (not :class:`LanguageGuess`) decides, as it did in every released
+    version, so a text labeled then is recognised as carrying this label now.
+    """
+    for c in wording:
+        if c.isalpha():
+            return not _is_cjk(ord(c))
+    return False
+
+
 def detect_language(text: str) -> Language | None:
     """
     ``"zh"`` or ``"en"`` by the script of *text*'s prose (see :class:`LanguageGuess`),
@@ -463,7 +478,7 @@ class ExplicitLabel:
             return f'<p class="aigc-label" data-aigc-label="explicit">{html.escape(self.text)}</p>'
         if self.text.startswith(("【", "[", "(", "（")):
             return self.text
-        return f"【{self.text}】" if detect_language(self.text) != "en" else f"[{self.text}]"
+        return f"[{self.text}]" if _opens_in_latin(self.text) else f"【{self.text}】"
 
     def prefix(self) -> str:
         """
