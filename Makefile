@@ -32,11 +32,13 @@ typecheck: install
 
 # The record-store tests run against a real PostgreSQL (scripts/test-postgres.sh starts one);
 # the export tests need LibreOffice and a CJK font (scripts/test-office.sh installs them); the
-# PySpark tests a JDK (scripts/test-jdk.sh installs one when `java` is missing).
+# PySpark tests a JDK (scripts/test-jdk.sh installs one when `java` is missing); the chat-page tests
+# Debian's chromium, driven by Playwright (scripts/test-browser.sh installs it when missing).
 # Branch coverage of the installed package, per file; the gate (fail_under) is in pyproject.toml.
 pytest: install
 	bash scripts/test-office.sh
 	bash scripts/test-jdk.sh >/dev/null
+	bash scripts/test-browser.sh
 	AIGCLABEL_TEST_POSTGRES_URL="$${AIGCLABEL_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)}" \
 		$(PY) -m pytest --cov=aigclabel --cov-report=term-missing
 
@@ -52,6 +54,8 @@ bench-quick: install
 	$(PY) bench/export.py --quick
 	$(PY) bench/verify_files.py --quick
 	$(PY) bench/format.py --quick
+	$(PY) bench/relay.py --quick
+	$(PY) bench/ui_latency.py --quick
 
 bench: install
 	$(PY) bench/run.py
