@@ -6,6 +6,7 @@ The demo chat page in a real browser (headless chromium): the interface tag of G
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -343,3 +344,39 @@ def test_export_and_verify(page: Any) -> None:
     page.get_by_test_id("verify-button").click()
     result.filter(has_text="tier").wait_for(timeout=WAIT_MS)
     assert result.get_attribute("data-tier")
+
+
+BROKEN_UI = {
+    "text": "本内容由人工智能生成",
+    "language": "zh-CN",
+    "produce_id": "p",
+    "opted_out": False,
+    "short_text": "AI",
+    "placement": "end",
+    "label_text": "本内容由人工智能生成",
+    "persistent": True,
+    "position": "near_content",
+    "explicit_label_in_text": True,
+}
+BROKEN_STREAM = (
+    f"event: aigc\ndata: {json.dumps({'produce_id': 'p', 'mark_id': '0badc0de', 'ui': BROKEN_UI})}\n\n"
+    'event: delta\ndata: {"text": "杭州是浙江省的省会"}\n\n'
+    'event: error\ndata: {"type": "APIConnectionError", "message": "upstream went away"}\n\n'
+)
+
+
+def test_failed_stream_keeps_label(page: Any) -> None:
+    """
+    A stream that fails after releasing text shows the error and the label under the partial text.
+    """
+    page.route(
+        "**/api/chat",
+        lambda route: route.fulfill(content_type="text/event-stream", body=BROKEN_STREAM.encode()),
+    )
+    index = send(page, "你好")
+    assert "error" == wait_settled(page, index)["status"]
+    article = message(page, index)
+    assert "APIConnectionError" in article.get_by_role("alert").inner_text()
+    visible = article.get_by_test_id("message-text").inner_text()
+    assert visible.startswith("杭州是浙江省的省会")
+    assert 1 == label_count(visible)

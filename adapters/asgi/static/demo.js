@@ -211,10 +211,14 @@ async function send(text) {
       },
       onDelta(piece) {
         const follow = nearBottom();
-        body.appendChild(document.createTextNode(piece));
         if (first) {
           first = false;
-          record("first-delta", { index, tagVisible: tagVisible() });
+          // Whether the tag is on screen at the moment the first token arrives (before it is shown).
+          const visible = tagVisible();
+          body.appendChild(document.createTextNode(piece));
+          record("first-delta", { index, tagVisible: visible });
+        } else {
+          body.appendChild(document.createTextNode(piece));
         }
         if (follow) scrollToBottom();
       },
@@ -233,13 +237,16 @@ async function send(text) {
       },
     },
   );
-  if (result.status === "aborted") {
+  // Stopped, failed or cut off: the text released so far may lack its end label, so show it.
+  if (result.status === "aborted" || (result.status !== "done" && body.textContent !== "")) {
     markAborted(article, state.ui);
-    const note = document.createElement("span");
-    note.className = "status";
-    note.textContent = t("stopped");
-    article.querySelector(".msg-foot").appendChild(note);
-    record("aborted", { index });
+    if (result.status === "aborted") {
+      const note = document.createElement("span");
+      note.className = "status";
+      note.textContent = t("stopped");
+      article.querySelector(".msg-foot").appendChild(note);
+      record("aborted", { index });
+    }
   }
   history.push({ role: "assistant", content: body.textContent });
   if (current === state) current = null;
