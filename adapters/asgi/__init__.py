@@ -12,7 +12,7 @@ aigclabel.adapters.asgi — the server side of a labeled chat front end (Starlet
 Needs the ``web`` extra (``pip install 'aigc-label[web]'``); importing this package without
 Starlette raises :class:`~aigclabel.exceptions.MissingDependencyError` (an ``ImportError``).
 
-.. versionadded:: 0.2.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ async code.
 This record of consent is the integrator's; the Art. 9 record of each release without the
 label is written by the labeler into its audit store.
 
-.. versionadded:: 0.2.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ class SQLiteConsentStore:
     Raises:
         ConsentStoreError: the database cannot be opened or initialised.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.3.0
     """
 
     def __init__(
@@ -374,6 +374,6 @@ def opt_out_for(user: str, store: ConsentStore, policy: LabelPolicy) -> OptOut |
         ConsentError: *user* is not a valid id.
         ConsentStoreError: the store cannot be read.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.3.0
     """
     return decide_consent(user, store, policy).opt_out

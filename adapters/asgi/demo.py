@@ -20,7 +20,7 @@ otherwise the in-process :class:`~.standin.StandInModel`. Each app has its own r
 and audit-chain key, an audit store and a consent store in a temporary folder (removed at
 shutdown), and accepts opt-outs under agreement version ``demo-v1``.
 
-.. versionadded:: 0.2.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def create_demo_app(
         MissingDependencyError: ``openai`` (the ``openai`` extra) or SQLAlchemy (``audit``)
             is not installed.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.3.0
     """
     from aigclabel.adapters.audit import open_record_sink
     from aigclabel.adapters.cli import DEMO_PRODUCER
@@ -423,7 +423,7 @@ def serve_demo(
             the port cannot be bound.
         MissingDependencyError: uvicorn is not installed (the ``web`` extra).
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.3.0
     """
     try:
         import uvicorn

@@ -32,7 +32,7 @@ Starlette is already the ``web`` extra's one framework dependency, and the disco
 handling has to be ours anyway (it must close the upstream and the label, which no generic
 SSE library knows about): one dependency fewer for the same behaviour.
 
-.. versionadded:: 0.2.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from typing import Any, Final
 
 import anyio
 from aigclabel.context import LabelContext
+from aigclabel.exceptions import AIGCLabelError
 from aigclabel.labeler import Labeler, StreamLabeler
 from aigclabel.middleware.common import aigc_item
 from starlette.responses import StreamingResponse
@@ -96,7 +97,7 @@ def _summary(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in ("produce_id", "mark_id", "explicit", "ui") if k in item}
 
 
-class UpstreamEventError(Exception):
+class UpstreamEventError(AIGCLabelError, RuntimeError):
     """
     The upstream stream itself reported an error event (Responses ``error`` /
     ``response.failed``, Anthropic ``error``).
@@ -249,10 +250,15 @@ class _TextLabeling:
         )
         return events
 
-    async def abort(self) -> None:
+    async def abort(self) -> list[bytes]:
+        """
+        End the label over what was delivered and record it; the events that carry the end
+        label, for a client that is still connected (an upstream error).
+        """
         self.finished = True
-        self.stream.abort()
+        tail = self.stream.abort()
         await self._labeler.acomplete(self.stream)
+        return [sse_event("delta", {"text": tail})] if tail else []
 
 
 class _Upstream:
@@ -350,7 +356,7 @@ class AIGCEventStream(StreamingResponse):
     upstream is closed and a self-labeled text is aborted and recorded before the response
     returns (bounded by *close_timeout* seconds).
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.3.0
     """
 
     media_type = "text/event-stream"
@@ -413,6 +419,10 @@ class AIGCEventStream(StreamingResponse):
                     yield reader.done()
         except Exception as exc:
             _log.warning("aigc-label: the relayed stream failed: %s: %s", type(exc).__name__, exc)
+            if text is not None and not text.finished:
+                # The client is still there: what it received gets its end label first.
+                for chunk in await text.abort():
+                    yield chunk
             yield sse_event("error", {"type": type(exc).__name__, "message": str(exc)})
         finally:
             # Runs on a normal end, an error, a cancellation (client gone) and aclose(): shielded,
@@ -518,7 +528,7 @@ def sse_relay(
     Upstream errors (at open or mid-stream) become one ``error`` event, after which the
     stream ends; a stream of ``str`` cut short by an error is aborted and recorded.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.3.0
     """
     return AIGCEventStream(
         labeler,

@@ -8,7 +8,7 @@ ES modules, whatever the platform's ``mimetypes`` table says), an ``ETag`` and
 ``Cache-Control: no-cache`` by default (the browser revalidates and gets ``304`` until the
 package is upgraded). Only plain file names directly in the folder are served.
 
-.. versionadded:: 0.2.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def static_routes(
     Raises:
         ValueError: *prefix* does not start with ``/`` or ends with ``/``.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.3.0
     """
     if not prefix.startswith("/") or prefix.endswith("/"):
         raise ValueError(f"prefix must start with '/' and not end with '/': {prefix!r}")

@@ -6,7 +6,7 @@ library of the ``openai`` SDK), so ``aigclabel demo --ui`` works offline, and it
 streams it opened, finished and saw closed, so tests can prove that a browser's "stop" reached
 the upstream.
 
-.. versionadded:: 0.2.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class StandInModel:
         opened, finished, closed: streams started, streamed to the end, and closed (by the
             reader finishing or going away); read them to check a disconnect reached the model.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.3.0
     """
 
     def __init__(self, *, delay: float = 0.03, chunk_chars: int = 4, fail_status: int | None = None) -> None:

@@ -14,7 +14,7 @@ import httpx
 import httpx2
 import openai
 import pytest
-from aigclabel import LabelContext, Labeler, OptOut, verify
+from aigclabel import DEFAULT_LABEL_TEXT, LabelContext, Labeler, OptOut, verify
 from aigclabel.adapters.asgi import AIGCEventStream, StandInModel, sse_event, sse_relay
 from aigclabel.adapters.audit import AuditStore
 from starlette.applications import Starlette
@@ -274,6 +274,26 @@ def test_error_mid_stream_after_deltas(labeler: Labeler, audit: AuditStore) -> N
     assert ("error", {"type": "ConnectionError", "message": "upstream reset"}) == events[-1]
     assert "delta" in names(events)
     assert ["generated", "completed"] == [r.kind for r in audit.query(user="err")]
+
+
+def test_a_failed_text_stream_ends_with_its_label_before_the_error(labeler: Labeler) -> None:
+    """
+    The client is still connected when the upstream fails: the text it received gets the end
+    label (and seal) in a last delta, then the error event; the whole verifies intact.
+    """
+
+    async def failing() -> AsyncIterator[str]:
+        yield "Hangzhou is the capital of Zhejiang. "
+        yield "West Lake is lovely. "
+        raise ConnectionError("upstream reset")
+
+    context = LabelContext(user="err2", language="en")
+    events = parse(post(app_for(lambda request: sse_relay(labeler, failing, context=context))).content)
+    text = "".join(data["text"] for name, data in events if name == "delta")
+
+    assert ["aigc", "delta", "delta", "delta", "error"] == names(events)
+    assert visible(text).endswith(f"[{DEFAULT_LABEL_TEXT['en']}]")
+    assert "intact" == verify(text, key=KEY).status
 
 
 def test_sync_openai_stream_is_read_in_a_thread(labeler: Labeler, audit: AuditStore) -> None:
