@@ -216,6 +216,7 @@ COPY = """([html, select]) => {
   for (const el of fixture.querySelectorAll('[data-ui]')) m.labelMessage(el, JSON.parse(el.dataset.ui));
   m.installCopyHandler(document);
   m.installCopyHandler(document);
+  m.installCopyHandler(fixture);
   const range = document.createRange();
   const [a, b] = select.map((s) => fixture.querySelector(s).firstChild);
   range.setStart(a, 1);
@@ -241,8 +242,9 @@ def _article(ui: dict[str, Any] | None, text: str, ident: str) -> str:
 
 def test_copy_handler_appends_once(js: Any) -> None:
     """
-    One listener however often installed; a selection across two labeled messages gets the
-    label once in text/plain, text/html and text/markdown, the selection kept whole.
+    One listener however often (and for however many roots) installed; a selection across two
+    labeled messages gets the label once in text/plain, text/html and text/markdown, the
+    selection kept whole.
     """
     second = {**UI_ZH, "produce_id": "p-3"}
     html = _article(UI_ZH, "第一条\u200b回答", "a") + _article(second, "第二条回答", "b")

@@ -242,23 +242,23 @@ function rangeTouches(range, el) {
   }
 }
 
-// The labeled messages a selection touches, and the labels (distinct, in order) to append.
-function touchedLabels(selection, root) {
+// The labels (distinct, in order) of the labeled, not opted-out messages a selection touches,
+// looking in every root given to installCopyHandler for this document.
+function touchedLabels(selection, roots) {
   const labels = [];
-  let touched = false;
-  const scope = root.querySelectorAll ? root : document;
-  const messages = Array.from(scope.querySelectorAll("[data-aigc-label]"));
+  const messages = [];
+  for (const root of roots) {
+    for (const el of root.querySelectorAll("[data-aigc-label]")) if (!messages.includes(el)) messages.push(el);
+  }
   for (let i = 0; i < selection.rangeCount; i += 1) {
     const range = selection.getRangeAt(i);
     for (const el of messages) {
-      if (!rangeTouches(range, el)) continue;
-      touched = true;
-      if (el.dataset.aigcOptedOut === "true") continue;
+      if (el.dataset.aigcOptedOut === "true" || !rangeTouches(range, el)) continue;
       const label = el.dataset.aigcLabel;
       if (label && !labels.includes(label)) labels.push(label);
     }
   }
-  return { touched, labels };
+  return labels;
 }
 
 function selectionHtml(selection) {
@@ -278,32 +278,41 @@ function trySetData(data, type, value) {
   }
 }
 
-const installed = new WeakSet();
+// One `copy` listener per document, whatever the number of roots installed in it.
+const rootsByDocument = new WeakMap();
+
+function onCopy(event) {
+  const doc = event.currentTarget;
+  const roots = rootsByDocument.get(doc);
+  const selection = doc.getSelection();
+  if (!roots || !selection || selection.isCollapsed || !event.clipboardData) return;
+  const text = selection.toString();
+  const missing = touchedLabels(selection, roots).filter((label) => !containsLabel(text, label));
+  if (missing.length === 0) return;
+  const suffix = missing.join("\n");
+  event.preventDefault();
+  event.clipboardData.setData("text/plain", `${text}\n\n${suffix}`);
+  const paragraphs = missing.map((l) => `<p data-aigc-label="true">${escapeHtml(l)}</p>`).join("");
+  event.clipboardData.setData("text/html", `${selectionHtml(selection)}${paragraphs}`);
+  trySetData(event.clipboardData, "text/markdown", `${text}\n\n${suffix}`);
+}
 
 /**
- * Install the document-level `copy` listener (once per root). When the selection touches
+ * Install the document-level `copy` listener (one per document; `root` limits the messages
+ * considered to that subtree, and several roots may be installed). When the selection touches
  * labeled messages that are not opted out and does not already contain their label, the copied
  * text/plain and text/html (and text/markdown where the browser allows it) get the label
  * appended once. Opted-out messages and unlabeled content are copied unchanged.
  */
 export function installCopyHandler(root = document) {
-  if (installed.has(root)) return root;
-  installed.add(root);
   const doc = root.ownerDocument || root;
-  doc.addEventListener("copy", (event) => {
-    const selection = (root.getSelection ? root : doc).getSelection();
-    if (!selection || selection.isCollapsed || !event.clipboardData) return;
-    const { labels } = touchedLabels(selection, root);
-    const text = selection.toString();
-    const missing = labels.filter((label) => !containsLabel(text, label));
-    if (missing.length === 0) return;
-    const suffix = missing.join("\n");
-    event.preventDefault();
-    event.clipboardData.setData("text/plain", `${text}\n\n${suffix}`);
-    const paragraphs = missing.map((l) => `<p data-aigc-label="true">${escapeHtml(l)}</p>`).join("");
-    event.clipboardData.setData("text/html", `${selectionHtml(selection)}${paragraphs}`);
-    trySetData(event.clipboardData, "text/markdown", `${text}\n\n${suffix}`);
-  });
+  let roots = rootsByDocument.get(doc);
+  if (!roots) {
+    roots = new Set();
+    rootsByDocument.set(doc, roots);
+    doc.addEventListener("copy", onCopy);
+  }
+  roots.add(root);
   return root;
 }
 
