@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aigclabel import verify
+from aigclabel import Labeler, LabelPolicy, verify
 
-from tests.helpers import KEY, REPO
+from tests.helpers import KEY, PRODUCER, REPO
 
 EXAMPLES = sorted((REPO / "examples").glob("*.py"))
 
@@ -250,3 +250,52 @@ def test_readme_names_only_public_helpers_that_exist() -> None:
     for fn in (assert_labeled, chunked, count_tokens, get_encoding):
         assert fn.__name__ in readme
         assert fn.__annotations__
+
+
+def test_readme_chat_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    The README's chat-front-end block serves a labeled SSE stream: aigc before the first delta,
+    done last, its text intact; the component is served next to it.
+    """
+    import httpx
+    import httpx2
+    import openai
+    from aigclabel.adapters.asgi import StandInModel
+    from aigclabel.adapters.asgi.standin import STAND_IN_URL
+    from aigclabel.middleware import wrap
+
+    from tests.adapters.asgi.support import parse
+
+    monkeypatch.chdir(tmp_path)
+    labeler = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+    client = wrap(
+        openai.AsyncOpenAI(
+            api_key="test",
+            base_url=STAND_IN_URL,
+            max_retries=0,
+            http_client=httpx2.AsyncClient(transport=StandInModel(delay=0).transport()),
+        ),
+        labeler,
+    )
+    block = next(b for b in _python_blocks() if "sse_relay(" in b)
+    namespace: dict[str, Any] = {
+        "labeler": labeler,
+        "client": client,
+        "MODEL": "stand-in",
+        "current_user": lambda request: "u-1",
+    }
+    exec(compile(block, "README.md", "exec"), namespace)
+
+    async def run() -> tuple[bytes, int]:
+        transport = httpx.ASGITransport(app=namespace["app"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            chat = await http.post("/api/chat", json={"messages": [{"role": "user", "content": "hi"}]})
+            script = await http.get("/static/aigc/aigc-disclosure.js")
+        return chat.content, script.status_code
+
+    body, script_status = asyncio.run(run())
+    namespace["consents"].close()
+    events = parse(body)
+
+    assert ("aigc", "done", 200) == (events[0][0], events[-1][0], script_status)
+    assert "intact" == verify(events[-1][1]["text"], key=KEY).status
