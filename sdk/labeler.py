@@ -543,15 +543,15 @@ class Labeler:
             return None
         language = detect_language(text) or "en"
         explicit = bool(verdict.evidence.explicit)
-        label_text = self.policy.label_text_for(language)
+        wording = self.policy.label_text_for(language)
         ui = UIDisclosure(
-            text=self.policy.ui_text or label_text,
+            text=self.policy.ui_text or wording,
             position=self.policy.ui_position,
             language="zh-CN" if language == "zh" else "en",
             produce_id=metadata.produce_id,
             explicit_label_in_text=explicit,
             placement=self.policy.placement if explicit else "none",
-            label_text=label_text if explicit else "",
+            label_text=ExplicitLabel(wording).render() if explicit else "",
         )
         return LabeledText(
             text=text,
@@ -927,16 +927,16 @@ class StreamLabeler:
             policy = self._labeler.policy
             language = self._language
             placement = self.placement
-            label_text = policy.label_text_for(language)
+            wording = policy.label_text_for(language)
             self._disclosure = UIDisclosure(
-                text=policy.ui_text or label_text,
+                text=policy.ui_text or wording,
                 position=policy.ui_position,
                 language="zh-CN" if language == "zh" else "en",
                 produce_id=self.produce_id,
                 explicit_label_in_text=placement != "none",
                 opted_out=self.opt_out is not None,
                 placement=placement,
-                label_text="" if placement == "none" else label_text,
+                label_text="" if placement == "none" else ExplicitLabel(wording).render(),
             )
         return self._disclosure
 

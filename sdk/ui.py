@@ -34,8 +34,9 @@ class UIDisclosure(BaseModel):
         short_text: the corner-mark form (「AI」), which GB 45438 allows for a tag that sits
             on the content (a badge); use :attr:`text` wherever the tag stands alone.
         placement: where the visible label is in the text (``none`` when it has none).
-        label_text: the wording of the visible label in the text (``""`` when none): what a
-            front end appends when the user copies part of the text or stops the stream.
+        label_text: the visible label as plain text, brackets included (「【本内容由人工智能生成】」;
+            ``""`` when the text has none): what a front end appends when the user copies
+            part of the text or stops the stream.
 
     A stream's tag is complete from its first content event
     (:attr:`~aigclabel.StreamLabeler.disclosure`) and equal to the final one.

@@ -117,10 +117,12 @@ def _server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackServer
     server.stop()
 
 
-@pytest.fixture(scope="session", name="browser")
+@pytest.fixture(scope="module", name="browser")
 def _browser() -> Iterator[Any]:
     """
-    One headless chromium for the session.
+    One headless chromium per module. Playwright's sync API keeps an event loop running in
+    the main thread while it is started: stopping it when the module ends lets the tests
+    that follow use ``asyncio.run`` again.
     """
     from playwright.sync_api import sync_playwright
 

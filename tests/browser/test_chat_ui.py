@@ -353,7 +353,7 @@ BROKEN_UI = {
     "opted_out": False,
     "short_text": "AI",
     "placement": "end",
-    "label_text": "本内容由人工智能生成",
+    "label_text": "【本内容由人工智能生成】",
     "persistent": True,
     "position": "near_content",
     "explicit_label_in_text": True,

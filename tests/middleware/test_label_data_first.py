@@ -72,7 +72,7 @@ def test_the_first_event_with_text_carries_the_tag(
     content_item = next(item for item in final["items"] if "field" not in item)
     assert start["ui"] == content_item["ui"]
     assert verify(text, key=KEY).produce_id == start["produce_id"] == start["ui"]["produce_id"]
-    expected = DEFAULT_LABEL_TEXT["en" if language == "en" else "zh"]
+    expected = f"[{DEFAULT_LABEL_TEXT['en']}]" if language == "en" else f"【{DEFAULT_LABEL_TEXT['zh']}】"
     assert (expected, "end", False) == (
         start["ui"]["label_text"],
         start["ui"]["placement"],

@@ -73,7 +73,7 @@ def test_the_tag_is_complete_before_the_first_text_is_released(
         stream.result.ui.placement,
         stream.result.ui.explicit_label_in_text,
     )
-    assert (ZH if placement != "none" else "") == stream.result.ui.label_text
+    assert (f"【{ZH}】" if placement != "none" else "") == stream.result.ui.label_text
     assert "AI" == stream.result.ui.short_text
 
 
