@@ -64,17 +64,23 @@ class HistoryHygiene:
     def _turn(self, turn: dict[str, Any]) -> bool:
         content = turn.get("content")
         if isinstance(content, str):
-            turn["content"] = self._clean(content)
+            turn["content"] = self.clean(content)
             return bool(turn["content"] != content)
         changed = False
         for part in content if isinstance(content, list) else ():
             if isinstance(part, dict) and isinstance(part.get("text"), str):
-                new = self._clean(part["text"])
+                new = self.clean(part["text"])
                 changed |= new != part["text"]
                 part["text"] = new
         return changed
 
-    def _clean(self, text: str) -> str:
+    def clean(self, text: str) -> str:
+        """
+        *text* without the runs of mark characters made by this labeler's key (other
+        producers' marks and other invisible characters stay).
+
+        .. versionadded:: 0.3.0
+        """
         if alphabet.MARK_RUN.search(text) is None:
             return text
         return alphabet.MARK_RUN.sub(lambda m: "" if self._ours(m.group()) else m.group(), text)
