@@ -1,0 +1,55 @@
+"""
+aigclabel.adapters.langchain — labeled LangChain chat models, messages and agents.
+
+* :class:`LabeledChatModel` wraps any LangChain chat model: ``invoke``, ``stream``, their
+  async and batch forms and the event streams return labeled text, with the label data in
+  ``response_metadata["aigc"]``;
+* :func:`label_message` / :func:`alabel_message` label one ``AIMessage`` (a copy);
+  :func:`drop_own_marks` keeps this labeler's marks out of the history sent to a model;
+  :func:`message_aigc` reads a message's or a stream chunk's label data;
+* :class:`AIGCLabelMiddleware` (imported on first use: it needs ``langchain`` and
+  ``langgraph``) labels the model calls of a ``langchain.agents.create_agent`` agent.
+
+Needs the ``langchain`` extra (``pip install 'aigc-label[langchain]'``, Python >= 3.11);
+importing this package without langchain-core raises
+:class:`~aigclabel.exceptions.MissingDependencyError` (an ``ImportError``).
+
+.. versionadded:: 0.3.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+try:
+    import langchain_core  # noqa: F401  (checked here so the error names the extra)
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess without langchain-core
+    from aigclabel.exceptions import MissingDependencyError
+
+    raise MissingDependencyError("langchain-core", "langchain") from exc
+
+from .chat_model import LabeledChatModel
+from .messages import AIGC_KEY, AIGC_START_KEY, alabel_message, drop_own_marks, label_message, message_aigc
+
+if TYPE_CHECKING:
+    from .agent import AIGCLabelMiddleware
+
+__all__ = [
+    "AIGC_KEY",
+    "AIGC_START_KEY",
+    "AIGCLabelMiddleware",
+    "LabeledChatModel",
+    "alabel_message",
+    "drop_own_marks",
+    "label_message",
+    "message_aigc",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The agent middleware needs langchain and langgraph: loaded only when asked for.
+    if name == "AIGCLabelMiddleware":
+        from .agent import AIGCLabelMiddleware
+
+        return AIGCLabelMiddleware
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
