@@ -182,6 +182,10 @@ def _cmd_demo(stdout: TextIO) -> int:
     wrong = verify(visible, key=secrets.token_hex(32))
     stdout.write("== with the wrong key ==\n" + _summary(wrong) + "\n\n")
     _demo_wrapped_client(labeler, demo_key, stdout)
+    stdout.write(
+        "\n== next: a chat page with the interface tag, stop, copy and the Art. 9 opt-out ==\n"
+        "aigclabel demo --ui    (pip install 'aigc-label[demo]'; serves on 127.0.0.1)\n"
+    )
     return 0 if verdict.status == "intact" else 1
 
 

@@ -223,6 +223,7 @@ def test_demo_runs_offline_and_shows_all_outcomes(monkeypatch: pytest.MonkeyPatc
         "status: forged",
         '"AIGC"',
         "stand-in model (offline)",
+        "aigclabel demo --ui",
     ):
         assert expected in out
     assert "status: intact" in out.split("a wrapped OpenAI client")[1]
