@@ -7,6 +7,7 @@ aigclabel.adapters.langchain — labeled LangChain chat models, messages and age
 * :func:`label_message` / :func:`alabel_message` label one ``AIMessage`` (a copy);
   :func:`drop_own_marks` keeps this labeler's marks out of the history sent to a model;
   :func:`message_aigc` reads a message's or a stream chunk's label data;
+* :func:`wrap_chat_model` labels at the transport of a ``ChatOpenAI`` / ``ChatAnthropic``;
 * :class:`AIGCLabelMiddleware` (imported on first use: it needs ``langchain`` and
   ``langgraph``) labels the model calls of a ``langchain.agents.create_agent`` agent.
 
@@ -30,6 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 from .chat_model import LabeledChatModel
 from .messages import AIGC_KEY, AIGC_START_KEY, alabel_message, drop_own_marks, label_message, message_aigc
+from .providers import wrap_chat_model
 
 if TYPE_CHECKING:
     from .agent import AIGCLabelMiddleware
@@ -43,6 +45,7 @@ __all__ = [
     "drop_own_marks",
     "label_message",
     "message_aigc",
+    "wrap_chat_model",
 ]
 
 
