@@ -306,21 +306,27 @@ def test_missing_dependency_error_survives_pickling() -> None:
 # -- dependencies -------------------------------------------------------------------------
 
 
-def test_langchain_core_is_an_extra_not_a_dependency() -> None:
+def test_langchain_is_an_extra_not_a_dependency() -> None:
     """
-    Nothing in the package imports langchain, so it is installed only with ``[langchain]``.
+    langchain-core and langchain come only with ``[langchain]``, pinned to the tested majors.
     """
     required = {_dist(r) for r in PYPROJECT["project"]["dependencies"]}
+    pins = sorted(PYPROJECT["project"]["optional-dependencies"]["langchain"])
 
-    assert (False, True) == ("langchain-core" in required, "langchain-core" in EXTRAS["langchain"])
+    assert set() == required & {"langchain-core", "langchain"}
+    assert ["langchain-core>=1.8,<2", "langchain>=1.5,<2"] == pins
 
 
-def test_no_package_module_imports_langchain() -> None:
+def test_only_the_langchain_adapter_imports_langchain() -> None:
     """
-    The ``[langchain]`` extra is optional because no module imports langchain at all.
+    The ``[langchain]`` extra stays optional: no module outside ``aigclabel.adapters.langchain``
+    imports langchain (that package raises MissingDependencyError without it).
     """
+    adapter = Path(aigclabel.adapters.__file__).resolve().parent / "langchain"
     importers = []
     for path in _package_files():
+        if adapter in path.parents:
+            continue
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             names = (
                 [a.name for a in node.names]
@@ -329,10 +335,30 @@ def test_no_package_module_imports_langchain() -> None:
                 if isinstance(node, ast.ImportFrom)
                 else []
             )
-            if any(n.split(".")[0].startswith("langchain") for n in names):
+            if any(n.split(".")[0].startswith(("langchain", "langgraph")) for n in names):
                 importers.append(path.name)
 
     assert [] == importers
+
+
+def test_langchain_adapter_without_langchain_core_names_the_extra() -> None:
+    """
+    Importing the adapter without langchain-core raises MissingDependencyError naming ``[langchain]``.
+    """
+    code = (
+        "import sys\n"
+        "sys.modules['langchain_core'] = None\n"
+        "from aigclabel.exceptions import MissingDependencyError\n"
+        "try:\n"
+        "    import aigclabel.adapters.langchain\n"
+        "except MissingDependencyError as exc:\n"
+        "    print(exc.package, exc.extra)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert "langchain-core langchain" == done.stdout.strip()
 
 
 # -- a bare install, simulated: every optional module blocked in a fresh interpreter ------
