@@ -26,6 +26,7 @@ from aigclabel.middleware.history import HistoryHygiene
 from langchain_core.callbacks import (
     AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
+    BaseCallbackHandler,
     CallbackManager,
     CallbackManagerForLLMRun,
 )
@@ -437,7 +438,7 @@ def _inner_config(
     """
     if run_manager is None:
         return {"callbacks": []}
-    tracers = [
+    tracers: list[BaseCallbackHandler] = [
         handler
         for handler in run_manager.inheritable_handlers
         if isinstance(handler, BaseTracer | AsyncBaseTracer)
