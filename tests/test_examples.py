@@ -97,6 +97,15 @@ def test_async_streaming_example_labels_stream() -> None:
     assert "intact" == verify(asyncio.run(module.main()), key=module.KEY).status
 
 
+def test_langchain_chat_example_labels_invoke_and_stream() -> None:
+    """
+    The LangChain example labels an invoke and a stream of a fake chat model; both verify intact.
+    """
+    module = load(REPO / "examples" / "langchain_chat.py")
+
+    assert ["intact", "intact"] == [verify(t, key=module.KEY).status for t in module.main()]
+
+
 def test_every_example_is_exercised() -> None:
     """
     Every script in examples/ has a test here (the stand-in module is a helper, not an example).
@@ -108,6 +117,7 @@ def test_every_example_is_exercised() -> None:
         "wrap_httpx_compatible",
         "async_streaming",
         "platform_upload",
+        "langchain_chat",
     }
 
     assert tested == {p.stem for p in EXAMPLES} - {"standin"}
