@@ -40,8 +40,10 @@ from aigclabel.middleware.common import aigc_item
 from aigclabel.middleware.history import HistoryHygiene
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langgraph.config import get_config
 from langgraph.stream import ProtocolEvent, StreamTransformer
 
+from .chat_model import LabeledChatModel
 from .messages import AIGC_KEY, _drop, _text_at, _text_positions, alabel_message, label_message
 
 __all__ = ["AIGCLabelMiddleware", "ContextHook"]
@@ -104,6 +106,8 @@ class AIGCLabelMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         """
         Call the model with a clean history, then label its reply (a copy) and record opt-outs.
         """
+        if self._labels_itself(request):
+            return handler(request)
         context, decision = self._decide(request)
         result: Any = handler(self._clean(request))
         labeled = [
@@ -120,6 +124,8 @@ class AIGCLabelMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         """
         :meth:`wrap_model_call` for async agents: the opt-out record is awaited.
         """
+        if self._labels_itself(request):
+            return await handler(request)
         context, decision = self._decide(request)
         result: Any = await handler(self._clean(request))
         labeled = [
@@ -131,6 +137,21 @@ class AIGCLabelMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         return self._release(result, labeled)
 
     # --- the steps ------------------------------------------------------------------------------
+
+    def _labels_itself(self, request: ModelRequest[Any]) -> bool:
+        """
+        Whether the agent's model is a ``LabeledChatModel`` with this labeler: its replies (and
+        their tokens, in every stream) are labeled and recorded already; labeling them again
+        would add a second set of marks under an opt-out. The v3 transformer is told to leave
+        this call's events alone.
+        """
+        model = request.model
+        if not (isinstance(model, LabeledChatModel) and model.labeler is self.labeler):
+            return False
+        namespace = _checkpoint_ns()
+        if namespace is not None:
+            self._board.leave_alone(namespace)
+        return True
 
     def _decide(self, request: ModelRequest[Any]) -> tuple[LabelContext | None, OptOutDecision]:
         context = self._context(request) if self._context is not None else None
@@ -151,6 +172,18 @@ class AIGCLabelMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             if message.id:
                 self._board.put(message.id, message)
         return _with_messages(result, labeled)
+
+
+def _checkpoint_ns() -> str | None:
+    """
+    The checkpoint namespace of the running model node (its stream events carry the same).
+    """
+    try:
+        config = get_config()
+    except RuntimeError:  # not inside a graph run
+        return None
+    namespace = config.get("configurable", {}).get("checkpoint_ns")
+    return namespace if isinstance(namespace, str) else None
 
 
 def _targets(result: Any, request: ModelRequest[Any]) -> list[tuple[AIMessage, bool]]:
@@ -202,12 +235,26 @@ class _Board:
     different threads and in either order.
     """
 
-    __slots__ = ("_entries", "_lock", "_size")
+    __slots__ = ("_entries", "_lock", "_size", "_untouched")
 
     def __init__(self, size: int) -> None:
         self._entries: OrderedDict[str, AIMessage] = OrderedDict()
+        self._untouched: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._size = size
+
+    def leave_alone(self, namespace: str) -> None:
+        """
+        The model calls of the node running in *namespace* label their own replies.
+        """
+        with self._lock:
+            self._untouched[namespace] = None
+            while len(self._untouched) > self._size:
+                self._untouched.popitem(last=False)
+
+    def left_alone(self, namespace: object) -> bool:
+        with self._lock:
+            return isinstance(namespace, str) and namespace in self._untouched
 
     def put(self, message_id: str, message: AIMessage) -> None:
         with self._lock:
@@ -361,10 +408,13 @@ class _LabelStreamTransformer(StreamTransformer):
         if not isinstance(data, tuple) or len(data) != 2:
             return
         payload, metadata = data
+        if isinstance(metadata, dict) and self._board.left_alone(metadata.get("checkpoint_ns")):
+            return  # a LabeledChatModel's call: labeled already
         if isinstance(payload, AIMessage) and not isinstance(payload, AIMessageChunk):
             # A whole reply (a model that does not stream): the labeled copy goes out.
             labeled = self._board.get(payload.id) if payload.id else None
-            if labeled is None and _block_texts(payload) and not _looks_like_json(payload):
+            has_text = any(text.strip() for text in _block_texts(payload).values())
+            if labeled is None and has_text and not _looks_like_json(payload):
                 labeled = yield ("label", payload)
             if labeled is not None:
                 params["data"] = (labeled, metadata)
