@@ -106,6 +106,15 @@ def test_langchain_chat_example_labels_invoke_and_stream() -> None:
     assert ["intact", "intact"] == [verify(t, key=module.KEY).status for t in module.main()]
 
 
+def test_langchain_agent_example_labels_the_answer_and_the_v3_stream() -> None:
+    """
+    The agent example labels the final answer and the v3 streamed tokens; both verify intact.
+    """
+    module = load(REPO / "examples" / "langchain_agent.py")
+
+    assert ["intact", "intact"] == [verify(t, key=module.KEY).status for t in module.main()]
+
+
 def test_every_example_is_exercised() -> None:
     """
     Every script in examples/ has a test here (the stand-in module is a helper, not an example).
@@ -118,6 +127,7 @@ def test_every_example_is_exercised() -> None:
         "async_streaming",
         "platform_upload",
         "langchain_chat",
+        "langchain_agent",
     }
 
     assert tested == {p.stem for p in EXAMPLES} - {"standin"}
