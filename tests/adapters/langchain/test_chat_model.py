@@ -373,3 +373,26 @@ def test_identity_names_the_inner_model(labeler: Labeler) -> None:
     model = labeled(labeler, TEXT)
     assert "aigc-labeled-generic-fake-chat-model" == model._llm_type
     assert "generic-fake-chat-model" == model._identifying_params["inner"]["_type"]
+
+
+def test_leaving_an_astream_early_records_what_was_delivered(audited: Labeler, store_url: str) -> None:
+    """
+    astream left early and closed: the start record, then a completion record of what was delivered.
+    """
+
+    async def consume() -> None:
+        with audited.context(user="u-1", opt_out=OPT_OUT):
+            stream = labeled(audited, TEXT).astream("hi")
+            async for chunk in stream:
+                if chunk.content:
+                    break
+            await stream.aclose()  # type: ignore[attr-defined]
+        for _ in range(10):  # LangChain does not close the hook generator: the loop finalizes it
+            await asyncio.sleep(0)
+
+    asyncio.run(consume())
+    store = AuditStore.open(store_url)
+    try:
+        assert ["generated", "completed"] == [r.kind for r in store.query()]
+    finally:
+        store.close()
