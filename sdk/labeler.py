@@ -517,6 +517,20 @@ class Labeler:
         """
         await self._recorder.aclose()
 
+    def own_label(self, text: str, *, explicit_needed: bool = False) -> LabeledText | None:
+        """
+        The label *text* already carries from this labeler — intact, this producer, this
+        ``Label`` value — as a :class:`LabeledText` (metadata with ``ReservedCode1``, tag,
+        ids), or ``None``.
+
+        For layers that receive text a labeling transport already labeled (a LangChain model
+        over a wrapped client) and need its label data without labeling it twice. With
+        *explicit_needed*, a text without the visible label does not count.
+
+        .. versionadded:: 0.3.0
+        """
+        return self._own_label(text, explicit_needed=explicit_needed)
+
     def _own_label(self, text: str, *, explicit_needed: bool) -> LabeledText | None:
         """
         The label *text* already carries from this labeler, intact, or ``None``.

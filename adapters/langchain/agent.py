@@ -44,7 +44,7 @@ from langgraph.config import get_config
 from langgraph.stream import ProtocolEvent, StreamTransformer
 
 from .chat_model import LabeledChatModel
-from .messages import AIGC_KEY, _drop, _text_at, _text_positions, alabel_message, label_message
+from .messages import AIGC_KEY, alabel_message, drop_marks, label_message, text_at, text_positions
 
 __all__ = ["AIGCLabelMiddleware", "ContextHook"]
 
@@ -162,7 +162,7 @@ class AIGCLabelMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     def _clean(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
         if self._hygiene is None:
             return request
-        messages = _drop(request.messages, self._hygiene)
+        messages = drop_marks(request.messages, self._hygiene)
         if all(a is b for a, b in zip(messages, request.messages, strict=True)):
             return request
         return request.override(messages=messages)  # type: ignore[arg-type]  # AnyMessage is BaseMessage
@@ -220,7 +220,7 @@ def _with_messages(result: Any, labeled: list[AIMessage]) -> Any:
 
 
 def _looks_like_json(message: AIMessage) -> bool:
-    text = "".join(_text_at(message.content, at) for at in _text_positions(message.content)).lstrip()
+    text = "".join(text_at(message.content, at) for at in text_positions(message.content)).lstrip()
     return text[:1] in ("{", "[")
 
 
@@ -276,10 +276,10 @@ def _block_texts(message: AIMessage) -> dict[int, str]:
     if isinstance(content, str):
         return {0: content}
     out: dict[int, str] = {}
-    for at in _text_positions(content):
+    for at in text_positions(content):
         block = content[at]
         index = block.get("index", at) if isinstance(block, dict) else at
-        out[index if isinstance(index, int) else at] = _text_at(content, at)
+        out[index if isinstance(index, int) else at] = text_at(content, at)
     return out
 
 

@@ -48,14 +48,14 @@ from pydantic import ConfigDict, PrivateAttr
 from .messages import (
     AIGC_KEY,
     AIGC_START_KEY,
-    _drop,
-    _replace,
-    _text_at,
-    _text_positions,
     aigc_object,
     alabel_message,
+    drop_marks,
     label_message,
+    replace_texts,
     start_object,
+    text_at,
+    text_positions,
 )
 
 __all__ = ["LabeledChatModel"]
@@ -213,7 +213,7 @@ class LabeledChatModel(BaseChatModel):
         self, messages: list[BaseMessage], kwargs: dict[str, Any]
     ) -> tuple[list[BaseMessage], dict[str, Any], bool]:
         structured = bool(kwargs.pop(_STRUCTURED, False)) or kwargs.get("response_format") is not None
-        return _drop(messages, self._hygiene), kwargs, structured
+        return drop_marks(messages, self._hygiene), kwargs, structured
 
     def _generate(
         self,
@@ -312,7 +312,7 @@ class _StreamState:
 
     def feed(self, chunk: AIMessageChunk) -> AIMessageChunk:
         content = chunk.content
-        positions = _text_positions(content)
+        positions = text_positions(content)
         update: dict[str, Any] = {"chunk_position": None}  # the last chunk is ours
         if chunk.id is not None and chunk.id.startswith(_LC_RUN_PREFIX):
             update["id"] = None
@@ -322,7 +322,7 @@ class _StreamState:
                 block = content[at]
                 if isinstance(block, dict) and "index" in block:
                     self.last_index = block["index"]
-        texts = {at: _text_at(content, at) for at in positions}
+        texts = {at: text_at(content, at) for at in positions}
         self.has_text = self.has_text or any(text.strip() for text in texts.values())
         stream = self.stream
         if stream is None:
@@ -330,7 +330,7 @@ class _StreamState:
             return chunk.model_copy(update=update)
         outs = {at: stream.feed(text) for at, text in texts.items()}
         if positions:
-            update["content"] = _replace(content, outs)
+            update["content"] = replace_texts(content, outs)
         if not self.started and any(outs.values()):
             self.started = True
             update["response_metadata"] = {
@@ -463,7 +463,7 @@ def _prior_label(text: str, labeler: Labeler) -> LabeledText | None:
     """
     The label *text* already carries from *labeler*, intact, or ``None``.
     """
-    return labeler._own_label(text, explicit_needed=False)
+    return labeler.own_label(text)
 
 
 def _recovered(message: AIMessage, labeler: Labeler) -> AIMessage:
@@ -471,8 +471,8 @@ def _recovered(message: AIMessage, labeler: Labeler) -> AIMessage:
     A reply the inner transport labeled: passed on unchanged, its label data read from its
     text (or, for a text that does not carry this labeler's intact label, labeled here).
     """
-    positions = _text_positions(message.content)
-    text = "".join(_text_at(message.content, at) for at in positions)
+    positions = text_positions(message.content)
+    text = "".join(text_at(message.content, at) for at in positions)
     if not text.strip():
         labeled = labeler.describe()
     else:

@@ -84,13 +84,13 @@ def label_message(
     Raises:
         OptOutError: the opt-out could not be recorded and the policy says to raise.
     """
-    texts = _text_positions(message.content)
+    texts = text_positions(message.content)
     if structured or not _has_text(message.content, texts):
         labeled = labeler.describe(context=context, decision=decision)
         return _with_data(message, message.content, labeled, labeler)
     if len(texts) == 1:
-        result = labeler.label(_text_at(message.content, texts[0]), context=context, decision=decision)
-        return _with_data(message, _replace(message.content, {texts[0]: result.text}), result, labeler)
+        result = labeler.label(text_at(message.content, texts[0]), context=context, decision=decision)
+        return _with_data(message, replace_texts(message.content, {texts[0]: result.text}), result, labeler)
     stream = labeler.stream(context=context, decision=decision)
     content, result = _label_blocks(message.content, texts, stream)
     labeler.complete(stream)
@@ -109,13 +109,13 @@ async def alabel_message(
     :func:`label_message` for async callers: the opt-out record is awaited
     (:meth:`~aigclabel.Labeler.alabel`), the event loop never blocks on the record sink.
     """
-    texts = _text_positions(message.content)
+    texts = text_positions(message.content)
     if structured or not _has_text(message.content, texts):
         labeled = labeler.describe(context=context, decision=decision)
         return _with_data(message, message.content, labeled, labeler)
     if len(texts) == 1:
-        result = await labeler.alabel(_text_at(message.content, texts[0]), context=context, decision=decision)
-        return _with_data(message, _replace(message.content, {texts[0]: result.text}), result, labeler)
+        result = await labeler.alabel(text_at(message.content, texts[0]), context=context, decision=decision)
+        return _with_data(message, replace_texts(message.content, {texts[0]: result.text}), result, labeler)
     stream = await labeler.astream(context=context, decision=decision)
     content, result = _label_blocks(message.content, texts, stream)
     await labeler.acomplete(stream)
@@ -131,7 +131,7 @@ def drop_own_marks(messages: Sequence[BaseMessage], labeler: Labeler) -> list[Ba
     marks, other invisible characters and the visible label stay. Changed messages are
     copies; the others (and every non-AI message) are passed on as they are.
     """
-    return _drop(messages, HistoryHygiene(labeler))
+    return drop_marks(messages, HistoryHygiene(labeler))
 
 
 def message_aigc(message: BaseMessage) -> AIGCInfo | None:
@@ -152,21 +152,25 @@ def message_aigc(message: BaseMessage) -> AIGCInfo | None:
 # --- helpers shared with the chat model --------------------------------------------------------
 
 
-def _drop(messages: Sequence[BaseMessage], hygiene: HistoryHygiene) -> list[BaseMessage]:
+def drop_marks(messages: Sequence[BaseMessage], hygiene: HistoryHygiene) -> list[BaseMessage]:
+    """
+    :func:`drop_own_marks` with a prepared :class:`HistoryHygiene` (which caches what it
+    decoded: keep one per labeler on a hot path).
+    """
     out: list[BaseMessage] = []
     for message in messages:
         if isinstance(message, AIMessage):
             content = message.content
-            positions = _text_positions(content)
-            cleaned = {at: hygiene.clean(_text_at(content, at)) for at in positions}
-            changed = {at: text for at, text in cleaned.items() if text != _text_at(content, at)}
+            positions = text_positions(content)
+            cleaned = {at: hygiene.clean(text_at(content, at)) for at in positions}
+            changed = {at: text for at, text in cleaned.items() if text != text_at(content, at)}
             if changed:
-                message = message.model_copy(update={"content": _replace(content, changed)})
+                message = message.model_copy(update={"content": replace_texts(content, changed)})
         out.append(message)
     return out
 
 
-def _text_positions(content: str | list[str | dict[str, Any]]) -> list[int]:
+def text_positions(content: str | list[str | dict[str, Any]]) -> list[int]:
     """
     Where the text of *content* is: ``[-1]`` for a string, else the indexes of text blocks
     (bare strings and ``{"type": "text", "text": ...}``) in order.
@@ -181,7 +185,10 @@ def _text_positions(content: str | list[str | dict[str, Any]]) -> list[int]:
     ]
 
 
-def _text_at(content: str | list[str | dict[str, Any]], at: int) -> str:
+def text_at(content: str | list[str | dict[str, Any]], at: int) -> str:
+    """
+    The text at position *at* of *content* (see :func:`text_positions`).
+    """
     if isinstance(content, str):
         return content
     block = content[at]
@@ -189,10 +196,10 @@ def _text_at(content: str | list[str | dict[str, Any]], at: int) -> str:
 
 
 def _has_text(content: str | list[str | dict[str, Any]], positions: list[int]) -> bool:
-    return any(_text_at(content, at).strip() for at in positions)
+    return any(text_at(content, at).strip() for at in positions)
 
 
-def _replace(
+def replace_texts(
     content: str | list[str | dict[str, Any]], texts: dict[int, str]
 ) -> str | list[str | dict[str, Any]]:
     """
@@ -215,10 +222,10 @@ def _label_blocks(
     Several text blocks labeled as one text, in order: each block gets what the stream
     releases for it, the last one the end label and seal.
     """
-    outs = {at: stream.feed(_text_at(content, at)) for at in positions}
+    outs = {at: stream.feed(text_at(content, at)) for at in positions}
     outs[positions[-1]] += stream.finish()
     assert stream.result is not None  # set by finish()
-    return _replace(content, outs), stream.result
+    return replace_texts(content, outs), stream.result
 
 
 def aigc_object(labeler: Labeler, item: dict[str, Any], *, stage: str = "end") -> dict[str, Any]:
