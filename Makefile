@@ -56,6 +56,8 @@ bench-quick: install
 	$(PY) bench/format.py --quick
 	$(PY) bench/relay.py --quick
 	$(PY) bench/ui_latency.py --quick
+	$(PY) bench/langchain_chat.py --quick
+	$(PY) bench/langchain_agent.py --quick
 
 bench: install
 	$(PY) bench/run.py
