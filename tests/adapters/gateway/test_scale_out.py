@@ -1,0 +1,198 @@
+"""
+Scale-out: two `aigclabel serve` processes on one PostgreSQL record store keep one chain.
+
+Both processes label for the same producer, read the same consent store, and record every opt-out
+release in one store (a fresh PostgreSQL schema per test, see `tests.adapters.audit`). Opted-out
+requests, JSON and streamed, go to both concurrently, interleaved; afterwards the store holds one
+record per request, in one chain that verifies.
+
+The PostgreSQL URL comes from ``AIGCLABEL_TEST_POSTGRES_URL`` (``bash scripts/test-postgres.sh``
+starts a server and prints it); without it the test fails, like the record store's own tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aigclabel import verify
+from aigclabel.adapters.asgi import SQLiteConsentStore
+from aigclabel.adapters.audit import AuditStore
+
+from tests.adapters.audit import postgres_schema_url
+from tests.adapters.gateway.upstream_server import StandIn
+from tests.helpers import CHAIN_KEY, KEY, PRODUCER
+from tests.middleware.upstream import Scenario
+
+AGREEMENT = "2025-09"
+USER_HEADER = "x-end-user"
+TEXT = "杭州是浙江省的省会，以西湖闻名。Two gateways, one chain. " * 4
+#: Requests sent to each process.
+PER_PROCESS = 16
+#: Seconds a process may take to start, and to stop after SIGTERM.
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+AIGCLABEL = Path(sys.executable).with_name("aigclabel")
+
+
+class Gateway:
+    """
+    One `aigclabel serve` subprocess on a free loopback port (`--port 0`).
+    """
+
+    def __init__(self, upstream: str, policy: Path, log: Path) -> None:
+        self.log = log
+        argv = [str(AIGCLABEL), "serve", "--upstream", upstream, "--policy", str(policy), "--port", "0"]
+        self.popen = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=log.open("wb"), text=True, env=dict(os.environ)
+        )
+        found: list[str] = []
+        stdout = self.popen.stdout
+        assert stdout is not None
+
+        def read() -> None:
+            for line in stdout:
+                if line.startswith("serving on "):
+                    found.append(line.split()[2].rstrip("/"))
+                    return
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(START_TIMEOUT)
+        if not found:
+            self.stop()
+            pytest.fail(
+                f"`aigclabel serve` did not announce its URL within {START_TIMEOUT:.0f} s:\n{self.errors()}"
+            )
+        self.url = found[0]
+
+    def errors(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def stop(self) -> int:
+        """
+        SIGTERM (graceful shutdown), then SIGKILL after STOP_TIMEOUT; the exit status.
+        """
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(STOP_TIMEOUT)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        return self.popen.returncode
+
+
+@pytest.fixture(name="store_url")
+def _store_url() -> Iterator[str]:
+    with postgres_schema_url() as url:
+        yield url
+
+
+@pytest.fixture(name="gateways")
+def _gateways(store_url: str, tmp_path: Path) -> Iterator[list[Gateway]]:
+    users = [f"user-{i}" for i in range(2 * PER_PROCESS)]
+    consent = tmp_path / "consent.db"
+    with SQLiteConsentStore(consent) as store:
+        for user in users:
+            store.set(user, opted_out=True, agreement_version=AGREEMENT)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        "[aigclabel]\n"
+        f"producer = {json.dumps(PRODUCER)}\n"
+        f"key = {json.dumps(KEY)}\n"
+        f"audit_store = {json.dumps(store_url)}\n"
+        f"audit_chain_key = {json.dumps(CHAIN_KEY)}\n"
+        f"opt_out_agreements = [{json.dumps(AGREEMENT)}]\n"
+        "[gateway]\n"
+        f"user_header = {json.dumps(USER_HEADER)}\n"
+        f"consent_store = {json.dumps(str(consent))}\n",
+        encoding="utf-8",
+    )
+    with StandIn(Scenario(text=TEXT, chunk_size=9)) as upstream:
+        upstream.chunk_delay = 0.002
+        started: list[Gateway] = []
+        try:
+            for name in ("a", "b"):
+                started.append(Gateway(upstream.url, policy, tmp_path / f"gateway-{name}.log"))
+            yield started
+        finally:
+            for gateway in started:
+                gateway.stop()
+
+
+async def _ask(client: httpx.AsyncClient, url: str, user: str, stream: bool) -> dict[str, Any]:
+    """
+    One opted-out chat completion; its text and the ProduceID its `aigc` data names.
+    """
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": stream}
+    headers = {"authorization": "Bearer sk-test", USER_HEADER: user}
+    if not stream:
+        response = await client.post(url + "/v1/chat/completions", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        doc = response.json()
+        return {"user": user, "text": doc["choices"][0]["message"]["content"], "aigc": doc["aigc"]}
+    pieces: list[str] = []
+    aigc: dict[str, Any] | None = None
+    async with client.stream("POST", url + "/v1/chat/completions", json=body, headers=headers) as response:
+        assert response.status_code == 200, await response.aread()
+        async for line in response.aiter_lines():
+            if not line.startswith("data: {"):
+                continue
+            chunk = json.loads(line[len("data: ") :])
+            pieces.extend((c.get("delta") or {}).get("content") or "" for c in chunk.get("choices", []))
+            if (chunk.get("aigc") or {}).get("stage") == "end":
+                aigc = chunk["aigc"]
+    assert aigc is not None
+    return {"user": user, "text": "".join(pieces), "aigc": aigc}
+
+
+async def _interleaved(gateways: list[Gateway]) -> list[dict[str, Any]]:
+    calls = []
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
+        for i in range(PER_PROCESS):
+            for j, gateway in enumerate(gateways):
+                calls.append(_ask(client, gateway.url, f"user-{2 * i + j}", stream=i % 2 == 1))
+        return list(await asyncio.gather(*calls))
+
+
+def test_two_gateway_processes_write_one_postgresql_chain_that_verifies(
+    gateways: list[Gateway], store_url: str
+) -> None:
+    """
+    32 opted-out requests (JSON and streamed), interleaved and concurrent over two processes:
+    every answer is without the visible label and keeps its marks; the store holds exactly one
+    record per answer (user and ProduceID), numbered 1…32 in one chain that verifies; both
+    processes then stop cleanly.
+    """
+    answers = asyncio.run(_interleaved(gateways))
+    for gateway in gateways:
+        assert gateway.popen.poll() is None, gateway.errors()
+    store = AuditStore.open(store_url, chain_key=CHAIN_KEY.encode(), create=False)
+    try:
+        records = list(store.query())
+        report = store.verify()
+    finally:
+        store.close()
+    expected = {(a["user"], a["aigc"]["items"][0]["produce_id"]) for a in answers}
+    exits = [gateway.stop() for gateway in gateways]
+
+    assert all(a["aigc"]["items"][0]["ui"]["opted_out"] for a in answers)
+    assert all(verify(a["text"], key=KEY).produce_id == a["aigc"]["items"][0]["produce_id"] for a in answers)
+    assert len(expected) == 2 * PER_PROCESS
+    assert {(r.user, r.produce_id) for r in records} == expected
+    assert [r.seq for r in records] == list(range(1, 2 * PER_PROCESS + 1))
+    assert (report.ok, report.records, report.reason) == (True, 2 * PER_PROCESS, None)
+    assert exits == [0, 0]
