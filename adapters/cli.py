@@ -105,6 +105,23 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="with --ui: loopback address to bind")
     demo.add_argument("--port", type=int, default=8765, help="with --ui: port (0: any free port)")
     demo.add_argument("--no-browser", action="store_true", help="with --ui: do not open a browser")
+    serve = sub.add_parser(
+        "serve", help="run the labeling gateway, an OpenAI/Anthropic-compatible proxy (gateway extra)"
+    )
+    serve.add_argument(
+        "--upstream", required=True, help="the upstream's base URL, e.g. https://api.openai.com"
+    )
+    serve.add_argument("--policy", required=True, help="TOML policy file (may hold a [gateway] table)")
+    serve.add_argument("--tenants", help="TOML file mapping gateway keys to tenants")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8787, help="port (default 8787; 0: any free port)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--user-header", help="request header naming the end user, e.g. x-end-user")
+    serve.add_argument("--consent-store", help="SQLite consent store granting Art. 9 opt-outs")
+    serve.add_argument(
+        "--trusted-control", action="store_true", help="pass callers' x-aigc-* headers (trusted callers only)"
+    )
+    serve.add_argument("--shutdown-timeout", type=float, help="seconds in-flight streams get on shutdown")
     add_audit_commands(sub)
     add_files_commands(sub)
     add_export_command(sub)
@@ -302,6 +319,29 @@ def _stand_in_model(lib: Any) -> Any:
     return handler
 
 
+def _cmd_serve(args: argparse.Namespace, stdout: TextIO) -> int:
+    if args.workers < 1:
+        raise BadInput("--workers must be at least 1")
+    from .gateway.server import serve
+
+    settings = {
+        "user_header": args.user_header,
+        "consent_store": args.consent_store,
+        "trusted_control": True if args.trusted_control else None,
+        "shutdown_timeout": args.shutdown_timeout,
+    }
+    load_args: dict[str, Any] = {
+        "policy_file": args.policy,
+        "upstream": args.upstream,
+        "tenants_file": args.tenants,
+    }
+    load_args.update({k: v for k, v in settings.items() if v is not None})
+    try:
+        return serve(load_args, host=args.host, port=args.port, workers=args.workers, stdout=stdout)
+    except OSError as exc:
+        raise BadInput(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+
+
 def main(
     argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None
 ) -> int:
@@ -323,6 +363,8 @@ def main(
             return run_files(args, stdin, stdout)
         if args.command == "export":
             return run_export(args, stdin, stdout)
+        if args.command == "serve":
+            return _cmd_serve(args, stdout)
         if args.ui:
             from .asgi.demo import serve_demo
 

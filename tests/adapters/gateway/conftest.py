@@ -1,14 +1,51 @@
 """
-Fixtures for the gateway tests: the stand-in upstream on a loopback port.
+Fixtures for the gateway tests: the stand-in upstream and gateways on loopback ports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from aigclabel.adapters.gateway import GatewayConfig, create_gateway_app, uvicorn_options
+from aigclabel.adapters.gateway.access_log import access_logger
 
-from .upstream_server import StandIn
+from tests.helpers import KEY, PLATFORM, PRODUCER
+
+from .upstream_server import ServerThread, StandIn
+
+#: The second tenant's producer code and key.
+PRODUCER_B = PLATFORM
+KEY_B = "9a7c3e1f5b2d8046a1c9e7f3b5d20864"
+#: The tenants' gateway keys and upstream keys.
+GATEWAY_KEY_A = "gw-tenant-a-0123456789abcdef"
+GATEWAY_KEY_B = "gw-tenant-b-fedcba9876543210"
+UPSTREAM_KEY_A = "sk-upstream-a"
+UPSTREAM_KEY_B = "sk-upstream-b"
+
+
+class Gateway:
+    """
+    A gateway app served on a loopback port, with its captured access log.
+    """
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.log_stream = io.StringIO()
+        self.app = create_gateway_app(config, logger=access_logger(self.log_stream))
+        self.server = ServerThread(self.app, **uvicorn_options(config))
+        self.url = self.server.url
+
+    @property
+    def access_log(self) -> list[dict[str, Any]]:
+        """
+        The access-log events so far.
+        """
+        return [json.loads(line) for line in self.log_stream.getvalue().splitlines() if line]
 
 
 @pytest.fixture(name="upstream")
@@ -18,3 +55,57 @@ def _upstream() -> Iterator[StandIn]:
     """
     with StandIn() as server:
         yield server
+
+
+@pytest.fixture(name="policy_file")
+def _policy_file(tmp_path: Path) -> Path:
+    """
+    A policy file: the default producer and key.
+    """
+    path = tmp_path / "policy.toml"
+    path.write_text(f'producer = "{PRODUCER}"\nkey = "{KEY}"\n', encoding="utf-8")
+    return path
+
+
+@pytest.fixture(name="tenants_file")
+def _tenants_file(tmp_path: Path) -> Path:
+    """
+    Two tenants, each with its own producer, key and upstream key.
+    """
+    path = tmp_path / "tenants.toml"
+    path.write_text(
+        f'[tenants."{GATEWAY_KEY_A}"]\nname = "a"\nupstream_key = "{UPSTREAM_KEY_A}"\n'
+        f'producer = "{PRODUCER}"\nkey = "{KEY}"\n\n'
+        f'[tenants."{GATEWAY_KEY_B}"]\nname = "b"\nupstream_key = "{UPSTREAM_KEY_B}"\n'
+        f'producer = "{PRODUCER_B}"\nkey = "{KEY_B}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(name="start_gateway")
+def _start_gateway() -> Iterator[Callable[[GatewayConfig], Gateway]]:
+    """
+    Start gateways for a configuration; each is stopped (bounded) after the test.
+    """
+    started: list[Gateway] = []
+
+    def start(config: GatewayConfig) -> Gateway:
+        gateway = Gateway(config)
+        gateway.server.start()
+        started.append(gateway)
+        return gateway
+
+    yield start
+    for gateway in reversed(started):
+        gateway.server.stop()
+
+
+@pytest.fixture(name="gateway")
+def _gateway(
+    upstream: StandIn, policy_file: Path, start_gateway: Callable[[GatewayConfig], Gateway]
+) -> Gateway:
+    """
+    A gateway without tenants (callers' keys forwarded) in front of the stand-in upstream.
+    """
+    return start_gateway(GatewayConfig.load(policy_file, upstream=upstream.url, user_header="x-end-user"))

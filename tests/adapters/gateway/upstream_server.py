@@ -73,21 +73,21 @@ class ServerThread:
     *app* under uvicorn on a free 127.0.0.1 port, in a daemon thread; start and stop are bounded.
     """
 
-    def __init__(self, app: Any, *, timeout: float = 10.0, graceful: float = 2.0) -> None:
+    def __init__(self, app: Any, *, timeout: float = 10.0, graceful: float = 2.0, **options: Any) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port = int(self._sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self._timeout = timeout
-        config = uvicorn.Config(
-            app,
-            log_level="warning",
-            lifespan="on",
-            interface="asgi3",
-            timeout_graceful_shutdown=graceful,
-            loop="asyncio",
-        )
+        settings: dict[str, Any] = {
+            "log_level": "warning",
+            "lifespan": "on",
+            "interface": "asgi3",
+            "timeout_graceful_shutdown": graceful,
+            "loop": "asyncio",
+        }
+        config = uvicorn.Config(app, **{**settings, **options})
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 
@@ -326,10 +326,11 @@ async def _json(send: Any, status: int, body: Json) -> None:
     await send({"type": "http.response.body", "body": content})
 
 
-def serve_app(app: Any) -> ServerThread:
+def serve_app(app: Any, **options: Any) -> ServerThread:
     """
-    A started :class:`ServerThread` for *app* (stop it with :meth:`ServerThread.stop`).
+    A started :class:`ServerThread` for *app* (stop it with :meth:`ServerThread.stop`); *options*
+    are uvicorn settings.
     """
-    server = ServerThread(app)
+    server = ServerThread(app, **options)
     server.start()
     return server

@@ -1,0 +1,34 @@
+"""
+The labeling gateway: an OpenAI- and Anthropic-compatible proxy that labels every response.
+
+Services in any language change one base URL and get labeled responses (the ``aigc`` body field
+and the ``AIGC`` header on JSON bodies, in-band labels in streams):
+
+>>> from aigclabel.adapters.gateway import GatewayConfig, create_gateway_app   # doctest: +SKIP
+>>> config = GatewayConfig.load("policy.toml", upstream="https://api.openai.com")  # doctest: +SKIP
+>>> app = create_gateway_app(config)          # a Starlette app; or run `aigclabel serve`
+
+The rewriting is the middleware's (:class:`~aigclabel.middleware.httpx.AsyncLabelingTransport`);
+this package adds the edge: identity and tenants (:mod:`.config`), the relay (:mod:`.app`,
+:mod:`.proxy`), metrics (:mod:`.metrics`), the access log (:mod:`.access_log`) and the server
+(:mod:`.server`). Needs the ``gateway`` extra.
+
+.. versionadded:: 0.4.0
+"""
+
+from __future__ import annotations
+
+from .app import create_gateway_app
+from .config import GatewayConfig, GatewayConfigError, Tenant
+from .metrics import GatewayMetrics
+from .server import serve, uvicorn_options
+
+__all__ = [
+    "GatewayConfig",
+    "GatewayConfigError",
+    "GatewayMetrics",
+    "Tenant",
+    "create_gateway_app",
+    "serve",
+    "uvicorn_options",
+]
