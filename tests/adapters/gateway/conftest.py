@@ -14,12 +14,12 @@ import pytest
 from aigclabel.adapters.gateway import GatewayConfig, create_gateway_app, uvicorn_options
 from aigclabel.adapters.gateway.access_log import access_logger
 
-from tests.helpers import KEY, PLATFORM, PRODUCER
+from tests.helpers import KEY, PRODUCER
 
 from .upstream_server import ServerThread, StandIn
 
 #: The second tenant's producer code and key.
-PRODUCER_B = PLATFORM
+PRODUCER_B = "001191110102MAD55U9H0F1A001"
 KEY_B = "9a7c3e1f5b2d8046a1c9e7f3b5d20864"
 #: The tenants' gateway keys and upstream keys.
 GATEWAY_KEY_A = "gw-tenant-a-0123456789abcdef"

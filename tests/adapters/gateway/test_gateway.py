@@ -128,7 +128,9 @@ def test_retrieval_of_a_stored_completion_is_labeled(gateway: Gateway) -> None:
     """
     `GET /v1/chat/completions/{id}` releases stored generated text: labeled too.
     """
-    response = httpx.get(gateway.url + "/v1/chat/completions/chatcmpl-1", headers={"authorization": "Bearer k"})
+    response = httpx.get(
+        gateway.url + "/v1/chat/completions/chatcmpl-1", headers={"authorization": "Bearer k"}
+    )
 
     assert 200 == response.status_code
     assert "confirmed" == verify(response.json()["choices"][0]["message"]["content"], key=KEY).tier
