@@ -56,14 +56,16 @@ def test_unknown_gateway_key_is_401_in_each_apis_error_shape(
     A key that is no gateway key never reaches the upstream: the openai and anthropic SDKs
     raise their authentication errors.
     """
-    with openai.OpenAI(
-        base_url=tenant_gateway.url + "/v1", api_key="sk-real-upstream-key", max_retries=0
-    ) as oc:
-        with pytest.raises(openai.AuthenticationError) as oerr:
-            oc.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    with anthropic.Anthropic(base_url=tenant_gateway.url, api_key="nope", max_retries=0) as ac:
-        with pytest.raises(anthropic.AuthenticationError) as aerr:
-            ac.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=MESSAGES)
+    with (
+        openai.OpenAI(
+            base_url=tenant_gateway.url + "/v1", api_key="sk-real-upstream-key", max_retries=0
+        ) as oc,
+        pytest.raises(openai.AuthenticationError) as oerr,
+    ):
+        oc.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    ac = anthropic.Anthropic(base_url=tenant_gateway.url, api_key="nope", max_retries=0)
+    with ac, pytest.raises(anthropic.AuthenticationError) as aerr:
+        ac.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=MESSAGES)
     missing = httpx.get(tenant_gateway.url + "/v1/models")
 
     assert 401 == oerr.value.status_code
