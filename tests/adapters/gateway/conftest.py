@@ -14,6 +14,7 @@ import pytest
 from aigclabel.adapters.gateway import GatewayConfig, create_gateway_app, uvicorn_options
 from aigclabel.adapters.gateway.access_log import access_logger
 
+from tests.adapters.asgi.support import wait_until
 from tests.helpers import KEY, PRODUCER
 
 from .upstream_server import ServerThread, StandIn
@@ -46,6 +47,14 @@ class Gateway:
         The access-log events so far.
         """
         return [json.loads(line) for line in self.log_stream.getvalue().splitlines() if line]
+
+    def logged(self, count: int, *, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """
+        The access-log events once there are at least *count* (a request is logged after its last
+        byte is sent, so the caller may see the response first); waits at most *timeout* seconds.
+        """
+        wait_until(lambda: len(self.access_log) >= count, timeout=timeout)
+        return self.access_log
 
 
 @pytest.fixture(name="upstream")
