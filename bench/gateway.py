@@ -27,8 +27,8 @@ the first chunk carrying text (TTFT: request sent → first ``data:`` line with 
 * per-chunk overhead: the proxy process's CPU time (user + system, from /proc) over the events it
   relayed, and the added stream duration (median, over direct) per event;
 * throughput: events delivered per second of wall time in the rounds, and its loss against direct;
-* memory per stream: (peak RSS during the rounds − RSS before them) / concurrent streams, the RSS
-  of the proxy process sampled every 10 ms (only meaningful from 50 streams).
+* memory per stream: (peak RSS during a level − the idle RSS after one warm-up stream) / concurrent
+  streams, the RSS of the proxy process sampled every 10 ms (meaningful from 50 streams).
 
 Writes bench/results/GATEWAY.md and gateway.json (``--quick``: under bench/results/quick/).
 Measured, never asserted. Needs two cores and Linux (/proc, taskset).
@@ -307,7 +307,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def summarize(samples: dict[str, Sample], concurrency: int) -> dict[str, dict[str, float]]:
+def summarize(
+    samples: dict[str, Sample], concurrency: int, idle: dict[str, int]
+) -> dict[str, dict[str, float]]:
     base = samples["direct"]
     b50, b99 = pct(base.ttft, 0.5), pct(base.ttft, 0.99)
     base_duration = statistics.median(base.duration) if base.duration else float("nan")
@@ -317,7 +319,7 @@ def summarize(samples: dict[str, Sample], concurrency: int) -> dict[str, dict[st
     for name, s in samples.items():
         rate = s.events / s.wall if s.wall else float("nan")
         duration = statistics.median(s.duration) if s.duration else float("nan")
-        growth = [(p - b) for b, p in zip(s.rss_before, s.rss_peak, strict=True)]
+        growth = max(s.rss_peak, default=0) - idle.get(name, 0)
         out[name] = {
             "streams": len(s.ttft),
             "failed": s.failed,
@@ -329,9 +331,8 @@ def summarize(samples: dict[str, Sample], concurrency: int) -> dict[str, dict[st
             "added_us_per_event": (duration - base_duration) / events_per_stream * 1e6,
             "events_per_s": rate,
             "throughput_loss_pct": (1 - rate / base_rate) * 100,
-            "kib_per_stream": (statistics.median(growth) / concurrency)
-            if growth and name != "direct"
-            else float("nan"),
+            "peak_rss_mib": max(s.rss_peak, default=0) / 1024 if name != "direct" else float("nan"),
+            "kib_per_stream": growth / concurrency if name != "direct" else float("nan"),
         }
     return out
 
@@ -372,7 +373,7 @@ def run(args: argparse.Namespace) -> int:
         print("needs two cores and taskset", file=sys.stderr)
         return 2
     os.sched_setaffinity(0, {0})  # the load generator shares core 0 with the upstream
-    levels = [(1, 10), (10, 3)] if args.quick else [(1, 100), (50, 6), (200, 3)]
+    levels = [(1, 10), (10, 3)] if args.quick else [(1, 60), (50, 6), (200, 3)]
     python = sys.executable
     work = Path(tempfile.mkdtemp(prefix="aigc-bench-gateway-"))
     policy = work / "policy.toml"
@@ -447,10 +448,12 @@ def run(args: argparse.Namespace) -> int:
                 litellm_note = f"LiteLLM did not start: {exc}."
         elif litellm is not None:
             litellm_note = f"LiteLLM not measured: no executable at {litellm}."
+        asyncio.run(measure_level(targets, 1, 0))  # one warm-up stream each
+        idle = {name: rss_kib(pid) for name, (_, pid) in targets.items() if pid}
         results: dict[str, Any] = {}
         for concurrency, rounds in levels:
             samples = asyncio.run(measure_level(targets, concurrency, rounds))
-            results[str(concurrency)] = summarize(samples, concurrency)
+            results[str(concurrency)] = summarize(samples, concurrency, idle)
             print(f"{concurrency} streams: " + json.dumps(results[str(concurrency)], indent=1), flush=True)
     finally:
         for proc in reversed(procs):
@@ -473,11 +476,12 @@ def write(
         "started together, interleaved over the targets "
         f"({', '.join(f'{c} streams × {r} rounds' for c, r in levels)}). TTFT: request → first chunk "
         "with text. Added = target − direct (same percentile). CPU/event: the proxy process's CPU time "
-        "over the events it relayed. Memory: (peak RSS − RSS before) / streams, median of the rounds. "
+        "over the events it relayed. Memory: (peak RSS during the level − idle RSS after one warm-up stream) / "
+        "streams (the peak RSS beside it). "
         "Measured, never asserted.",
         "",
-        "| streams | target | TTFT p50 ms | TTFT p99 ms | added p50 ms | added p99 ms | proxy CPU µs/event | added µs/event | events/s | throughput loss | KiB/stream | failed |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| streams | target | TTFT p50 ms | TTFT p99 ms | added p50 ms | added p99 ms | proxy CPU µs/event | added µs/event | events/s | throughput loss | peak RSS MiB | KiB/stream | failed |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for level, by_target in results.items():
         for name, r in by_target.items():
@@ -487,7 +491,8 @@ def write(
                 f"{fmt(r['added_ttft_p99_ms']) if name != 'direct' else '–'} | {fmt(r['cpu_us_per_event'], 0)} | "
                 f"{fmt(r['added_us_per_event'], 0) if name != 'direct' else '–'} | {fmt(r['events_per_s'], 0)} | "
                 f"{fmt(r['throughput_loss_pct'], 1) + ' %' if name != 'direct' else '–'} | "
-                f"{fmt(r['kib_per_stream'], 1) if int(level) > 1 else '–'} | {int(r['failed'])} |"
+                f"{fmt(r['peak_rss_mib'], 1)} | {fmt(r['kib_per_stream'], 1) if int(level) > 1 else '–'} | "
+                f"{int(r['failed'])} |"
             )
     single = results.get("1", {}).get("gateway (labeling)")
     lines.append("")
