@@ -414,10 +414,13 @@ async def _relay(
         group.start_soon(watch)
         try:
             await _pump(response, timing, send, metrics, attributes, state)
+            state["done"] = True
         except (httpx.TransportError, UnlabelableResponseError) as exc:
             failure = exc
         group.cancel_scope.cancel()
-    if state["cancelled"]:
+    # The server reports a disconnect once the response is complete, too: only one before the
+    # end of the body is the caller going away.
+    if state["cancelled"] and not state.get("done"):
         return "cancelled"
     if failure is None:
         return None
