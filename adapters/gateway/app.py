@@ -219,8 +219,12 @@ def _store_check(url: str) -> str:
     if not url.startswith("sqlite"):
         return "not checked"
     path = urlsplit(url).path[1:] or "."
-    target = path if os.path.exists(path) else os.path.dirname(os.path.abspath(path))
-    return "ok" if os.access(target, os.W_OK) else f"not writable: {os.path.basename(path)}"
+    if os.path.exists(path):
+        return "ok" if os.access(path, os.W_OK) else f"not writable: {os.path.basename(path)}"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"not writable: the folder of {os.path.basename(path)} does not exist"
+    return "ok" if os.access(folder, os.W_OK) else f"not writable: the folder of {os.path.basename(path)}"
 
 
 def _error_body(endpoint_anthropic: bool, status: int, kind: str, message: str) -> bytes:
