@@ -64,20 +64,22 @@ class HistoryHygiene:
     def _turn(self, turn: dict[str, Any]) -> bool:
         content = turn.get("content")
         if isinstance(content, str):
-            turn["content"] = self.clean(content)
+            turn["content"] = self.model_text(content)
             return bool(turn["content"] != content)
         changed = False
         for part in content if isinstance(content, list) else ():
             if isinstance(part, dict) and isinstance(part.get("text"), str):
-                new = self.clean(part["text"])
+                new = self.model_text(part["text"])
                 changed |= new != part["text"]
                 part["text"] = new
         return changed
 
-    def clean(self, text: str) -> str:
+    def model_text(self, text: str) -> str:
         """
-        *text* without the runs of mark characters made by this labeler's key (other
-        producers' marks and other invisible characters stay).
+        An assistant turn's *text* as it is sent back upstream to the model: without the runs
+        of mark characters made by this labeler's key (about 40 tokens a packet that the model
+        does not need). Other producers' marks and other invisible characters stay. Only for
+        requests going to the model: what is released to anyone keeps its label.
 
         .. versionadded:: 0.3.0
         """

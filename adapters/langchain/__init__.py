@@ -5,7 +5,7 @@ aigclabel.adapters.langchain — labeled LangChain chat models, messages and age
   async and batch forms and the event streams return labeled text, with the label data in
   ``response_metadata["aigc"]``;
 * :func:`label_message` / :func:`alabel_message` label one ``AIMessage`` (a copy);
-  :func:`drop_own_marks` keeps this labeler's marks out of the history sent to a model;
+  :func:`history_for_model` keeps this labeler's marks out of the history sent to a model;
   :func:`message_aigc` reads a message's or a stream chunk's label data;
 * :func:`wrap_chat_model` labels at the transport of a ``ChatOpenAI`` / ``ChatAnthropic``;
 * :class:`AIGCLabelMiddleware` (imported on first use: it needs ``langchain`` and
@@ -30,7 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
     raise MissingDependencyError("langchain-core", "langchain") from exc
 
 from .chat_model import LabeledChatModel
-from .messages import AIGC_KEY, AIGC_START_KEY, alabel_message, drop_own_marks, label_message, message_aigc
+from .messages import AIGC_KEY, AIGC_START_KEY, alabel_message, history_for_model, label_message, message_aigc
 from .providers import wrap_chat_model
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ __all__ = [
     "AIGCLabelMiddleware",
     "LabeledChatModel",
     "alabel_message",
-    "drop_own_marks",
+    "history_for_model",
     "label_message",
     "message_aigc",
     "wrap_chat_model",

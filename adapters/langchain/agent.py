@@ -5,7 +5,7 @@ The middleware wraps every model call of the agent (``wrap_model_call`` /
 ``awrap_model_call``):
 
 * before the call, this labeler's own invisible marks are dropped from the AI messages of the
-  request (history hygiene: :func:`~aigclabel.adapters.langchain.drop_own_marks`); the
+  request (history hygiene: :func:`~aigclabel.adapters.langchain.history_for_model`); the
   agent's state keeps them;
 * after the call, the reply is labeled (:func:`~aigclabel.adapters.langchain.label_message`):
   the state, ``invoke`` / ``ainvoke`` and the ``values`` / ``updates`` streams carry labeled
@@ -44,7 +44,7 @@ from langgraph.config import get_config
 from langgraph.stream import ProtocolEvent, StreamTransformer
 
 from .chat_model import LabeledChatModel
-from .messages import AIGC_KEY, alabel_message, drop_marks, label_message, text_at, text_positions
+from .messages import AIGC_KEY, alabel_message, label_message, model_history, text_at, text_positions
 
 __all__ = ["AIGCLabelMiddleware", "ContextHook"]
 
@@ -162,7 +162,7 @@ class AIGCLabelMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     def _clean(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
         if self._hygiene is None:
             return request
-        messages = drop_marks(request.messages, self._hygiene)
+        messages = model_history(request.messages, self._hygiene)
         if all(a is b for a, b in zip(messages, request.messages, strict=True)):
             return request
         return request.override(messages=messages)  # type: ignore[arg-type]  # AnyMessage is BaseMessage

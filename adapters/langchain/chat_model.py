@@ -50,8 +50,8 @@ from .messages import (
     AIGC_START_KEY,
     aigc_object,
     alabel_message,
-    drop_marks,
     label_message,
+    model_history,
     replace_texts,
     start_object,
     text_at,
@@ -213,7 +213,7 @@ class LabeledChatModel(BaseChatModel):
         self, messages: list[BaseMessage], kwargs: dict[str, Any]
     ) -> tuple[list[BaseMessage], dict[str, Any], bool]:
         structured = bool(kwargs.pop(_STRUCTURED, False)) or kwargs.get("response_format") is not None
-        return drop_marks(messages, self._hygiene), kwargs, structured
+        return model_history(messages, self._hygiene), kwargs, structured
 
     def _generate(
         self,

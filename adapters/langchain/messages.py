@@ -6,7 +6,7 @@ Labeling LangChain messages: one AI message at a time, and the history sent back
   and each copy then carries exactly one label) with the label data in
   ``response_metadata["aigc"]`` — the middleware's shape, so
   :func:`aigclabel.middleware.aigc_info` reads it;
-* :func:`drop_own_marks` is history hygiene for message lists: this labeler's own invisible
+* :func:`history_for_model` is history hygiene for message lists: this labeler's own invisible
   marks are dropped from AI messages before they go back to a model (the middleware's rule);
 * :func:`message_aigc` reads the label data of a message or of a stream chunk.
 
@@ -32,7 +32,7 @@ __all__ = [
     "AIGC_KEY",
     "AIGC_START_KEY",
     "alabel_message",
-    "drop_own_marks",
+    "history_for_model",
     "label_message",
     "message_aigc",
 ]
@@ -122,7 +122,7 @@ async def alabel_message(
     return _with_data(message, content, result, labeler)
 
 
-def drop_own_marks(messages: Sequence[BaseMessage], labeler: Labeler) -> list[BaseMessage]:
+def history_for_model(messages: Sequence[BaseMessage], labeler: Labeler) -> list[BaseMessage]:
     """
     History hygiene: *messages* with this labeler's own invisible marks dropped from AI messages.
 
@@ -131,7 +131,7 @@ def drop_own_marks(messages: Sequence[BaseMessage], labeler: Labeler) -> list[Ba
     marks, other invisible characters and the visible label stay. Changed messages are
     copies; the others (and every non-AI message) are passed on as they are.
     """
-    return drop_marks(messages, HistoryHygiene(labeler))
+    return model_history(messages, HistoryHygiene(labeler))
 
 
 def message_aigc(message: BaseMessage) -> AIGCInfo | None:
@@ -152,9 +152,9 @@ def message_aigc(message: BaseMessage) -> AIGCInfo | None:
 # --- helpers shared with the chat model --------------------------------------------------------
 
 
-def drop_marks(messages: Sequence[BaseMessage], hygiene: HistoryHygiene) -> list[BaseMessage]:
+def model_history(messages: Sequence[BaseMessage], hygiene: HistoryHygiene) -> list[BaseMessage]:
     """
-    :func:`drop_own_marks` with a prepared :class:`HistoryHygiene` (which caches what it
+    :func:`history_for_model` with a prepared :class:`HistoryHygiene` (which caches what it
     decoded: keep one per labeler on a hot path).
     """
     out: list[BaseMessage] = []
@@ -162,7 +162,7 @@ def drop_marks(messages: Sequence[BaseMessage], hygiene: HistoryHygiene) -> list
         if isinstance(message, AIMessage):
             content = message.content
             positions = text_positions(content)
-            cleaned = {at: hygiene.clean(text_at(content, at)) for at in positions}
+            cleaned = {at: hygiene.model_text(text_at(content, at)) for at in positions}
             changed = {at: text for at, text in cleaned.items() if text != text_at(content, at)}
             if changed:
                 message = message.model_copy(update={"content": replace_texts(content, changed)})

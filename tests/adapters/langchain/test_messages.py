@@ -1,5 +1,5 @@
 """
-label_message / alabel_message / drop_own_marks / message_aigc on plain LangChain messages.
+label_message / alabel_message / history_for_model / message_aigc on plain LangChain messages.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import copy
 
 from aigclabel import Labeler, verify
-from aigclabel.adapters.langchain import alabel_message, drop_own_marks, label_message, message_aigc
+from aigclabel.adapters.langchain import alabel_message, history_for_model, label_message, message_aigc
 from aigclabel.middleware import aigc_info
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 
@@ -69,7 +69,7 @@ def test_drop_own_marks_cleans_ai_messages_only(labeler: Labeler) -> None:
     marked = label_message(AIMessage(TEXT), labeler)
     blocks = label_message(AIMessage([{"type": "text", "text": TEXT}]), labeler)
     human = HumanMessage(marked.text)
-    out = drop_own_marks([human, marked, blocks], labeler)
+    out = history_for_model([human, marked, blocks], labeler)
     assert out[0] is human
     assert ["not_found", "not_found"] == [verify(m.text, key=KEY).status for m in out[1:]]
     assert "intact" == verify(marked.text, key=KEY).status
@@ -85,4 +85,4 @@ def test_drop_own_marks_keeps_other_producers_marks(labeler: Labeler) -> None:
 
     other = Labeler(LabelPolicy(producer=PRODUCER, key="7c1e9a3f5b2d8e604a9c1f3e5d7b9a20"))
     message = label_message(AIMessage(TEXT), other)
-    assert [message] == drop_own_marks([message], labeler)
+    assert [message] == history_for_model([message], labeler)
