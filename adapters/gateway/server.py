@@ -20,11 +20,15 @@ environment variable, as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 import uvicorn
@@ -77,6 +81,20 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self._banner = banner
         self._out = out
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn's own version re-raises the signal after a graceful shutdown, so the process
+        # would die of SIGTERM; a finished graceful shutdown is a success: exit 0.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import select
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -118,3 +123,76 @@ def _gateway(
     A gateway without tenants (callers' keys forwarded) in front of the stand-in upstream.
     """
     return start_gateway(GatewayConfig.load(policy_file, upstream=upstream.url, user_header="x-end-user"))
+
+
+class ServeProcess:
+    """
+    `aigclabel serve` in a child process on a free loopback port.
+    """
+
+    def __init__(self, *arguments: str, timeout: float = 30.0) -> None:
+        command = [sys.executable, "-m", "aigclabel.adapters.cli", "serve", "--port", "0", *arguments]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = ""
+        while time.monotonic() < deadline and self.process.poll() is None:
+            ready, _, _ = select.select([self.process.stdout], [], [], 0.1)
+            if ready:
+                line = self.process.stdout.readline()
+                break
+        if not line.startswith("serving on "):
+            self.stop()
+            _, err = self.process.communicate(timeout=5)
+            raise RuntimeError(f"aigclabel serve did not start: {line!r} {err[-2000:]}")
+        self.url = line.split()[-1].rstrip("/")
+
+    @property
+    def rss_bytes(self) -> int:
+        """
+        The child's resident set size (Linux).
+        """
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def terminate(self) -> None:
+        """
+        Send SIGTERM (a graceful shutdown).
+        """
+        self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """
+        Stop the child: SIGTERM, then SIGKILL after *timeout* seconds.
+        """
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture(name="serve_process")
+def _serve_process() -> Iterator[Callable[..., ServeProcess]]:
+    """
+    Start `aigclabel serve` children; each is stopped (bounded) after the test.
+    """
+    started: list[ServeProcess] = []
+
+    def start(*arguments: str) -> ServeProcess:
+        child = ServeProcess(*arguments)
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        child.stop()
