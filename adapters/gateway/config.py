@@ -104,6 +104,11 @@ class GatewayConfig(BaseModel):
         max_connections: upstream connections per process and tenant.
         shutdown_timeout: seconds in-flight requests and streams get to finish on shutdown.
         max_body_bytes: the largest request body accepted (413 above).
+        send_buffer_bytes: the kernel send buffer of each caller connection (``SO_SNDBUF`` on
+            the listening socket, inherited by accepted ones; ``None``: the kernel's autotuning,
+            up to several MiB). It bounds how far the gateway reads, labels and writes ahead of
+            a slow reader: the default 256 KiB is ample for token streams on any link and keeps
+            a stalled stream's footprint small. Set by :func:`~.server.serve`.
 
     .. versionadded:: 0.4.0
     """
@@ -123,6 +128,7 @@ class GatewayConfig(BaseModel):
     max_connections: int = Field(default=1000, ge=1)
     shutdown_timeout: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    send_buffer_bytes: int | None = Field(default=256 * 1024, ge=4096)
 
     @field_validator("upstream")
     @classmethod

@@ -103,10 +103,12 @@ class _Server(uvicorn.Server):
             self._out.flush()
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, send_buffer: int | None) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer is not None:  # accepted connections inherit it (Linux, BSDs, macOS)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sock.bind((host, port))
     sock.listen(2048)
     sock.set_inheritable(True)
@@ -138,7 +140,7 @@ def serve(
     out = stdout or sys.stdout
     config = GatewayConfig.load(**load_args)  # fail before binding, in the parent
     options = uvicorn_options(config)
-    sock = _bind(host, port)
+    sock = _bind(host, port, config.send_buffer_bytes)
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     banner = f"serving on http://{shown}:{bound_port}/\n"

@@ -44,7 +44,8 @@ def test_openai_chat_json_is_labeled_with_aigc_field_and_header(gateway: Gateway
 
     assert "confirmed" == verdict.tier
     assert PRODUCER == header["AIGC"]["ContentProducer"]
-    assert completion.model_extra is not None and "aigc" in completion.model_extra
+    assert completion.model_extra is not None
+    assert "aigc" in completion.model_extra
 
 
 def test_openai_chat_stream_is_labeled(gateway: Gateway) -> None:

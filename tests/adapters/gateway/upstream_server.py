@@ -11,7 +11,8 @@ instance at any time (they apply to the next request):
   stream that drops its connection after that many events);
 * `chunk_delay`: seconds between two SSE events;
 * `hang`: seconds to wait before answering (a timeout on the caller's side);
-* `endless`: a chat completion stream that never ends until the client goes away (back-pressure).
+* `endless`: a chat completion stream that never ends until the client goes away (back-pressure);
+  `POST /v1/endless` always answers such a stream (a route no one labels: pure relaying).
 
 Counters (read from the test's thread): `streams_opened`, `streams_closed` (however a stream
 ended), `streams_completed` (every event sent), `streams_cancelled` (the caller went away
@@ -223,7 +224,9 @@ class StandIn(_Counters):
             self._record(request, body)
             request = httpx.Request("POST", f"{self.url}/v1/chat/completions", headers=headers, content=b"{}")
             body = b"{}"
-        elif self.endless and path.endswith("/chat/completions") and b'"stream"' in body:
+        elif path == "/v1/endless" or (
+            self.endless and path.endswith("/chat/completions") and b'"stream"' in body
+        ):
             self._record(request, body)
             await self._stream(receive, send, 200, [(b"content-type", b"text/event-stream")], _endless())
             return
