@@ -126,7 +126,7 @@ def test_memory_per_stalled_relayed_stream_is_small(
     child = serve_process("--upstream", upstream.url, "--policy", str(policy_file))
     per_stream, pushed = _memory_per_stalled_stream(upstream, child, "/v1/endless")
     print(
-        f"\nrelayed: {per_stream / 1024:.0f} KiB per stalled stream, upstream pushed {pushed / 1e6:.1f} MB each"
+        f"\nrelayed: {per_stream / 1024:.0f} KiB a stalled stream, upstream pushed {pushed / 1e6:.1f} MB each"
     )
 
     assert per_stream < 512 * 1024
@@ -145,7 +145,7 @@ def test_memory_per_stalled_labeled_stream_is_bounded(
     child = serve_process("--upstream", upstream.url, "--policy", str(policy_file))
     per_stream, pushed = _memory_per_stalled_stream(upstream, child, "/v1/chat/completions")
     print(
-        f"\nlabeled: {per_stream / 1024:.0f} KiB per stalled stream, upstream pushed {pushed / 1e6:.1f} MB each"
+        f"\nlabeled: {per_stream / 1024:.0f} KiB a stalled stream, upstream pushed {pushed / 1e6:.1f} MB each"
     )
 
     assert per_stream < 8 * 1024 * 1024
