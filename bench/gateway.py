@@ -53,6 +53,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -80,15 +81,42 @@ def serve_upstream() -> int:
     ``--serve-upstream``: the stand-in upstream on a free loopback port until stdin closes.
     """
     sys.path.insert(0, str(REPO))
+    import socket
+
+    import uvicorn
+
     from tests.adapters.gateway.upstream_server import StandIn
     from tests.middleware.upstream import Scenario
 
     server = StandIn(Scenario(text=TEXT, chunk_size=CHUNK_SIZE))
     server.chunk_delay = CHUNK_DELAY
-    url = server.start()
-    print(f"serving on {url}/", flush=True)
+    # The stand-in's app under uvicorn with uvloop and httptools (as the proxies run), on its own socket.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "backlog": 4096,
+        "interface": "asgi3",
+    }
+    for name, module in (("loop", "uvloop"), ("http", "httptools")):
+        try:
+            __import__(module)
+            options[name] = module
+        except ImportError:
+            pass
+    uv = uvicorn.Server(uvicorn.Config(server.app, **options))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not uv.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print(f"serving on {server.url}/", flush=True)
     sys.stdin.read()  # until the parent closes the pipe
-    server.stop()
+    uv.should_exit = True
+    thread.join(10)
     return 0
 
 
@@ -235,32 +263,76 @@ BODY = json.dumps(
 ).encode()
 
 
-async def one_stream(client: Any, url: str) -> Stream:
+class Connections:
+    """
+    Keep-alive HTTP/1.1 connections to one server (``http://host:port``), reused between streams.
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.request = (
+            f"POST /v1/chat/completions HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Authorization: Bearer {BEARER}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(BODY)}\r\n\r\n"
+        ).encode() + BODY
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def get(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+        self.idle.clear()
+
+
+async def one_stream(conns: Connections) -> Stream:
+    """
+    One streamed chat completion over a raw keep-alive connection (a minimal HTTP/1.1 client: the load
+    generator shares its core with the upstream, so it must cost little per event).
+    """
     out = Stream()
+    reader, writer = await conns.get()
     t0 = time.perf_counter()
-    headers = {"authorization": f"Bearer {BEARER}", "content-type": "application/json"}
-    async with client.stream("POST", url + "/v1/chat/completions", content=BODY, headers=headers) as response:
-        if response.status_code != 200:
-            await response.aread()
-            return out
-        buffer = b""
-        async for chunk in response.aiter_raw():
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                if line.startswith(b"data:"):
-                    out.events += 1
-                    if out.ttft != out.ttft and _TEXT_EVENT.search(line):  # first text (ttft is NaN)
-                        out.ttft = time.perf_counter() - t0
+    writer.write(conns.request)
+    head = (await reader.readuntil(b"\r\n\r\n")).lower()
+    reuse = b"connection: close" not in head
+    buf = bytearray()
+    if head[9:12] != b"200":
+        writer.close()
+        return out
+    if b"transfer-encoding: chunked" in head:
+        scanned = 0
+        while not (buf.endswith(b"\r\n0\r\n\r\n") or buf == b"0\r\n\r\n"):
+            data = await reader.read(65536)
+            if not data:
+                reuse = False
+                break
+            buf += data
+            if out.ttft != out.ttft and _TEXT_EVENT.search(buf, max(0, scanned - 64)):  # NaN: no text yet
+                out.ttft = time.perf_counter() - t0
+            scanned = len(buf)
+    else:
+        length = re.search(rb"content-length:\s*(\d+)", head)
+        buf += await reader.readexactly(int(length.group(1))) if length else await reader.read()
+        reuse = reuse and length is not None
+        if _TEXT_EVENT.search(buf):
+            out.ttft = time.perf_counter() - t0
     out.duration = time.perf_counter() - t0
+    out.events = buf.count(b"data:")
     out.ok = out.ttft == out.ttft
+    if reuse:
+        conns.idle.append((reader, writer))
+    else:
+        writer.close()
     return out
 
 
-async def round_of(client: Any, url: str, concurrency: int) -> tuple[list[Stream], float]:
+async def round_of(conns: Connections, concurrency: int) -> tuple[list[Stream], float]:
     t0 = time.perf_counter()
     streams = await asyncio.wait_for(
-        asyncio.gather(*(one_stream(client, url) for _ in range(concurrency)), return_exceptions=True),
+        asyncio.gather(*(one_stream(conns) for _ in range(concurrency)), return_exceptions=True),
         STREAM_TIMEOUT,
     )
     wall = time.perf_counter() - t0
@@ -270,19 +342,17 @@ async def round_of(client: Any, url: str, concurrency: int) -> tuple[list[Stream
 async def measure_level(
     targets: dict[str, tuple[str, int | None]], concurrency: int, rounds: int
 ) -> dict[str, Sample]:
-    import httpx
-
     samples = {name: Sample() for name in targets}
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(STREAM_TIMEOUT), limits=limits) as client:
-        for url, _ in targets.values():  # warm-up: connections, the proxies' first-request work
-            await round_of(client, url, min(concurrency, 10))
+    pools = {name: Connections(url) for name, (url, _) in targets.items()}
+    try:
+        for conns in pools.values():  # warm-up: connections, the proxies' first-request work
+            await round_of(conns, concurrency)
         for _ in range(rounds):
-            for name, (url, pid) in targets.items():
+            for name, (_, pid) in targets.items():
                 sample = samples[name]
                 cpu0 = cpu_seconds(pid) if pid else 0.0
                 with rss_peak(pid) as rss:
-                    streams, wall = await round_of(client, url, concurrency)
+                    streams, wall = await round_of(pools[name], concurrency)
                 sample.cpu += (cpu_seconds(pid) - cpu0) if pid else 0.0
                 sample.rss_before.append(rss[0])
                 sample.rss_peak.append(rss[1])
@@ -294,7 +364,21 @@ async def measure_level(
                         sample.events += s.events
                     else:
                         sample.failed += 1
+    finally:
+        for conns in pools.values():
+            conns.close()
     return samples
+
+
+def run_loop(coro: Any) -> Any:
+    """
+    Run *coro* on uvloop when it is importable (as the servers do), else on asyncio's loop.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -448,11 +532,11 @@ def run(args: argparse.Namespace) -> int:
                 litellm_note = f"LiteLLM did not start: {exc}."
         elif litellm is not None:
             litellm_note = f"LiteLLM not measured: no executable at {litellm}."
-        asyncio.run(measure_level(targets, 1, 0))  # one warm-up stream each
+        run_loop(measure_level(targets, 1, 0))  # one warm-up stream each
         idle = {name: rss_kib(pid) for name, (_, pid) in targets.items() if pid}
         results: dict[str, Any] = {}
         for concurrency, rounds in levels:
-            samples = asyncio.run(measure_level(targets, concurrency, rounds))
+            samples = run_loop(measure_level(targets, concurrency, rounds))
             results[str(concurrency)] = summarize(samples, concurrency, idle)
             print(f"{concurrency} streams: " + json.dumps(results[str(concurrency)], indent=1), flush=True)
     finally:
