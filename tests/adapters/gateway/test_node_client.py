@@ -106,9 +106,10 @@ def test_node_openai_package_gets_a_labeled_json_chat_completion(
     gateway_url: tuple[str, StandIn], result: dict[str, Any]
 ) -> None:
     """
-    Through the gateway, the Node SDK's JSON and streamed answers verify intact with the producer's
-    key and keep the upstream's text; the JSON body carries `aigc` (stage end) and the `AIGC`
-    header, both naming the text's ProduceID; the caller's bearer reached the upstream.
+    Through the gateway, the Node SDK's JSON answer (pinned `openai` version) verifies intact with
+    the producer's key and keeps the upstream's text; the body carries `aigc` (stage end) and the
+    response the `AIGC` header, both naming the text's ProduceID; the caller's bearer reached the
+    upstream unchanged.
     """
     _, upstream = gateway_url
     pinned = json.loads((NODE_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"]["openai"]
