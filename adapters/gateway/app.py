@@ -12,7 +12,9 @@ and ``GET /metrics``.
 sent. With tenants the caller must present a gateway key (``Authorization: Bearer <key>`` or
 ``x-api-key: <key>``) — anything else is 401 — and the key is replaced by the tenant's upstream
 key, in the same header. The end user is the value of the header the operator names
-(``GatewayConfig.user_header``).
+(``GatewayConfig.user_header``), set by something the operator trusts (its auth proxy, the
+tenant's backend); with tenants it is namespaced as ``<tenant name>:<user>`` — in the records,
+the logs and the consent store — so one tenant cannot speak for another's users.
 
 **Untrusted callers.** Unless ``trusted_control`` is set, the ``x-aigc-*`` control headers
 (user, opt-out, language…) and a JSON body's ``"watermarking"`` switch (vLLM) are removed
@@ -164,7 +166,9 @@ class _Gateway:
             if key_header is not None and name in (b"authorization", b"x-api-key"):
                 continue
             if name == self.user_header:
-                user = value.decode("latin-1").strip() or None
+                user = value.decode("utf-8", "replace").strip() or None
+                if user is not None and self.default is None:
+                    user = f"{client.name}:{user}"  # users of different tenants are different people
             elif name == b"accept-encoding":
                 encoding = True
             out.append((name, value))

@@ -96,6 +96,7 @@ class GatewayConfig(BaseModel):
         consent_store: an :class:`~aigclabel.adapters.asgi.SQLiteConsentStore` file: a user
             named by :attr:`user_header` whose recorded opt-out is under an agreement version
             the policy accepts gets content without the visible label (Art. 9), recorded first.
+            With tenants, consent is looked up as ``<tenant name>:<user>``.
         connect_timeout: seconds to connect to the upstream.
         read_timeout: seconds the upstream may stay silent (before the first byte and between
             two chunks) before the gateway answers 504 or ends the stream.

@@ -182,3 +182,32 @@ def test_client_disconnect_while_the_upstream_is_silent_cancels_it(
             pass
 
     assert wait_until(lambda: upstream.streams_cancelled == 1, timeout=3.0)
+
+
+def test_upstream_silent_mid_stream_breaks_the_callers_stream(
+    upstream: StandIn, policy_file: Path, start_gateway: Callable[[GatewayConfig], Gateway]
+) -> None:
+    """
+    An upstream that goes silent after 5 events for longer than `read_timeout`: the caller's
+    stream breaks (no clean end), logged as an upstream timeout.
+    """
+    gateway = start_gateway(GatewayConfig.load(policy_file, upstream=upstream.url, read_timeout=0.3))
+    upstream.pause_after, upstream.pause = 5, 3.0
+    received: list[bytes] = []
+
+    def read() -> None:
+        with httpx.stream(
+            "POST",
+            gateway.url + "/v1/chat/completions",
+            json={**CHAT, "stream": True},
+            headers=AUTH,
+            timeout=10,
+        ) as response:
+            received.extend(response.iter_raw())
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        read()
+
+    assert received
+    assert b"[DONE]" not in b"".join(received)
+    assert "timeout" == gateway.logged(1)[-1]["error"]

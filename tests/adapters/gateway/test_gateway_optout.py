@@ -20,7 +20,7 @@ from aigclabel.adapters.gateway import GatewayConfig
 from tests.helpers import CHAIN_KEY, KEY, PRODUCER
 from tests.middleware.upstream import Scenario, sse_events
 
-from .conftest import Gateway
+from .conftest import GATEWAY_KEY_A, GATEWAY_KEY_B, KEY_B, Gateway
 from .upstream_server import StandIn
 
 CHAT: Any = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}
@@ -146,3 +146,40 @@ def test_caller_cannot_opt_out_with_control_headers(optout_gateway: Gateway, sto
 
     assert verify(response.json()["choices"][0]["message"]["content"], key=KEY).evidence.explicit
     assert [] == _records(store_url, "mallory")
+
+
+def test_with_tenants_users_are_namespaced_by_tenant(
+    tmp_path: Path, store_url: str, upstream: StandIn, tenants_file: Path, start_gateway: Any
+) -> None:
+    """
+    Consent recorded for `a:alice` opts alice out for tenant a only; tenant b's caller naming
+    "alice" gets the label.
+    """
+    policy = tmp_path / "optout-policy.toml"
+    policy.write_text(
+        f'producer = "{PRODUCER}"\nkey = "{KEY}"\naudit_store = "{store_url}"\nopt_out_agreements = ["v1"]\n'
+        f'audit_chain_key = "{CHAIN_KEY}"\n',
+        encoding="utf-8",
+    )
+    consent = tmp_path / "consent.db"
+    with SQLiteConsentStore(consent) as store:
+        store.set("a:alice", opted_out=True, agreement_version="v1")
+    gateway = start_gateway(
+        GatewayConfig.load(
+            policy,
+            upstream=upstream.url,
+            tenants_file=tenants_file,
+            consent_store=str(consent),
+            user_header="x-end-user",
+        )
+    )
+    texts = {}
+    for name, key in (("a", GATEWAY_KEY_A), ("b", GATEWAY_KEY_B)):
+        headers = {"x-end-user": "alice", "authorization": f"Bearer {key}"}
+        response = httpx.post(gateway.url + "/v1/chat/completions", json=CHAT, headers=headers)
+        texts[name] = response.json()["choices"][0]["message"]["content"]
+
+    assert () == verify(texts["a"], key=KEY).evidence.explicit
+    assert verify(texts["b"], key=KEY_B).evidence.explicit
+    assert ["a:alice", "b:alice"] == [e["user"] for e in gateway.logged(2)]
+    assert "generated" in _records(store_url, "a:alice")

@@ -11,6 +11,8 @@ instance at any time (they apply to the next request):
   stream that drops its connection after that many events);
 * `chunk_delay`: seconds between two SSE events;
 * `hang`: seconds to wait before answering (a timeout on the caller's side);
+* `pause_after`, `pause`: after that many SSE events, go silent for `pause` seconds once (a
+  timeout in the middle of a stream);
 * `endless`: a chat completion stream that never ends until the client goes away (back-pressure);
   `POST /v1/endless` always answers such a stream (a route no one labels: pure relaying).
 
@@ -147,6 +149,8 @@ class StandIn(_Counters):
         self.scenario = scenario or Scenario()
         self.chunk_delay = 0.0
         self.hang = 0.0
+        self.pause_after: int | None = None
+        self.pause = 0.0
         self.endless = False
         self._server = ServerThread(self.app)
         self.url = self._server.url
@@ -255,6 +259,7 @@ class StandIn(_Counters):
     ) -> None:
         self.streams_opened += 1
         gone = dropped = completed = False
+        sent = 0
         try:
             async with anyio.create_task_group() as group:
 
@@ -270,6 +275,9 @@ class StandIn(_Counters):
                     for frame in frames:
                         # A checkpoint per event even without a delay: the loop must see a disconnect.
                         await anyio.sleep(self.chunk_delay)
+                        if sent == self.pause_after:
+                            await anyio.sleep(self.pause)
+                        sent += 1
                         await send({"type": "http.response.body", "body": frame, "more_body": True})
                         self.events_sent += 1
                         self.bytes_sent += len(frame)
