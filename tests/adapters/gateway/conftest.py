@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -132,8 +133,11 @@ class ServeProcess:
 
     def __init__(self, *arguments: str, timeout: float = 30.0) -> None:
         command = [sys.executable, "-m", "aigclabel.adapters.cli", "serve", "--port", "0", *arguments]
+        # The access log goes to standard error: a file, never an undrained pipe (a full pipe
+        # would block the child's writes, and with them its event loop).
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+            command, stdout=subprocess.PIPE, stderr=self.stderr, text=True, start_new_session=True
         )
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout
@@ -145,9 +149,16 @@ class ServeProcess:
                 break
         if not line.startswith("serving on "):
             self.stop()
-            _, err = self.process.communicate(timeout=5)
-            raise RuntimeError(f"aigclabel serve did not start: {line!r} {err[-2000:]}")
+            raise RuntimeError(f"aigclabel serve did not start: {line!r} {self.error_output[-2000:]}")
         self.url = line.split()[-1].rstrip("/")
+
+    @property
+    def error_output(self) -> str:
+        """
+        What the child wrote to standard error so far (its access log, uvicorn's messages).
+        """
+        self.stderr.seek(0)
+        return self.stderr.read()
 
     @property
     def rss_bytes(self) -> int:
@@ -176,9 +187,9 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.stderr.close()
 
 
 @pytest.fixture(name="serve_process")
