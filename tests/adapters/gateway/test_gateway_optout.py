@@ -120,6 +120,11 @@ def test_opt_out_json_is_recorded_and_released_without_the_visible_label(
     assert () == verify(text, key=KEY).evidence.explicit
     assert "confirmed" == verify(text, key=KEY).tier
     assert "generated" in _records(store_url, "alice")
+    optout_gateway.logged(1)
+    assert (
+        'aigc_gateway_opted_out_total{tenant="default"} 1.0'
+        in httpx.get(optout_gateway.url + "/metrics").text
+    )
 
 
 @pytest.mark.parametrize("user", ["bob", "carol"])
