@@ -18,7 +18,7 @@ this package adds the edge: identity and tenants (:mod:`.config`), the relay (:m
 
 from __future__ import annotations
 
-from .app import create_gateway_app
+from .app import StreamAborted, create_gateway_app
 from .config import GatewayConfig, GatewayConfigError, Tenant
 from .metrics import GatewayMetrics
 from .server import serve, uvicorn_options
@@ -27,6 +27,7 @@ __all__ = [
     "GatewayConfig",
     "GatewayConfigError",
     "GatewayMetrics",
+    "StreamAborted",
     "Tenant",
     "create_gateway_app",
     "serve",

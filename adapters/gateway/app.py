@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpx
-from aigclabel.exceptions import OptOutError
+from aigclabel.exceptions import AIGCLabelError, OptOutError
 from aigclabel.labeler import Labeler
 from aigclabel.middleware import UnlabelableResponseError
 from aigclabel.middleware.endpoints import Endpoint, route
@@ -72,16 +72,29 @@ from .config import GatewayConfig
 from .metrics import CONTENT_TYPE, GatewayMetrics
 from .proxy import HOP_BY_HOP, Timing, UpstreamClient, response_headers
 
-__all__ = ["create_gateway_app"]
+__all__ = ["StreamAborted", "create_gateway_app"]
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 #: Request headers never forwarded (besides hop-by-hop ones): httpx sets them itself.
 _DROP_REQUEST = HOP_BY_HOP | {b"host", b"content-length", b"expect", b"proxy-connection"}
 
 
-class _Abort(Exception):
+class _Gone(Exception):
     """
-    The upstream broke after the response started: the server drops the caller's connection.
+    The caller went away before its request body arrived.
+    """
+
+
+class StreamAborted(AIGCLabelError, ConnectionError):
+    """
+    The upstream broke after the response started: raised out of the app, so that the server
+    drops the caller's connection (ASGI has no other way to abort a response). Its message is
+    safe to log; :mod:`.server` keeps uvicorn from logging a traceback for it.
+
+    Attributes:
+        kind: ``"stream"``, ``"timeout"`` or ``"unlabelable"``.
+
+    .. versionadded:: 0.4.0
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -245,7 +258,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise anyio.get_cancelled_exc_class()()
+            raise _Gone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -298,7 +311,11 @@ class _Proxy:
             entry["tenant"] = client.name
             headers, user = gw.upstream_headers(scope["headers"], client, key_header)
             entry["user"] = user
-            content = await _read_body(receive, gw.config.max_body_bytes)
+            try:
+                content = await _read_body(receive, gw.config.max_body_bytes)
+            except _Gone:
+                status, entry["cancelled"] = 499, True  # nginx's "client closed request"
+                return
             if content is None:
                 status = 413
                 body = _error_body(anthropic, 413, "request_too_large", "The request body is too large.")
@@ -342,7 +359,7 @@ class _Proxy:
             opted_out = generated and opt_out is not None
             try:
                 outcome = await _relay(response, timing, send, receive, gw.metrics, client.name)
-            except _Abort as exc:
+            except StreamAborted as exc:
                 error = exc.kind
                 raise
             finally:
@@ -396,7 +413,7 @@ async def _relay(
     ``"timeout"``), or ``None``; ``"cancelled"`` when the caller went away.
 
     Raises:
-        _Abort: the upstream broke after the response started (the connection is dropped).
+        StreamAborted: the upstream broke after the response started (the connection is dropped).
     """
     headers = response_headers(response)
     attributes = {"tenant": tenant}
@@ -440,7 +457,7 @@ async def _relay(
         anthropic = response.request.url.path.rstrip("/").endswith("/messages")
         await _send_simple(send, status, _error_body(anthropic, status, "api_error", message))
         return kind
-    raise _Abort(kind, f"the upstream stream broke: {type(failure).__name__}") from failure
+    raise StreamAborted(kind, f"the upstream stream broke: {type(failure).__name__}") from failure
 
 
 async def _pump(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import signal
 import socket
@@ -34,7 +35,7 @@ from typing import Any, TextIO
 import uvicorn
 from starlette.applications import Starlette
 
-from .app import create_gateway_app
+from .app import StreamAborted, create_gateway_app
 from .config import GatewayConfig
 
 __all__ = ["SETTINGS_VARIABLE", "app_from_environment", "serve", "uvicorn_options"]
@@ -73,7 +74,20 @@ def app_from_environment() -> Starlette:
     if not raw:
         raise GatewayConfigError(f"{SETTINGS_VARIABLE} is not set")
     args = json.loads(raw)
+    _quiet_aborts()  # each worker configures logging anew
     return create_gateway_app(GatewayConfig.load(**args))
+
+
+def _is_not_an_abort(record: logging.LogRecord) -> bool:
+    """
+    A log filter: drop uvicorn's "Exception in ASGI application" for an upstream stream that
+    broke (the access log records it as ``error="stream"``; a traceback would be noise).
+    """
+    return not (record.exc_info and isinstance(record.exc_info[1], StreamAborted))
+
+
+def _quiet_aborts() -> None:
+    logging.getLogger("uvicorn.error").addFilter(_is_not_an_abort)
 
 
 class _Server(uvicorn.Server):
@@ -147,6 +161,7 @@ def serve(
     if workers <= 1:
         app = create_gateway_app(config)
         server = _Server(uvicorn.Config(app, **options), banner, out)
+        _quiet_aborts()  # after uvicorn.Config, which configures logging
         try:
             server.run(sockets=[sock])
         finally:

@@ -120,3 +120,29 @@ def test_two_workers_serve_labeled_responses(
 
     assert 0 == child.process.returncode
     assert all(verify(text, key=KEY).tier == "confirmed" for text in texts)
+
+
+def test_a_broken_upstream_stream_is_logged_once_without_a_traceback(
+    upstream: StandIn, policy_file: Path, serve_process: Callable[..., ServeProcess]
+) -> None:
+    """
+    The caller's stream is cut; the process logs one access event with `error="stream"` and no
+    "Exception in ASGI application" traceback.
+    """
+    upstream.scenario = Scenario(break_after=4)
+    child = serve_process("--upstream", upstream.url, "--policy", str(policy_file))
+    broken = False
+    try:
+        with httpx.stream("POST", child.url + "/v1/chat/completions", json=CHAT, headers=AUTH) as response:
+            for _ in response.iter_raw():
+                pass
+    except httpx.RemoteProtocolError:
+        broken = True
+    deadline = time.monotonic() + 5
+    while '"error": "stream"' not in child.error_output and time.monotonic() < deadline:
+        time.sleep(0.05)
+    output = child.error_output
+
+    assert broken
+    assert 1 == output.count('"error": "stream"')
+    assert "Traceback" not in output
