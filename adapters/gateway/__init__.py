@@ -18,6 +18,16 @@ this package adds the edge: identity and tenants (:mod:`.config`), the relay (:m
 
 from __future__ import annotations
 
+try:  # checked here so the error names the extra
+    import opentelemetry.exporter.prometheus  # noqa: F401
+    import starlette  # noqa: F401
+    import structlog  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    from aigclabel.exceptions import MissingDependencyError
+
+    raise MissingDependencyError(exc.name or "uvicorn", "gateway") from exc
+
 from .app import StreamAborted, create_gateway_app
 from .config import GatewayConfig, GatewayConfigError, Tenant
 from .metrics import GatewayMetrics
