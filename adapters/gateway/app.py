@@ -37,7 +37,8 @@ the caller's connection is dropped without the final chunk, so its client sees t
 **Errors.** Upstream statuses and error bodies pass through unchanged. The gateway's own
 answers use the API's error shape (Anthropic's for ``/v1/messages``): 401 unknown key, 413 body
 too large, 502 upstream unreachable or a body that cannot be labeled (fail closed), 504 upstream
-timeout, 403 an opt-out that cannot be recorded.
+timeout, 403 an opt-out that cannot be recorded, 500 the labeler or its record store failed
+(nothing is released unlabeled).
 
 .. versionadded:: 0.4.0
 """
@@ -58,7 +59,7 @@ import anyio
 import httpx
 from aigclabel.exceptions import AIGCLabelError, OptOutError
 from aigclabel.labeler import Labeler
-from aigclabel.middleware import UnlabelableResponseError
+from aigclabel.middleware import UnlabelableResponseError, UpstreamStreamError
 from aigclabel.middleware.endpoints import Endpoint, route
 from aigclabel.optout import OptOut
 from starlette.applications import Starlette
@@ -92,7 +93,8 @@ class StreamAborted(AIGCLabelError, ConnectionError):
     safe to log; :mod:`.server` keeps uvicorn from logging a traceback for it.
 
     Attributes:
-        kind: ``"stream"``, ``"timeout"`` or ``"unlabelable"``.
+        kind: ``"stream"``, ``"timeout"``, ``"unlabelable"`` or ``"labeling"`` (the labeler or
+            its record store failed).
 
     .. versionadded:: 0.4.0
     """
@@ -352,6 +354,11 @@ class _Proxy:
                 status = 403
                 await _send_simple(send, 403, _error_body(anthropic, 403, "permission_error", str(exc)))
                 return
+            except AIGCLabelError as exc:  # e.g. the record store failed: fail closed
+                status, error = 500, "labeling"
+                message = f"Labeling or recording failed ({type(exc).__name__}); nothing was released."
+                await _send_simple(send, 500, _error_body(anthropic, 500, "api_error", message))
+                return
             status = response.status_code
             if status >= 400:
                 error = "status"
@@ -440,7 +447,7 @@ async def _relay(
         try:
             await _pump(response, timing, send, metrics, attributes, state)
             state["done"] = True
-        except (httpx.TransportError, UnlabelableResponseError) as exc:
+        except (httpx.TransportError, AIGCLabelError) as exc:
             failure = exc
         group.cancel_scope.cancel()
     # The server reports a disconnect once the response is complete, too: only one before the
@@ -449,10 +456,9 @@ async def _relay(
         return "cancelled"
     if failure is None:
         return None
-    kind = "timeout" if isinstance(failure, httpx.TimeoutException) else "stream"
-    kind = "unlabelable" if isinstance(failure, UnlabelableResponseError) else kind
+    kind = _failure_kind(failure)
     if not state["started"]:  # nothing sent yet: answer with an error instead
-        status = 504 if kind == "timeout" else 502
+        status = {"timeout": 504, "labeling": 500}.get(kind, 502)
         message = f"The upstream failed before its first byte ({type(failure).__name__})."
         anthropic = response.request.url.path.rstrip("/").endswith("/messages")
         await _send_simple(send, status, _error_body(anthropic, status, "api_error", message))
@@ -494,6 +500,16 @@ async def _pump(
         headers = response_headers(response)
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
+
+
+def _failure_kind(failure: Exception) -> str:
+    if isinstance(failure, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(failure, UnlabelableResponseError):
+        return "unlabelable"
+    if isinstance(failure, (httpx.TransportError, UpstreamStreamError)):
+        return "stream"
+    return "labeling"
 
 
 def _added_ttft(timing: Timing, now: float) -> float:

@@ -188,3 +188,44 @@ def test_with_tenants_users_are_namespaced_by_tenant(
     assert verify(texts["b"], key=KEY_B).evidence.explicit
     assert ["a:alice", "b:alice"] == [e["user"] for e in gateway.logged(2)]
     assert "generated" in _records(store_url, "a:alice")
+
+
+def test_opt_out_whose_record_cannot_be_written_is_released_labeled(
+    tmp_path: Path, upstream: StandIn, start_gateway: Any
+) -> None:
+    """
+    A record store that cannot be written: alice's completion is not released unlabeled — the
+    labeler falls back to the visible label (the policy's `opt_out_on_error = "label"`).
+    """
+    missing = tmp_path / "missing" / "audit.db"
+    policy = tmp_path / "broken-policy.toml"
+    policy.write_text(
+        f'producer = "{PRODUCER}"\nkey = "{KEY}"\naudit_store = "sqlite:///{missing}"\n'
+        f'opt_out_agreements = ["v1"]\naudit_chain_key = "{CHAIN_KEY}"\naudit_timeout_seconds = 2\n',
+        encoding="utf-8",
+    )
+    consent = tmp_path / "consent.db"
+    with SQLiteConsentStore(consent) as store:
+        store.set("alice", opted_out=True, agreement_version="v1")
+    gateway = start_gateway(
+        GatewayConfig.load(
+            policy, upstream=upstream.url, consent_store=str(consent), user_header="x-end-user"
+        )
+    )
+    headers = {"x-end-user": "alice", "authorization": "Bearer k"}
+    for stream in (False, True):
+        body = {**CHAT, "stream": stream}
+        response = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers=headers, timeout=20)
+        text = (
+            response.json()["choices"][0]["message"]["content"]
+            if not stream
+            else "".join(
+                choice["delta"].get("content") or ""
+                for _, data in sse_events(response.content)
+                if data.startswith("{")
+                for choice in json.loads(data).get("choices", [])
+            )
+        )
+
+        assert 200 == response.status_code
+        assert verify(text, key=KEY).evidence.explicit
