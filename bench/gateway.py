@@ -621,8 +621,32 @@ def write(
         lines.append(
             f"Targets for one stream while labeling: ≤ 2.5 ms p50 / ≤ 6 ms p99 added TTFT — measured "
             f"{single['added_ttft_p50_ms']:.2f} ms ({'met' if ok50 else 'missed'}) / "
-            f"{single['added_ttft_p99_ms']:.2f} ms ({'met' if ok99 else 'missed'})."
+            f"{single['added_ttft_p99_ms']:.2f} ms ({'met' if ok99 else 'missed'}). Per level:"
         )
+    for level, by_target in results.items():
+        gw, naive, lite = (by_target.get(n) for n in ("gateway (labeling)", "naive proxy", "LiteLLM proxy"))
+        if gw is None:
+            continue
+        parts = []
+        if naive is not None:
+            parts.append(
+                f"labeling costs {gw['added_ttft_p50_ms'] - naive['added_ttft_p50_ms']:+.2f} ms TTFT p50 and "
+                f"{gw['cpu_us_per_event'] - naive['cpu_us_per_event']:+.0f} µs CPU per event over the naive proxy"
+            )
+        if lite is not None:
+            parts.append(
+                f"against LiteLLM: added TTFT p50 {fmt(gw['added_ttft_p50_ms'])} vs {fmt(lite['added_ttft_p50_ms'])} ms, "
+                f"p99 {fmt(gw['added_ttft_p99_ms'])} vs {fmt(lite['added_ttft_p99_ms'])} ms, CPU per event "
+                f"{lite['cpu_us_per_event'] / gw['cpu_us_per_event']:.1f}× lower, throughput loss "
+                f"{gw['throughput_loss_pct']:.1f} % vs {lite['throughput_loss_pct']:.1f} %"
+                + (
+                    f", memory per stream {fmt(gw['kib_per_stream'], 0)} vs {fmt(lite['kib_per_stream'], 0)} KiB"
+                    if int(level) > 1
+                    else ""
+                )
+            )
+        if parts:
+            lines.append(f"- {level} stream{'s' if int(level) > 1 else ''}: " + "; ".join(parts) + ".")
     if note:
         lines += ["", note]
     lines.append("")
