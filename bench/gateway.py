@@ -144,38 +144,38 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait(10)
-        if self.popen.stdout:
-            self.popen.stdout.close()
 
 
 def start(name: str, argv: list[str], core: int, log: Path, *, url: str | None = None) -> Proc:
     """
     Start *argv* pinned to *core*; wait (bounded) for its ``serving on URL`` line, or for *url* to answer.
     """
-    popen = subprocess.Popen(
-        ["taskset", "-c", str(core), *argv],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE if url is None else subprocess.DEVNULL,
-        stderr=log.open("w"),
-        text=True,
-        cwd=REPO,
-    )
+    with log.open("w") as stderr:  # the child keeps its own descriptor
+        popen = subprocess.Popen(
+            ["taskset", "-c", str(core), *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE if url is None else subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+            cwd=REPO,
+        )
     deadline = time.monotonic() + START_TIMEOUT
     found: list[str] = []
     if url is None:
         assert popen.stdout is not None
         stdout = popen.stdout
 
-        def read() -> None:
+        ready = threading.Event()
+
+        def read() -> None:  # drains stdout to the end: a full pipe would block the server
             for line in stdout:
                 m = re.search(r"serving on (http://\S+?)/?$", line.strip())
-                if m:
+                if m and not found:
                     found.append(m.group(1))
-                    return
+                    ready.set()
 
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT)
+        threading.Thread(target=read, daemon=True).start()
+        ready.wait(START_TIMEOUT)
     else:
         import httpx
 

@@ -61,15 +61,17 @@ class Gateway:
         stdout = self.popen.stdout
         assert stdout is not None
 
-        def read() -> None:
-            for line in stdout:
-                if line.startswith("serving on "):
-                    found.append(line.split()[2].rstrip("/"))
-                    return
+        ready = threading.Event()
 
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT)
+        def read() -> None:  # drains stdout to the end: a full pipe would block the child
+            for line in stdout:
+                if not found and line.startswith("serving on "):
+                    found.append(line.split()[2].rstrip("/"))
+                    ready.set()
+
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
+        ready.wait(START_TIMEOUT)
         if not found:
             self.stop()
             pytest.fail(
@@ -91,6 +93,7 @@ class Gateway:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(STOP_TIMEOUT)
+        self.reader.join(STOP_TIMEOUT)  # EOF once the child is gone
         if self.popen.stdout is not None:
             self.popen.stdout.close()
         return self.popen.returncode
