@@ -178,3 +178,32 @@ def test_trusted_control_passes_watermarking_and_control_headers(
     httpx.post(gateway.url + path, json=body, headers={"x-aigc-language": "en", "authorization": "Bearer k"})
 
     assert json.loads(upstream.last.body)["watermarking"] is False
+
+
+def test_upstream_cookies_are_never_carried_to_another_request(gateway: Gateway, upstream: StandIn) -> None:
+    """
+    The shared upstream client keeps no cookies: a `Set-Cookie` answered to one caller reaches
+    that caller, and is not sent upstream with the next request.
+    """
+    first = httpx.get(gateway.url + "/v1/models", headers={"authorization": "Bearer k"})
+    httpx.get(gateway.url + "/v1/models", headers={"authorization": "Bearer other"})
+
+    assert "session=upstream-secret; Path=/" == first.headers["set-cookie"]
+    assert "cookie" not in upstream.requests[1].headers
+
+
+def test_a_body_over_the_limit_is_413(upstream: StandIn, policy_file: Any, start_gateway: Any) -> None:
+    """
+    A request body over `max_body_bytes` is refused before anything goes upstream.
+    """
+    from aigclabel.adapters.gateway import GatewayConfig
+
+    gateway = start_gateway(GatewayConfig.load(policy_file, upstream=upstream.url, max_body_bytes=4096))
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * 8192}]}
+    response = httpx.post(
+        gateway.url + "/v1/chat/completions", json=body, headers={"authorization": "Bearer k"}
+    )
+
+    assert 413 == response.status_code
+    assert "request_too_large" == response.json()["error"]["type"]
+    assert [] == upstream.requests

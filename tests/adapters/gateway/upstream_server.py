@@ -4,8 +4,9 @@ A real stand-in upstream on 127.0.0.1: OpenAI and Anthropic over a socket, JSON 
 :class:`StandIn` serves, under uvicorn in a background thread on a free loopback port, what
 `tests.middleware.upstream` answers at the transport seam (chat completions, legacy
 completions, Responses, Anthropic messages; the bodies the real APIs send), plus
-`GET /v1/models`, `POST /v1/embeddings` and `GET /v1/chat/completions/{id}`. Knobs, set on the
-instance at any time (they apply to the next request):
+`GET /v1/models` (which sets a cookie), `POST /v1/embeddings` and
+`GET /v1/chat/completions/{id}`. Knobs, set on the instance at any time (they apply to the next
+request):
 
 * `scenario`: the `Scenario` (text, chunking, `status` for an error body, `break_after` for a
   stream that drops its connection after that many events);
@@ -218,7 +219,7 @@ class StandIn(_Counters):
         path = scope["path"].rstrip("/")
         if scope["method"] == "GET" and path == "/v1/models":
             self._record(request, body)
-            await _json(send, 200, MODELS)
+            await _json(send, 200, MODELS, [(b"set-cookie", b"session=upstream-secret; Path=/")])
             return
         if scope["method"] == "POST" and path == "/v1/embeddings":
             self._record(request, body)
@@ -330,9 +331,10 @@ async def _until_disconnect(receive: Any) -> None:
         pass
 
 
-async def _json(send: Any, status: int, body: Json) -> None:
+async def _json(send: Any, status: int, body: Json, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     content = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+    headers += extra or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})
 
