@@ -1,10 +1,11 @@
 """
-Scale-out: two `aigclabel serve` processes on one PostgreSQL record store keep one chain.
+Scale-out: two `aigclabel serve` processes (or one with two workers) on one PostgreSQL record
+store keep one chain.
 
-Both processes label for the same producer, read the same consent store, and record every opt-out
+The processes label for the same producer, read the same consent store, and record every opt-out
 release in one store (a fresh PostgreSQL schema per test, see `tests.adapters.audit`). Opted-out
-requests, JSON and streamed, go to both concurrently, interleaved; afterwards the store holds one
-record per request, in one chain that verifies.
+requests, JSON and streamed, go to both concurrently, interleaved; afterwards the store holds the
+records of every request, in one chain that verifies.
 
 The PostgreSQL URL comes from ``AIGCLABEL_TEST_POSTGRES_URL`` (``bash scripts/test-postgres.sh``
 starts a server and prints it); without it the test fails, like the record store's own tests.
@@ -19,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from aigclabel.adapters.asgi import SQLiteConsentStore
 from aigclabel.adapters.audit import AuditStore
 
 from tests.adapters.audit import postgres_schema_url
-from tests.adapters.gateway.upstream_server import StandIn
+from tests.adapters.gateway.upstream_server import StandIn, free_port
 from tests.helpers import CHAIN_KEY, KEY, PRODUCER
 from tests.middleware.upstream import Scenario
 
@@ -47,12 +49,15 @@ AIGCLABEL = Path(sys.executable).with_name("aigclabel")
 
 class Gateway:
     """
-    One `aigclabel serve` subprocess on a free loopback port (`--port 0`).
+    One `aigclabel serve` subprocess on a free loopback port (`--port 0`; a fixed free port with
+    `--workers` > 1), ready once its banner is printed and `/healthz` answers.
     """
 
-    def __init__(self, upstream: str, policy: Path, log: Path) -> None:
+    def __init__(self, upstream: str, policy: Path, log: Path, workers: int = 1) -> None:
         self.log = log
-        argv = [str(AIGCLABEL), "serve", "--upstream", upstream, "--policy", str(policy), "--port", "0"]
+        port = free_port() if workers > 1 else 0
+        argv = [str(AIGCLABEL), "serve", "--upstream", upstream, "--policy", str(policy)]
+        argv += ["--port", str(port), "--workers", str(workers)]
         with log.open("wb") as stderr:  # the child keeps its own descriptor
             self.popen = subprocess.Popen(
                 argv, stdout=subprocess.PIPE, stderr=stderr, text=True, env=dict(os.environ)
@@ -78,6 +83,19 @@ class Gateway:
                 f"`aigclabel serve` did not announce its URL within {START_TIMEOUT:.0f} s:\n{self.errors()}"
             )
         self.url = found[0]
+        self._healthy()
+
+    def _healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and self.popen.poll() is None:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        pytest.fail(f"`aigclabel serve` at {self.url} never answered /healthz:\n{self.errors()}")
 
     def errors(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
@@ -105,8 +123,8 @@ def _store_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(name="gateways")
-def _gateways(store_url: str, tmp_path: Path) -> Iterator[list[Gateway]]:
+@pytest.fixture(name="gateways", params=["two processes", "one process, two workers"])
+def _gateways(request: pytest.FixtureRequest, store_url: str, tmp_path: Path) -> Iterator[list[Gateway]]:
     users = [f"user-{i}" for i in range(2 * PER_PROCESS)]
     consent = tmp_path / "consent.db"
     with SQLiteConsentStore(consent) as store:
@@ -129,8 +147,11 @@ def _gateways(store_url: str, tmp_path: Path) -> Iterator[list[Gateway]]:
         upstream.chunk_delay = 0.002
         started: list[Gateway] = []
         try:
-            for name in ("a", "b"):
-                started.append(Gateway(upstream.url, policy, tmp_path / f"gateway-{name}.log"))
+            if request.param == "two processes":
+                for name in ("a", "b"):
+                    started.append(Gateway(upstream.url, policy, tmp_path / f"gateway-{name}.log"))
+            else:
+                started.append(Gateway(upstream.url, policy, tmp_path / "gateway.log", workers=2))
             yield started
         finally:
             for gateway in started:
@@ -168,20 +189,21 @@ async def _interleaved(gateways: list[Gateway]) -> list[dict[str, Any]]:
     calls = []
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
         for i in range(PER_PROCESS):
-            for j, gateway in enumerate(gateways):
-                calls.append(_ask(client, gateway.url, f"user-{2 * i + j}", stream=i % 2 == 1))
+            for j in range(2):  # two processes alternate; two workers share one port
+                url = gateways[j % len(gateways)].url
+                calls.append(_ask(client, url, f"user-{2 * i + j}", stream=i % 2 == 1))
         return list(await asyncio.gather(*calls))
 
 
-def test_two_gateway_processes_write_one_postgresql_chain_that_verifies(
+def test_gateway_processes_and_workers_write_one_postgresql_chain_that_verifies(
     gateways: list[Gateway], store_url: str
 ) -> None:
     """
-    32 opted-out requests (16 JSON, 16 streamed), interleaved and concurrent over two processes:
-    every answer is without the visible label and keeps its marks; the store holds exactly one
-    `generated` record per answer (user and ProduceID) and one `completed` record per stream,
-    each answer's `generated` first, numbered 1…48 in one chain that verifies; both processes
-    then stop cleanly.
+    32 opted-out requests (16 JSON, 16 streamed), interleaved and concurrent over two processes
+    (or two workers): every answer is without the visible label and keeps its marks; the store
+    holds exactly one `generated` record per answer (user and ProduceID) and one `completed`
+    record per stream, each answer's `generated` first, numbered 1…48 in one chain that
+    verifies; the processes then stop cleanly.
     """
     answers = asyncio.run(_interleaved(gateways))
     for gateway in gateways:
