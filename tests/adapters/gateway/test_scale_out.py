@@ -230,6 +230,5 @@ def test_gateway_processes_and_workers_write_one_postgresql_chain_that_verifies(
     assert set(first.values()) == {"generated"}
     assert [r.seq for r in records] == list(range(1, total + 1))
     assert (report.ok, report.records, report.reason) == (True, total, None)
-    # After a graceful shutdown uvicorn re-raises the SIGTERM it caught: -15, or 0; never the SIGKILL.
-    assert set(exits) <= {0, -signal.SIGTERM}, exits
+    assert exits == [0] * len(gateways)  # a graceful shutdown on SIGTERM
     assert not [g.log.name for g in gateways if "Traceback" in g.errors()]
