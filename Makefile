@@ -33,12 +33,14 @@ typecheck: install
 # The record-store tests run against a real PostgreSQL (scripts/test-postgres.sh starts one);
 # the export tests need LibreOffice and a CJK font (scripts/test-office.sh installs them); the
 # PySpark tests a JDK (scripts/test-jdk.sh installs one when `java` is missing); the chat-page tests
-# Debian's chromium, driven by Playwright (scripts/test-browser.sh installs it when missing).
+# Debian's chromium, driven by Playwright (scripts/test-browser.sh installs it when missing); the
+# gateway's Node client test the pinned `openai` npm package (scripts/test-node.sh, npm ci).
 # Branch coverage of the installed package, per file; the gate (fail_under) is in pyproject.toml.
 pytest: install
 	bash scripts/test-office.sh
 	bash scripts/test-jdk.sh >/dev/null
 	bash scripts/test-browser.sh
+	bash scripts/test-node.sh
 	AIGCLABEL_TEST_POSTGRES_URL="$${AIGCLABEL_TEST_POSTGRES_URL:-$$(bash scripts/test-postgres.sh)}" \
 		$(PY) -m pytest --cov=aigclabel --cov-report=term-missing
 
@@ -58,6 +60,7 @@ bench-quick: install
 	$(PY) bench/ui_latency.py --quick
 	$(PY) bench/langchain_chat.py --quick
 	$(PY) bench/langchain_agent.py --quick
+	$(PY) bench/gateway.py --quick
 
 bench: install
 	$(PY) bench/run.py

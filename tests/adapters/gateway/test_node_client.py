@@ -2,9 +2,9 @@
 The Node `openai` package against the labeling gateway, over real sockets on 127.0.0.1.
 
 The client (`node/client.mjs`, the `openai` version pinned in `node/package.json`) changes only its
-base URL to the gateway's; the gateway talks to the stand-in upstream. The test installs the npm
-package when `node/node_modules` is missing (`npm install --no-audit --no-fund`, bounded) and fails,
-never skips, when Node or npm is missing or the install fails.
+base URL to the gateway's; the gateway talks to the stand-in upstream. scripts/test-node.sh installs
+the pinned npm package (`make test` runs it); the test fails, never skips, when Node or the package
+is missing.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from tests.helpers import KEY, PRODUCER, visible
 from tests.middleware.upstream import Scenario
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
-#: Seconds `npm install` may take (one package, no dependencies, from the registry or npm's cache).
-INSTALL_TIMEOUT = 300.0
 #: Seconds the client may take for both calls.
 CLIENT_TIMEOUT = 60.0
 TEXT = "杭州是浙江省的省会，以西湖闻名。The gateway labels this answer for a Node client. " * 3
@@ -43,21 +41,14 @@ def _tool(name: str) -> str:
 
 def _installed() -> None:
     """
-    Install the pinned `openai` package into node/node_modules unless it is there already.
+    The pinned `openai` package must be in node/node_modules: scripts/test-node.sh installs it
+    (`make test` runs it first); the test itself never downloads anything.
     """
-    if (NODE_DIR / "node_modules" / "openai" / "package.json").is_file():
-        return
-    command = [_tool("npm"), "install", "--no-audit", "--no-fund"]
-    try:
-        done = subprocess.run(
-            command, cwd=NODE_DIR, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"`{' '.join(command[1:])}` in {NODE_DIR} did not finish within {INSTALL_TIMEOUT:.0f} s")
-    if done.returncode != 0:
+    _tool("node")
+    if not (NODE_DIR / "node_modules" / "openai" / "package.json").is_file():
         pytest.fail(
-            f"`npm install --no-audit --no-fund` in {NODE_DIR} failed (exit {done.returncode}):\n"
-            f"{done.stderr[-4000:]}"
+            "the Node client's `openai` package is not installed: run `bash scripts/test-node.sh` "
+            "(npm ci in tests/adapters/gateway/node)"
         )
 
 
