@@ -13,7 +13,7 @@ this package adds the edge: identity and tenants (:mod:`.config`), the relay (:m
 :mod:`.proxy`), metrics (:mod:`.metrics`), the access log (:mod:`.access_log`) and the server
 (:mod:`.server`). Needs the ``gateway`` extra.
 
-.. versionadded:: 0.4.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ The logger is built here, not through ``structlog.configure()``: the gateway nev
 application's global logging configuration. Pass your own bound logger to
 :func:`~aigclabel.adapters.gateway.create_gateway_app` to route the events elsewhere.
 
-.. versionadded:: 0.4.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations

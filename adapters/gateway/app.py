@@ -40,7 +40,7 @@ too large, 502 upstream unreachable or a body that cannot be labeled (fail close
 timeout, 403 an opt-out that cannot be recorded, 500 the labeler or its record store failed
 (nothing is released unlabeled).
 
-.. versionadded:: 0.4.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class StreamAborted(AIGCLabelError, ConnectionError):
         kind: ``"stream"``, ``"timeout"``, ``"unlabelable"`` or ``"labeling"`` (the labeler or
             its record store failed).
 
-    .. versionadded:: 0.4.0
+    .. versionadded:: 0.3.0
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -535,7 +535,7 @@ def create_gateway_app(config: GatewayConfig, *, logger: Any = None) -> Starlett
         aigclabel.PolicyError: a tenant's policy cannot make a labeler.
         aigclabel.adapters.asgi.ConsentStoreError: the consent store cannot be opened.
 
-    .. versionadded:: 0.4.0
+    .. versionadded:: 0.3.0
     """
     gateway = _Gateway(config, logger)
 

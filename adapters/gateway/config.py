@@ -25,7 +25,7 @@ Every problem is a :class:`GatewayConfigError` (an :class:`~aigclabel.AIGCLabelE
 ``ValueError``) naming the file and the setting; gateway keys and secrets never appear in
 errors or reprs.
 
-.. versionadded:: 0.4.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class GatewayConfigError(AIGCLabelError, ValueError):
     Attributes:
         field: the setting concerned (``"upstream"``, ``"tenants.shop.key"``…), or ``None``.
 
-    .. versionadded:: 0.4.0
+    .. versionadded:: 0.3.0
     """
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -68,7 +68,7 @@ class Tenant(BaseModel):
             (``None``: no key is sent).
         policy: the tenant's labeling policy (its producer code and keys).
 
-    .. versionadded:: 0.4.0
+    .. versionadded:: 0.3.0
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -111,7 +111,7 @@ class GatewayConfig(BaseModel):
             a slow reader: the default 256 KiB is ample for token streams on any link and keeps
             a stalled stream's footprint small. Set by :func:`~.server.serve`.
 
-    .. versionadded:: 0.4.0
+    .. versionadded:: 0.3.0
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)

@@ -1,7 +1,7 @@
 """
 The gateway's metrics: OpenTelemetry instruments, exposed as Prometheus text on ``/metrics``.
 
-Counters (attribute ``tenant``; ``route`` where it helps):
+Counters (attribute ``tenant``; ``status`` or ``kind`` where it helps):
 
 * ``aigc_gateway_requests_total`` — requests answered (also ``status``),
 * ``aigc_gateway_labeled_total`` — responses released labeled,
@@ -25,7 +25,7 @@ two apps in one process never mix their numbers. Each worker process keeps its o
 scrape each worker (or the pod; counters are per process, as with any non-multiprocess
 Prometheus client).
 
-.. versionadded:: 0.4.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class GatewayMetrics:
     """
     The instruments of one gateway app and their Prometheus exposition.
 
-    .. versionadded:: 0.4.0
+    .. versionadded:: 0.3.0
     """
 
     def __init__(self) -> None:

@@ -10,7 +10,7 @@ measure what it adds (:mod:`.metrics`); it costs one ``perf_counter()`` a chunk.
 The client keeps no cookies (a shared client must not carry one caller's upstream cookies to
 the next), follows no redirects and never retries (the caller's SDK decides).
 
-.. versionadded:: 0.4.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class UpstreamClient:
         upstream_key: the key sent upstream in place of the caller's, or ``None`` to forward
             the caller's own credentials.
 
-    .. versionadded:: 0.4.0
+    .. versionadded:: 0.3.0
     """
 
     def __init__(self, config: GatewayConfig, name: str, labeler: Labeler, upstream_key: str | None) -> None:

@@ -15,7 +15,7 @@ the upstream clients. With ``workers > 1`` the parent forwards the signal to eve
 metrics) from the same files: the load arguments travel in the :data:`SETTINGS_VARIABLE`
 environment variable, as JSON.
 
-.. versionadded:: 0.4.0
+.. versionadded:: 0.3.0
 """
 
 from __future__ import annotations
