@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import BodyShapeError, RewriterBase, aigc_item, dumps, json_list, json_texts
+from .common import BodyShapeError, RewriterBase, aigc_item, aigc_start_item, dumps, json_list, json_texts
 from .rewrite import StreamRewriter
 from .sse import SSEEvent, encode_event
 
@@ -105,10 +105,9 @@ class MessagesStream(StreamRewriter):
         return None
 
     def _announce(self, doc: dict[str, Any], index: Any, released: str) -> bool:
-        start = self.start_item(index, released, index=index)
-        if start is None:
+        if not self.first_release(index, released):
             return False
-        doc["aigc"] = self.aigc([start], stage="start")
+        doc["aigc"] = self.aigc([aigc_start_item(self._streams[index], index=index)], stage="start")
         return True
 
     def finish_open(self) -> list[bytes]:

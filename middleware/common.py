@@ -227,7 +227,8 @@ class RewriterBase:
     def aigc(self, items: list[dict[str, Any]], *, stage: str = "end") -> dict[str, Any]:
         """
         The ``aigc`` object of a response or event: ``stage`` is ``start`` on a stream's first
-        event with text (items without metadata), ``end`` on the final one and on JSON bodies.
+        event with text (metadata without ``ReservedCode1``), ``end`` on the final one and on
+        JSON bodies.
         """
         return {"label": self.labeler.policy.label, "stage": stage, "items": items}
 

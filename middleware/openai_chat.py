@@ -16,7 +16,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .common import BodyShapeError, RewriterBase, aigc_item, dumps, json_list, json_texts, kind_name
+from .common import (
+    BodyShapeError,
+    RewriterBase,
+    aigc_item,
+    aigc_start_item,
+    dumps,
+    json_list,
+    json_texts,
+    kind_name,
+)
 from .rewrite import StreamRewriter
 from .sse import SSEEvent, encode_event
 
@@ -149,9 +158,8 @@ class ChatStream(StreamRewriter):
                 if new != text:
                     holder[field] = new
                     changed = True
-                start = self.start_item(index, new, index=index)
-                if start is not None:
-                    starts.append(start)
+                if self.first_release(index, new):
+                    starts.append(aigc_start_item(self._streams[index], index=index))
             if choice.get("finish_reason") is not None and index not in self._finished:
                 self.summary["choices"].append({"finish_reason": choice["finish_reason"]})
                 if self._reasoning_open and index in self._reasoning_open:
@@ -183,9 +191,8 @@ class ChatStream(StreamRewriter):
                 if new != text:
                     holder[field] = new
                     changed = True
-                start = self.start_item((index, field), new, index=index, field=field)
-                if start is not None:
-                    starts.append(start)
+                if self.first_release((index, field), new):
+                    starts.append(aigc_start_item(self._streams[(index, field)], index=index, field=field))
         return changed
 
     def _end_reasoning(self, holder: dict[str, Any], index: Any) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import RewriterBase, aigc_item, dumps, json_list
+from .common import RewriterBase, aigc_item, aigc_start_item, dumps, json_list
 from .rewrite import StreamRewriter
 from .sse import SSEEvent, encode_event
 
@@ -171,12 +171,11 @@ class ResponsesStream(StreamRewriter):
             self._where[key] = doc.get("output_index", 0)
         delta = doc["delta"]
         new = stream.feed(delta)
-        where: dict[str, Any] = {"index": self._where[key], _R_EVENTS[text_kind][2]: index}
-        if text_kind != "output_text":
-            where["field"] = text_kind
-        start = self.start_item(key, new, **where)
-        if start is not None:
-            doc["aigc"] = self.aigc([start], stage="start")
+        if self.first_release(key, new):
+            where: dict[str, Any] = {"index": self._where[key], _R_EVENTS[text_kind][2]: index}
+            if text_kind != "output_text":
+                where["field"] = text_kind
+            doc["aigc"] = self.aigc([aigc_start_item(stream, **where)], stage="start")
         elif new == delta:
             return False
         doc["delta"] = new

@@ -33,7 +33,6 @@ from .common import (
     UnlabelableResponseError,
     UpstreamStreamError,
     aigc_item,
-    aigc_start_item,
 )
 from .endpoints import RequestInfo
 from .sse import SSEDecoder, SSEEvent
@@ -159,14 +158,15 @@ class StreamRewriter(RewriterBase, ABC):
             stream = self._streams[key] = self.open_stream(reasoning=reasoning)
         return stream
 
-    def start_item(self, key: Any, released: str, **where: Any) -> dict[str, Any] | None:
+    def first_release(self, key: Any, released: str) -> bool:
         """
-        The start item of *key*'s text when *released* is its first text to go out, else ``None``.
+        Whether *released* is the first text of *key*'s stream to go out (its start item is due
+        now: :func:`aigc_start_item`); marks it announced. One set lookup per delta.
         """
         if not released or key in self._announced:
-            return None
+            return False
         self._announced.add(key)
-        return aigc_start_item(self._streams[key], **where)
+        return True
 
     def _close(self, key: Any) -> tuple[str, LabeledText]:
         stream = self._streams.pop(key, None)

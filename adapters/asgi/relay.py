@@ -51,7 +51,7 @@ import anyio
 from aigclabel.context import LabelContext
 from aigclabel.exceptions import AIGCLabelError
 from aigclabel.labeler import Labeler, StreamLabeler
-from aigclabel.middleware.common import aigc_item
+from aigclabel.middleware.common import aigc_item, aigc_start_item
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -206,24 +206,10 @@ class _TextLabeling:
         self.finished = False
 
     def _aigc(self) -> list[bytes]:
-        if self.aigc_sent:
-            return []
-        stream = self.stream
-        ui = stream.disclosure if stream.result is None else stream.result.ui
-        if ui is None:
+        if self.aigc_sent or self.stream.disclosure is None:
             return []
         self.aigc_sent = True
-        return [
-            sse_event(
-                "aigc",
-                {
-                    "produce_id": stream.produce_id,
-                    "mark_id": stream.mark_id,
-                    "explicit": stream.placement != "none",
-                    "ui": ui.model_dump(),
-                },
-            )
-        ]
+        return [sse_event("aigc", _summary(aigc_start_item(self.stream)))]
 
     def start(self) -> list[bytes]:
         return self._aigc()
