@@ -1,0 +1,3 @@
+"""
+Watermark adapters for model runtimes (transformers, llama-cpp-python, vLLM).
+"""
