@@ -12,30 +12,33 @@ aigc-label: label AI-generated text for GB 45438-2025 and the EU AI Act.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import typing
 
-from .audit.sink import RecordSinkError
-from .canonical import canonical_text
-from .context import LabelContext, current_context, request_context
-from .exceptions import (
-    AIGCLabelError,
-    KeyMaterialError,
-    MetadataError,
-    MissingDependencyError,
-    OptOutError,
-    PolicyError,
-    PolicyKeyError,
-    ProducerCodeError,
-    StreamStateError,
-)
-from .explicit import DEFAULT_LABEL_TEXT, ExplicitLabel, is_compliant_label_text
-from .keyring import Keyring, KeyringEntry, KeyringError
-from .labeler import LabeledText, Labeler, OptOutDecision, StreamLabeler
-from .metadata import AIGCMetadata
-from .optout import OptOut
-from .policy import LabelPolicy
-from .producer import validate_producer_code
-from .ui import UIDisclosure
-from .verification import ChannelEvidence, Evidence, MappingResolver, Resolver, SealEvidence, Verdict, verify
+if typing.TYPE_CHECKING:  # the names below load on first use (PEP 562): `import aigclabel` stays cheap
+    from .audit.sink import RecordSinkError
+    from .canonical import canonical_text
+    from .context import LabelContext, current_context, request_context
+    from .exceptions import (
+        AIGCLabelError,
+        KeyMaterialError,
+        MetadataError,
+        MissingDependencyError,
+        OptOutError,
+        PolicyError,
+        PolicyKeyError,
+        ProducerCodeError,
+        StreamStateError,
+    )
+    from .explicit import DEFAULT_LABEL_TEXT, ExplicitLabel, is_compliant_label_text
+    from .keyring import Keyring, KeyringEntry, KeyringError
+    from .labeler import LabeledText, Labeler, OptOutDecision, StreamLabeler
+    from .metadata import AIGCMetadata
+    from .optout import OptOut
+    from .policy import LabelPolicy
+    from .producer import validate_producer_code
+    from .ui import UIDisclosure
+    from .verification import ChannelEvidence, Evidence, MappingResolver, Resolver, SealEvidence, Verdict, verify
 
 __version__ = "0.1.0"
 
@@ -79,10 +82,56 @@ __all__ = [
     "verify",
 ]
 
-# Show the public path in reprs and docs (aigclabel.Labeler, not aigclabel.labeler.Labeler).
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) or callable(_obj):
-        with contextlib.suppress(AttributeError, TypeError):
-            _obj.__module__ = __name__
-del _name, _obj
+# Where each public name lives; loaded on first access and cached in the package namespace.
+_HOMES: dict[str, str] = {
+    "RecordSinkError": ".audit.sink",
+    "canonical_text": ".canonical",
+    **dict.fromkeys(("LabelContext", "current_context", "request_context"), ".context"),
+    **dict.fromkeys(
+        (
+            "AIGCLabelError",
+            "KeyMaterialError",
+            "MetadataError",
+            "MissingDependencyError",
+            "OptOutError",
+            "PolicyError",
+            "PolicyKeyError",
+            "ProducerCodeError",
+            "StreamStateError",
+        ),
+        ".exceptions",
+    ),
+    **dict.fromkeys(("DEFAULT_LABEL_TEXT", "ExplicitLabel", "is_compliant_label_text"), ".explicit"),
+    **dict.fromkeys(("Keyring", "KeyringEntry", "KeyringError"), ".keyring"),
+    **dict.fromkeys(("LabeledText", "Labeler", "OptOutDecision", "StreamLabeler"), ".labeler"),
+    "AIGCMetadata": ".metadata",
+    "OptOut": ".optout",
+    "LabelPolicy": ".policy",
+    "validate_producer_code": ".producer",
+    "UIDisclosure": ".ui",
+    **dict.fromkeys(
+        ("ChannelEvidence", "Evidence", "MappingResolver", "Resolver", "SealEvidence", "Verdict", "verify"),
+        ".verification",
+    ),
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(home, __name__)
+    # Every public name of that module at once, shown under its public path in reprs and docs
+    # (aigclabel.Labeler, not aigclabel.labeler.Labeler).
+    for public, where in _HOMES.items():
+        if where == home:
+            value = getattr(module, public)
+            if isinstance(value, type) or callable(value):
+                with contextlib.suppress(AttributeError, TypeError):
+                    value.__module__ = __name__
+            globals()[public] = value
+    return globals()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

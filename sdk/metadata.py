@@ -242,7 +242,8 @@ def _yaml_key(key: str) -> str:
 
 # Characters YAML does not allow raw in a document (YAML 1.1 §5.1, as PyYAML checks them), and
 # the line breaks YAML knows beyond JSON's (NEL, LS, PS): written as JSON escapes, which YAML reads.
-_YAML_ESCAPE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# YAML escapes what it may not print plainly: C0/C1 controls, U+2028/2029, surrogates, U+FFFE/FFFF.
+_YAML_ESCAPE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def _yaml_scalar(value: object) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from importlib import metadata
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..exceptions import AIGCLabelError
@@ -117,6 +116,8 @@ def find_sink_factory(scheme: str) -> Callable[[LabelPolicy], RecordSink]:
     Raises:
         RecordSinkError: no installed package registers a sink for *scheme*.
     """
+    from importlib import metadata  # entry points are read when a store is opened, not at import
+
     found = metadata.entry_points(group=ENTRY_POINT_GROUP)
     for ep in found:
         if ep.name == scheme:
