@@ -116,7 +116,10 @@ def bench_label_verify(texts: dict[str, str], sizes: list[int], rounds: int) -> 
                 row["ratio"] = res["encypher"]["median"] / res["ours"]["median"]
                 row["ratio_marks_only"] = res["encypher"]["median"] / res["ours-marks-only"]["median"]
             rows.append(row)
-            print(f"label+verify {lang} {len(text):>6}: " + ", ".join(f"{k} {v['median']:.0f} µs" for k, v in res.items()))
+            print(
+                f"label+verify {lang} {len(text):>6}: "
+                + ", ".join(f"{k} {v['median']:.0f} µs" for k, v in res.items())
+            )
     return {"rows": rows, "peer": peer if isinstance(peer, str) else "encypher-ai " + _version("encypher-ai")}
 
 
@@ -140,8 +143,16 @@ def bench_verify(texts: dict[str, str], rounds: int) -> list[dict[str, Any]]:
 
 
 SHORT = {
-    "zh": ["好的。", "可以，明天上午十点见。", "这个问题的答案是肯定的：可以在设置页面里关闭通知，然后重新登录即可生效。"],
-    "en": ["OK.", "Sure, see you at ten tomorrow.", "Yes: you can turn notifications off on the settings page and sign in again."],
+    "zh": [
+        "好的。",
+        "可以，明天上午十点见。",
+        "这个问题的答案是肯定的：可以在设置页面里关闭通知，然后重新登录即可生效。",
+    ],
+    "en": [
+        "OK.",
+        "Sure, see you at ten tomorrow.",
+        "Yes: you can turn notifications off on the settings page and sign in again.",
+    ],
 }
 
 
@@ -167,9 +178,17 @@ def bench_size(texts: dict[str, str]) -> list[dict[str, Any]]:
             labeled = labeler.label(text).text
             before, after = count_tokens(text), count_tokens(labeled)
             rows.append(
-                {"lang": lang, "case": kind, "tokens": before, "added": after - before, "share": (after - before) / before}
+                {
+                    "lang": lang,
+                    "case": kind,
+                    "tokens": before,
+                    "added": after - before,
+                    "share": (after - before) / before,
+                }
             )
-            print(f"size {lang} {kind:>11}: {before:>5} tokens +{after - before} ({(after - before) / before:.0%})")
+            print(
+                f"size {lang} {kind:>11}: {before:>5} tokens +{after - before} ({(after - before) / before:.0%})"
+            )
     return rows
 
 
@@ -197,6 +216,18 @@ def _version(dist: str) -> str:
         return "?"
 
 
+def _cell(us: dict[str, dict[str, float]], key: str) -> str:
+    if key not in us:
+        return "not run"
+    return f"{us[key]['median']:.0f} [{us[key]['p25']:.0f}–{us[key]['p75']:.0f}]"
+
+
+def _cell(us: dict[str, dict[str, float]], key: str) -> str:
+    if key not in us:
+        return "not run"
+    return f"{us[key]['median']:.0f} [{us[key]['p25']:.0f}–{us[key]['p75']:.0f}]"
+
+
 def write_markdown(res: dict[str, Any], path: Path) -> None:
     lines = [
         "# Speed and size",
@@ -215,17 +246,18 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for r in lv["rows"]:
-            us = r["us"]
-            cell = lambda k: f"{us[k]['median']:.0f} [{us[k]['p25']:.0f}–{us[k]['p75']:.0f}]" if k in us else "not run"  # noqa: E731
+            cells = " | ".join(_cell(r["us"], k) for k in ("ours", "ours-marks-only", "encypher"))
             lines.append(
-                f"| {r['lang']} | {r['chars']:,} | {cell('ours')} | {cell('ours-marks-only')} | {cell('encypher')} "
+                f"| {r['lang']} | {r['chars']:,} | {cells} "
                 f"| {r.get('ratio', 0):.2f}× | {r.get('ratio_marks_only', 0):.2f}× |"
             )
         lines += ["", "Ratio = encypher ÷ ours: above 1, we are faster.", ""]
     if "verify" in res:
         lines += ["## verify alone", "", "| text | plain MB/s | labeled MB/s |", "|---|---:|---:|"]
         for r in res["verify"]:
-            lines.append(f"| {r['lang']} {r['chars']:,} chars | {r['plain']['mb_s']:.0f} | {r['labeled']['mb_s']:.0f} |")
+            lines.append(
+                f"| {r['lang']} {r['chars']:,} chars | {r['plain']['mb_s']:.0f} | {r['labeled']['mb_s']:.0f} |"
+            )
         lines += ["", "MB/s of UTF-8 input (10⁶ bytes per second).", ""]
     if "size" in res:
         lines += [

@@ -38,7 +38,15 @@ if typing.TYPE_CHECKING:  # the names below load on first use (PEP 562): `import
     from .policy import LabelPolicy
     from .producer import validate_producer_code
     from .ui import UIDisclosure
-    from .verification import ChannelEvidence, Evidence, MappingResolver, Resolver, SealEvidence, Verdict, verify
+    from .verification import (
+        ChannelEvidence,
+        Evidence,
+        MappingResolver,
+        Resolver,
+        SealEvidence,
+        Verdict,
+        verify,
+    )
 
 __version__ = "0.1.0"
 

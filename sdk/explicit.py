@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import html
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
