@@ -1,0 +1,209 @@
+"""
+The keyed pseudo-random function of both schemes: Philox-4x32-10 over (context, token), as vLLM 0.33 uses it.
+
+Philox-4x32-10 is the counter-based generator of Salmon et al., "Parallel random numbers: as easy as
+1, 2, 3" (SC 2011): a 128-bit counter ``(c0, c1, c2, c3)`` and a 64-bit key ``(k0, k1)`` give four
+32-bit words after ten rounds. This module evaluates it on numpy ``uint64`` arrays holding 32-bit
+values, so one call scores a whole token sequence or a whole vocabulary.
+
+How a 64-bit key, a context and a token id become one uniform number (the rule of vLLM 0.33's
+``PhiloxPRF``, version ``philox4x32-10-v1``; pinned by the vectors in ``data/vllm_vectors.json``):
+
+1. The key splits into ``k0 = key & 0xFFFFFFFF`` and ``k1 = key >> 32``.
+2. Context state. Context token ids are taken modulo 2**32 (so the start padding ``-1`` is
+   ``0xFFFFFFFF``). The state starts as ``(0x574D4358, width, 0, 0)``; for each block of four
+   context positions starting at ``offset`` (0, 4, 8…; missing positions of the last block read
+   ``0xFFFFFFFF - i`` for the block index ``i``), the state becomes
+   ``philox(state XOR block, (k0 XOR offset, k1))``.
+3. Candidate word. For token id ``t`` with state ``(s0, s1, s2, s3)``:
+   ``philox((t >> 2, s0, s1, s2), (k0 XOR s3, k1 XOR 0x574D544B))`` gives four words; token ``t``
+   takes word ``t & 3``, so four neighbouring ids share one Philox call.
+4. Uniform. The word's top 24 bits ``m`` give ``u = float32((m + 1) / (2**24 + 1))``, in (0, 1).
+
+The context of a position is the ``context_width`` tokens generated before it, oldest first,
+padded with ``-1`` before the first generated token (the prompt is never context).
+
+.. versionadded:: 0.3.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CONTEXT_DOMAIN",
+    "TOKEN_DOMAIN",
+    "U64Array",
+    "candidate_words",
+    "context_state",
+    "philox4x32_10",
+    "philox_uniform",
+    "sliding_contexts",
+    "vocabulary_words",
+    "words_to_uniform",
+]
+
+U64Array = npt.NDArray[np.uint64]
+
+_MASK = 0xFFFFFFFF
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = 0x9E3779B9
+_W1 = 0xBB67AE85
+_SHIFT = np.uint64(32)
+_LOW = np.uint64(_MASK)
+#: Domain word of the context state (ASCII ``WMCX``).
+CONTEXT_DOMAIN = 0x574D4358
+#: Domain word of the candidate key (ASCII ``WMTK``).
+TOKEN_DOMAIN = 0x574D544B
+_UNIFORM_DENOMINATOR = float(2**24 + 1)
+
+_Word = U64Array | int
+
+
+def philox4x32_10(
+    counter: tuple[_Word, _Word, _Word, _Word], key: tuple[_Word, _Word]
+) -> tuple[U64Array, U64Array, U64Array, U64Array]:
+    """
+    Philox-4x32-10 on 32-bit values held in ``uint64`` arrays (or Python ints), element-wise.
+
+    Args:
+        counter: the four counter words, each an array or an int in ``[0, 2**32)``; arrays broadcast.
+        key: the two key words, arrays or ints in ``[0, 2**32)``.
+
+    Returns:
+        The four output words as ``uint64`` arrays of values in ``[0, 2**32)``.
+    """
+    c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint64) for c in counter)
+    k0 = np.asarray(key[0], dtype=np.uint64)
+    k1 = np.asarray(key[1], dtype=np.uint64)
+    for round_index in range(10):
+        p0 = c0 * _M0  # < 2**64: both factors are below 2**32
+        p1 = c2 * _M1
+        hi1 = p1 >> _SHIFT
+        hi1 ^= c1
+        hi1 ^= k0
+        hi0 = p0 >> _SHIFT
+        hi0 ^= c3
+        hi0 ^= k1
+        p1 &= _LOW
+        p0 &= _LOW
+        c0, c1, c2, c3 = hi1, p1, hi0, p0
+        if round_index != 9:
+            k0 = (k0 + np.uint64(_W0)) & _LOW
+            k1 = (k1 + np.uint64(_W1)) & _LOW
+    return c0, c1, c2, c3
+
+
+def sliding_contexts(token_ids: npt.NDArray[np.int64], width: int) -> U64Array:
+    """
+    The context of every position of *token_ids*: shape ``(n, width)``, oldest token first, ``-1`` padded.
+
+    Values are taken modulo 2**32 (``-1`` becomes ``0xFFFFFFFF``), ready for :func:`context_state`.
+    """
+    n = len(token_ids)
+    padded = np.empty(n + width, dtype=np.int64)
+    padded[:width] = -1
+    padded[width:] = token_ids
+    words = padded.astype(np.uint64) & _LOW
+    out = np.empty((n, width), dtype=np.uint64)
+    for j in range(width):
+        out[:, j] = words[j : j + n]
+    return out
+
+
+def context_state(key: int, contexts: U64Array) -> tuple[U64Array, U64Array, U64Array, U64Array]:
+    """
+    The keyed 128-bit state of each context row (rule 2 of the module docstring).
+
+    Args:
+        key: the 64-bit PRF key.
+        contexts: shape ``(n, width)``, 32-bit values (see :func:`sliding_contexts`).
+
+    Returns:
+        Four ``uint64`` arrays of length ``n``.
+    """
+    n, width = contexts.shape
+    k0, k1 = key & _MASK, key >> 32
+    state: tuple[_Word, _Word, _Word, _Word] = (CONTEXT_DOMAIN, width, 0, 0)
+    out: tuple[U64Array, U64Array, U64Array, U64Array] | None = None
+    for offset in range(0, width, 4):
+        block: list[_Word] = [contexts[:, offset + i] if offset + i < width else _MASK - i for i in range(4)]
+        counter = tuple(np.bitwise_xor(np.asarray(state[i], dtype=np.uint64), block[i]) for i in range(4))
+        out = philox4x32_10((counter[0], counter[1], counter[2], counter[3]), ((k0 ^ offset) & _MASK, k1))
+        state = out
+    assert out is not None  # width >= 1
+    return tuple(np.broadcast_to(w, (n,)) for w in out)  # type: ignore[return-value]
+
+
+def candidate_words(
+    key: int, state: tuple[U64Array, U64Array, U64Array, U64Array], token_ids: U64Array
+) -> U64Array:
+    """
+    The 32-bit PRF word of each (state, token) pair (rule 3): one Philox call per pair.
+
+    Args:
+        key: the 64-bit PRF key.
+        state: the context states of :func:`context_state`, arrays broadcastable with *token_ids*.
+        token_ids: token ids as ``uint64`` (``>= 0``).
+    """
+    k0, k1 = key & _MASK, key >> 32
+    s0, s1, s2, s3 = state
+    outputs = philox4x32_10((token_ids >> np.uint64(2), s0, s1, s2), (s3 ^ np.uint64(k0), k1 ^ TOKEN_DOMAIN))
+    lane = token_ids & np.uint64(3)
+    word = outputs[0].copy()
+    for index in range(1, 4):
+        np.copyto(word, outputs[index], where=lane == index)
+    return word
+
+
+def vocabulary_words(key: int, context: Sequence[int], vocab_size: int) -> U64Array:
+    """
+    The PRF word of every token id ``0 .. vocab_size - 1`` after one *context* (``context_width`` ids).
+
+    One Philox call per group of four ids: the whole vocabulary in ``vocab_size / 4`` calls.
+    """
+    row = np.asarray([[int(t) & _MASK for t in context]], dtype=np.uint64)
+    state = context_state(key, row)
+    k0, k1 = key & _MASK, key >> 32
+    groups = np.arange((vocab_size + 3) // 4, dtype=np.uint64)
+    s0, s1, s2, s3 = (int(w[0]) for w in state)
+    outputs = philox4x32_10((groups, s0, s1, s2), ((k0 ^ s3) & _MASK, k1 ^ TOKEN_DOMAIN))
+    words = np.stack(outputs, axis=1).reshape(-1)
+    return words[:vocab_size]
+
+
+def words_to_uniform(words: U64Array) -> npt.NDArray[np.float64]:
+    """
+    Rule 4: ``float32((m + 1) / (2**24 + 1))`` for the top 24 bits ``m`` of each word, returned as float64.
+    """
+    mantissa = (words >> np.uint64(8)).astype(np.float64)
+    mantissa += 1.0
+    mantissa /= _UNIFORM_DENOMINATOR
+    return mantissa.astype(np.float32).astype(np.float64)
+
+
+def philox_uniform(key: int, contexts: npt.ArrayLike, token_ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """
+    The uniform number in (0, 1) of each (context, token) pair under *key*: vLLM's ``PhiloxPRF.uniform``.
+
+    Args:
+        key: the 64-bit PRF key (for ``gumbel`` profiles :attr:`WatermarkProfile.seed`, i.e. vLLM's ``key``).
+        contexts: integer array of shape ``(n, width)`` (``-1`` is start padding).
+        token_ids: integer array of length ``n`` (one token per context) or of shape ``(n, m)``.
+
+    Returns:
+        Float64 array shaped like *token_ids* holding float32-representable values in (0, 1).
+    """
+    rows = np.asarray(contexts, dtype=np.int64)
+    if rows.ndim != 2:
+        raise ValueError(f"contexts must be a 2-D array (n, width), got shape {rows.shape}")
+    tokens = np.asarray(token_ids, dtype=np.int64)
+    state = context_state(key, rows.astype(np.uint64) & _LOW)
+    words_in = tokens.astype(np.uint64) & _LOW
+    if tokens.ndim == 2:
+        state = tuple(s[:, None] for s in state)  # type: ignore[assignment]
+    return words_to_uniform(candidate_words(key, state, words_in))
