@@ -430,7 +430,8 @@ def verify(
     spans: list[tuple[int, int]] = []
     fragments: list[tuple[int, Literal["cf", "mn"], str]] = []
     seen: dict[str, list[Decoded]] = {}
-    for m in alphabet.MARK_RUN.finditer(text):
+    runs = alphabet.MARK_RUN.finditer(text) if alphabet.may_carry_marks(text) else ()
+    for m in runs:
         spans.append(m.span())
         for part in alphabet.CHANNEL_PART.finditer(m.group()):
             name: Literal["cf", "mn"] = "cf" if part.lastgroup == "cf" else "mn"
