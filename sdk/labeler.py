@@ -9,11 +9,13 @@ plus one character, so **any chunking of a text gives exactly the same output**.
 from __future__ import annotations
 
 import base64
+import importlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TypedDict
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from . import context as _context_module
 from .audit.recorder import Recorder
@@ -21,7 +23,7 @@ from .audit.records import EventKind
 from .audit.sink import RecordSink
 from .canonical import Profile, text_digest
 from .context import LabelContext
-from .exceptions import AIGCLabelError, OptOutError, PolicyError, StreamStateError
+from .exceptions import AIGCLabelError, MissingDependencyError, OptOutError, PolicyError, StreamStateError
 from .explicit import (
     ExplicitLabel,
     Language,
@@ -47,6 +49,10 @@ from .metadata import AIGCMetadata
 from .optout import OptOut
 from .policy import LabelPolicy
 from .ui import UIDisclosure
+
+if TYPE_CHECKING:  # the [watermark] extra (numpy) is imported on first use only
+    from .watermark import Tokenizer as WatermarkTokenizer
+    from .watermark import WatermarkDetector, WatermarkProfile
 
 __all__ = [
     "NO_OPT_OUT",
@@ -231,6 +237,56 @@ class Labeler:
         The raw 32-byte Ed25519 public key third parties verify with, if signing is on.
         """
         return self._keys.public_raw
+
+    # --- the statistical watermark -------------------------------------------------------------------
+
+    def watermark_profile(self, vocab_size: int) -> WatermarkProfile:
+        """
+        The statistical watermark profile of this labeler for a model of *vocab_size* tokens.
+
+        Derived from the labeler's key material (its ``key``, or a secret derived from the
+        signing key) for the policy's key slot ``key_id`` and scheme ``watermark``: hand it to a
+        model runtime adapter (:mod:`aigclabel.adapters.watermark`), and to
+        :meth:`watermark_detector` / ``verify(watermark=...)`` to detect it.
+
+        Raises:
+            PolicyError: the policy's ``watermark`` is not set.
+            MissingDependencyError: numpy is missing (extra ``[watermark]``).
+
+        .. versionadded:: 0.3.0
+        """
+        scheme = self.policy.watermark
+        if scheme is None:
+            raise PolicyError(
+                "watermark: the policy has no statistical watermark; set watermark = 'gumbel' or 'green_list'"
+            )
+        profile: WatermarkProfile = _watermark_module().derive_profile(
+            self._keys.watermark_secret,
+            scheme=scheme,
+            vocab_size=vocab_size,
+            slot=self.policy.key_id,
+            delta=self.policy.watermark_delta,
+        )
+        return profile
+
+    def watermark_detector(
+        self, tokenizer: WatermarkTokenizer, *, vocab_size: int | None = None, **options: Any
+    ) -> WatermarkDetector:
+        """
+        A detector of this labeler's statistical watermark, for ``verify(text, watermark=...)``.
+
+        Args:
+            tokenizer: the model's tokenizer (:func:`aigclabel.watermark.tiktoken_tokenizer`,
+                :func:`aigclabel.watermark.hf_tokenizer`).
+            vocab_size: the model's logits width; default the tokenizer's ``vocab_size``.
+            options: passed to :class:`~aigclabel.watermark.WatermarkDetector` (``threshold``,
+                ``min_tokens``).
+
+        .. versionadded:: 0.3.0
+        """
+        profile = self.watermark_profile(tokenizer.vocab_size if vocab_size is None else vocab_size)
+        detector: WatermarkDetector = _watermark_module().WatermarkDetector([profile], tokenizer, **options)
+        return detector
 
     # --- context and the Art. 9 decision ---------------------------------------------------------
 
@@ -1063,3 +1119,12 @@ class StreamLabeler:
             packets=packets,
         )
         return seal
+
+
+def _watermark_module() -> ModuleType:
+    try:
+        return importlib.import_module("aigclabel.watermark")
+    except ModuleNotFoundError as exc:
+        if exc.name == "numpy":
+            raise MissingDependencyError("numpy", "watermark") from None
+        raise

@@ -63,6 +63,7 @@ SECRET_FIELDS = ("key", "signing_key", "audit_chain_key")
 Preset = Literal["cn", "eu", "cn+eu"]
 SealChannels = Literal["both", "mn", "cf"]
 SealForm = Literal["full", "compact"]
+WatermarkScheme = Literal["gumbel", "green_list"]
 UIPosition = Literal["near_content", "top", "bottom", "background"]
 
 
@@ -114,6 +115,17 @@ class LabelPolicy(BaseModel):
             "full: the seal carries producer code and ProduceID (152 o200k tokens on the Mn channel); "
             "compact: mark id and MAC only (81 tokens), identity from a resolver. HMAC keys only."
         ),
+    )
+    watermark: WatermarkScheme | None = Field(
+        default=None,
+        description=(
+            "Statistical token watermark for self-hosted models (extra [watermark]): gumbel "
+            "(distortion-free, vLLM-compatible) or green_list; applied by a model runtime adapter, "
+            "keyed from `key` (or the signing key) by `key_id`. None: off."
+        ),
+    )
+    watermark_delta: float = Field(
+        default=2.0, gt=0, le=20, description="green_list strength: the logit bias of green tokens."
     )
     ui_position: UIPosition = "near_content"
     ui_text: str | None = None

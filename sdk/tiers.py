@@ -13,8 +13,9 @@ implicit label read from file metadata, or an in-text seal / packets    its Labe
                                                                         2 possible,
                                                                         3 suspected
 the uploader declared the content AI-generated (Art. 6(4))              possible
-other traces: an explicit label phrase, forged or corrupt marks, an     suspected
-implicit-label carrier that cannot be read
+other traces: an explicit label phrase, a significant statistical      suspected
+watermark, forged or corrupt marks, an implicit-label carrier that
+cannot be read
 nothing of the above                                                    none
 =====================================================================  ===========
 
@@ -80,7 +81,8 @@ def decide_tier(
         status: the in-text status from ``verify()``.
         mark_label: the ``Label`` the in-text seal or packets carry.
         declared: the uploader declared the content AI-generated.
-        traces: an explicit label phrase or an unreadable label carrier was found.
+        traces: an explicit label phrase, a significant statistical watermark or an
+            unreadable label carrier was found.
     """
     found = [TIER_OF_LABEL[label] for label in labels if label in TIER_OF_LABEL]
     if status in LABEL_STATUSES and mark_label in TIER_OF_LABEL:

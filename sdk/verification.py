@@ -20,7 +20,7 @@ import datetime as _dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -44,6 +44,9 @@ from .marks.packet import (
 )
 from .metadata import AIGCMetadata
 from .tiers import LABEL_OF_TIER, Tier, decide_tier
+
+if TYPE_CHECKING:  # numpy-only extra: never imported by verify() itself
+    from .watermark import WatermarkDetector, WatermarkEvidence
 
 __all__ = [
     "ChannelEvidence",
@@ -181,6 +184,12 @@ class SealEvidence:
 class Evidence:
     """
     Everything verify() saw, channel by channel.
+
+    ``watermark`` is the statistical watermark channel (:mod:`aigclabel.watermark`): the best
+    score of the detector given to ``verify(watermark=...)``, ``None`` when none was given.
+
+    .. versionchanged:: 0.3.0
+       ``watermark``.
     """
 
     cf: ChannelEvidence
@@ -192,6 +201,7 @@ class Evidence:
     resolved_by: str | None = None
     notes: tuple[str, ...] = ()
     key: KeyMatch | None = None
+    watermark: WatermarkEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +392,7 @@ def verify(
     public_key: PublicKeysArg = None,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
     keyring: Keyring | None = None,
+    watermark: WatermarkDetector | None = None,
 ) -> Verdict:
     """
     Read every label channel of *text* and classify it.
@@ -402,6 +413,13 @@ def verify(
             compact seal; they are not signed); one that no key made is ``unverified``, since it
             may come from a producer the keyring lacks. ``evidence.key`` names the entry
             (``key_id``, ``producer``); a retired key adds a note.
+        watermark: a :class:`~aigclabel.watermark.WatermarkDetector` (extra ``[watermark]``):
+            the visible text is scored for the statistical watermark of its profiles, and the
+            result is ``evidence.watermark``. A significant score is a trace of a label: with no
+            other label it gives tier ``suspected`` (Label 3, Art. 6(3)). A text shorter than
+            the detector's ``min_tokens`` is "too short to tell" (a note), never "not
+            watermarked". The statistical channel never makes a text ``confirmed`` and never
+            changes ``status``, which describes the character marks.
 
     Returns:
         A :class:`Verdict`; never raises for damaged or hostile text. ``intact`` needs a
@@ -416,6 +434,8 @@ def verify(
     .. versionchanged:: 0.2.0
        Format-2 seals; format-1 seals are read but never ``intact``; keys by slot; the
        matching key is reported in ``evidence.key``; ``keyring``.
+    .. versionchanged:: 0.3.0
+       ``watermark``: the statistical channel.
     """
     if not isinstance(text, str):
         raise TypeError(f"verify() takes str, not {type(text).__name__}; decode bytes as UTF-8 first")
@@ -595,7 +615,9 @@ def verify(
                 produce_id = metadata.produce_id if metadata is not None else None
 
     explicit = tuple(find_label_phrases(text))
-    tier = decide_tier(status=status, mark_label=label, traces=bool(explicit))
+    statistical = _score_watermark(watermark, visible, notes) if watermark is not None else None
+    significant = statistical is not None and statistical.significant
+    tier = decide_tier(status=status, mark_label=label, traces=bool(explicit) or significant)
     label = LABEL_OF_TIER.get(tier)
     if status == "forged":
         notes.append("a mark was read but its MAC or signature fails under every given key")
@@ -616,8 +638,35 @@ def verify(
         resolved_by=resolved_by,
         notes=tuple(dict.fromkeys(notes)),
         key=key_match,
+        watermark=statistical,
     )
     return Verdict(tier, label, status, metadata, mark_id, produce_id, evidence)
+
+
+def _score_watermark(detector: WatermarkDetector, visible: str, notes: list[str]) -> WatermarkEvidence | None:
+    """
+    The statistical channel's evidence for *visible*, with a note saying what it means.
+    """
+    if not callable(getattr(detector, "detect", None)):
+        raise TypeError(
+            f"watermark must be an aigclabel.watermark.WatermarkDetector, not {type(detector).__name__}"
+        )
+    if not visible.strip():
+        notes.append("no visible text to score for a statistical watermark")
+        return None
+    found = detector.detect(visible)
+    if found.too_short:
+        notes.append(
+            f"too short to tell whether the text carries a statistical watermark: {found.tokens_scored} "
+            f"tokens scored, {found.min_tokens} needed"
+        )
+    elif found.significant:
+        notes.append(
+            f"a statistical watermark ({found.scheme}, key {found.key_id}) is present: "
+            f"p = {found.p_value:.3g} over {found.tokens_scored} tokens "
+            f"(threshold {found.threshold:g}, {found.profiles_tried} profiles tried)"
+        )
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,6 +169,14 @@ class SigningKeys:
         return f"SigningKeys(slot={self.slot}, signed={self._private is not None})"
 
     @property
+    def watermark_secret(self) -> bytes:
+        """
+        The HMAC secret this producer's packets are keyed with (the ``key``, or one derived from
+        the Ed25519 seed); statistical watermark profiles derive their subkeys from it.
+        """
+        return self._packet_key
+
+    @property
     def signs(self) -> bool:
         """
         Whether seals carry an Ed25519 signature (else a truncated HMAC).
