@@ -26,14 +26,14 @@ texts) and :data:`DEFAULT_MIN_TOKENS` 32 scored tokens; below that the evidence 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from .errors import VocabularyError, WatermarkError, WatermarkTypeError
-from .prf import candidate_words, context_state, sliding_contexts, words_to_uniform
+from .prf import candidate_words_consuming, context_state_columns, words_to_uniform
 from .profile import Scheme, WatermarkProfile
 from .schemes import green_threshold
 from .stats import binomial_z, log_binomial_tail, log_gamma_survival
@@ -45,6 +45,7 @@ __all__ = [
     "TokenScore",
     "WatermarkDetector",
     "WatermarkEvidence",
+    "first_occurrences",
     "score_tokens",
 ]
 
@@ -54,7 +55,8 @@ DEFAULT_THRESHOLD = 1e-5
 DEFAULT_MIN_TOKENS = 32
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_CHUNK = 1 << 15  # tokens per vectorised block: keeps the Philox temporaries in cache
+_CHUNK = 1 << 14  # tokens per vectorised block: keeps the Philox temporaries in cache
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,52 +117,89 @@ class TokenScore:
     z: float | None
 
 
-def _first_occurrences(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-    keep = np.zeros(len(keys), dtype=np.bool_)
-    _, first = np.unique(keys, return_index=True)
-    keep[first] = True
+def first_occurrences(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    """
+    Which entries of *keys* are the first occurrence of their value, in linear expected time.
+
+    Keys must be uniformly distributed (they are PRF outputs). A hash table of at least ``8 n``
+    slots keeps the smallest index per slot; the entries of the few slots shared by different keys
+    are settled the same way with other key bits, and the last handful by sorting.
+    """
+    return _first_occurrences(keys, 0)
+
+
+def _first_occurrences(keys: npt.NDArray[np.uint64], level: int) -> npt.NDArray[np.bool_]:
+    n = len(keys)
+    if n < 64 or level >= 3:
+        keep = np.zeros(n, dtype=np.bool_)
+        _, firsts = np.unique(keys, return_index=True)
+        keep[firsts] = True
+        return keep
+    bits = max(4, (8 * n - 1).bit_length())
+    hashed = keys if level == 0 else keys >> np.uint64(21 * level)
+    slot = np.bitwise_and(hashed.view(np.int64), (1 << bits) - 1)  # int64 indices, no conversion pass
+    index = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
+    table = np.full(1 << bits, n, dtype=index.dtype)
+    np.minimum.at(table, slot, index)
+    first = table[slot]
+    keep: npt.NDArray[np.bool_] = first == index
+    later = np.flatnonzero(~keep)
+    if later.size:
+        shared = later[keys[first[later]] != keys[later]]  # the slot's first holds another key
+        if shared.size:
+            marked = np.zeros(1 << bits, dtype=np.bool_)
+            marked[slot[shared]] = True
+            members = np.flatnonzero(marked[slot])  # every entry of those slots, in order
+            keep[members] = _first_occurrences(keys[members], level + 1)
     return keep
 
 
-def score_tokens(profile: WatermarkProfile, token_ids: npt.NDArray[np.int64]) -> TokenScore:
+def score_tokens(profile: WatermarkProfile, token_ids: npt.NDArray[np.integer]) -> TokenScore:
     """
     Score *token_ids* (the generated span, validated: ``0 <= id < vocab_size``) under one *profile*.
 
     Args:
         profile: the profile.
-        token_ids: 1-D int64 array.
+        token_ids: 1-D integer array.
     """
     n = len(token_ids)
-    if n == 0:
-        return TokenScore(0.0, 0, 0, 0.0, None if profile.scheme == "gumbel" else 0.0)
-    tokens = token_ids.astype(np.uint64)
-    contexts = sliding_contexts(token_ids, profile.context_width)
-    key = profile.seed
-    s0 = np.empty(n, dtype=np.uint64)
-    s1 = np.empty(n, dtype=np.uint64)
-    s2 = np.empty(n, dtype=np.uint64)
-    s3 = np.empty(n, dtype=np.uint64)
-    for start in range(0, n, _CHUNK):
-        part = slice(start, start + _CHUNK)
-        s0[part], s1[part], s2[part], s3[part] = context_state(key, contexts[part])
     gumbel = profile.scheme == "gumbel"
-    if profile.deduplicate:
-        dedup_key = s0 | (s1 << np.uint64(32))
-        if not gumbel:
-            dedup_key ^= tokens * _GOLDEN
-        keep = _first_occurrences(dedup_key)
-        s0, s1, s2, s3, tokens = s0[keep], s1[keep], s2[keep], s3[keep], tokens[keep]
-    scored = len(tokens)
-    total = 0.0
-    green = 0
+    if n == 0:
+        return TokenScore(0.0, 0, 0, 0.0, None if gumbel else 0.0)
+    width = profile.context_width
+    key = profile.seed
+    words = np.empty(n + width, dtype=np.uint64)
+    words[:width] = _LOW32  # the start padding -1, modulo 2**32
+    words[width:] = token_ids
+    tokens = words[width:]
     threshold = np.uint64(green_threshold(profile.gamma))
-    for start in range(0, scored, _CHUNK):
-        part = slice(start, start + _CHUNK)
-        words = candidate_words(key, (s0[part], s1[part], s2[part], s3[part]), tokens[part])
+    # one pass over blocks of tokens: context state, candidate word and per-token score
+    per_token = np.empty(n, dtype=np.float64) if gumbel else np.empty(n, dtype=np.bool_)
+    dedup_key = np.empty(n, dtype=np.uint64) if profile.deduplicate else None
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        state = context_state_columns(key, [words[start + j : stop + j] for j in range(width)])
+        if dedup_key is not None:
+            block_key = dedup_key[start:stop]
+            np.left_shift(state[1], np.uint64(32), out=block_key)
+            block_key |= state[0]
+            if not gumbel:
+                block_key ^= tokens[start:stop] * _GOLDEN
+        prf_words = candidate_words_consuming(key, state, tokens[start:stop])
         if gumbel:
-            total += float(np.sum(-np.log1p(-words_to_uniform(words))))
+            np.log1p(-words_to_uniform(prf_words), out=per_token[start:stop])
         else:
-            green += int(np.count_nonzero(words < threshold))
+            np.less(prf_words, threshold, out=per_token[start:stop])
+    if dedup_key is not None:
+        keep = first_occurrences(dedup_key)
+        scored = int(np.count_nonzero(keep))
+        chosen = per_token if scored == n else per_token[keep]
+    else:
+        scored, chosen = n, per_token
+    if gumbel:
+        total = -float(np.sum(chosen))
+    else:
+        green = int(np.count_nonzero(chosen))
     if gumbel:
         return TokenScore(total, scored, n - scored, log_gamma_survival(total, scored), None)
     q = green_threshold(profile.gamma) / 2**32
@@ -186,7 +225,7 @@ class WatermarkDetector:
         VocabularyError: the tokenizer's vocabulary is larger than a profile's.
     """
 
-    __slots__ = ("_max_id", "min_tokens", "profiles", "threshold", "tokenizer")
+    __slots__ = ("_encode_array", "_max_id", "min_tokens", "profiles", "threshold", "tokenizer")
 
     def __init__(
         self,
@@ -230,14 +269,18 @@ class WatermarkDetector:
         self.threshold = float(threshold)
         self.min_tokens = min_tokens
         self._max_id = smallest - 1
+        encode_array = getattr(tokenizer, "encode_array", None)
+        self._encode_array: Callable[[str], npt.NDArray[np.integer]] | None = (
+            encode_array if callable(encode_array) else None
+        )
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{p.scheme}:{p.key_id}" for p in self.profiles)
         return f"WatermarkDetector([{keys}], threshold={self.threshold:g}, min_tokens={self.min_tokens})"
 
-    def token_ids(self, text: str | Sequence[int] | npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
+    def token_ids(self, text: str | Sequence[int] | npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
         """
-        The validated token ids of *text* (tokenised) or of a token sequence, as an int64 array.
+        The validated token ids of *text* (tokenised) or of a token sequence, as an integer array.
 
         Raises:
             WatermarkTypeError: neither a str nor a sequence of ints.
@@ -247,7 +290,10 @@ class WatermarkDetector:
         if isinstance(text, str):
             if not text:
                 raise WatermarkError("the text is empty: there is nothing to score")
-            ids = np.asarray(self.tokenizer.encode(text), dtype=np.int64)
+            if self._encode_array is not None:
+                ids = self._encode_array(text)
+            else:
+                ids = np.asarray(self.tokenizer.encode(text), dtype=np.int64)
         elif isinstance(text, bytes | bytearray | memoryview):
             raise WatermarkTypeError(
                 "expected str or a sequence of token ids, got bytes; decode the text first"
@@ -263,7 +309,7 @@ class WatermarkDetector:
                 )
             if raw.dtype.kind == "u" and raw.max() > np.iinfo(np.int64).max:
                 raise VocabularyError("a token id does not fit in 64 bits", vocab_size=self._max_id + 1)
-            ids = raw.astype(np.int64)
+            ids = raw
         else:
             raise WatermarkTypeError(f"expected str or a sequence of token ids, got {type(text).__name__}")
         if ids.size == 0:

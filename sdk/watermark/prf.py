@@ -38,7 +38,9 @@ __all__ = [
     "TOKEN_DOMAIN",
     "U64Array",
     "candidate_words",
+    "candidate_words_consuming",
     "context_state",
+    "context_state_columns",
     "philox4x32_10",
     "philox_uniform",
     "sliding_contexts",
@@ -53,6 +55,7 @@ _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
 _W0 = 0x9E3779B9
 _W1 = 0xBB67AE85
+_W0_U64 = np.uint64(_W0)
 _SHIFT = np.uint64(32)
 _LOW = np.uint64(_MASK)
 #: Domain word of the context state (ASCII ``WMCX``).
@@ -62,6 +65,36 @@ TOKEN_DOMAIN = 0x574D544B
 _UNIFORM_DENOMINATOR = float(2**24 + 1)
 
 _Word = U64Array | int
+
+
+def _rounds(
+    c0: U64Array, c1: U64Array, c2: U64Array, c3: U64Array, k0: U64Array | int, k1: int
+) -> tuple[U64Array, U64Array, U64Array, U64Array]:
+    # Ten Philox rounds, in place on four equal-length uint64 arrays (overwritten): ten array
+    # operations per round and no allocation but two scratch arrays.
+    p0 = np.empty_like(c0)
+    p1 = np.empty_like(c0)
+    key0: U64Array | np.uint64 = k0.copy() if isinstance(k0, np.ndarray) else np.uint64(k0)
+    key1 = k1
+    for round_index in range(10):
+        np.multiply(c0, _M0, out=p0)  # < 2**64: both factors are below 2**32
+        np.multiply(c2, _M1, out=p1)
+        np.right_shift(p1, _SHIFT, out=c0)  # c1 and c3 are still the old words here
+        c0 ^= c1
+        c0 ^= key0
+        np.right_shift(p0, _SHIFT, out=c2)
+        c2 ^= c3
+        c2 ^= np.uint64(key1)
+        np.bitwise_and(p1, _LOW, out=c1)
+        np.bitwise_and(p0, _LOW, out=c3)
+        if round_index != 9:
+            if isinstance(key0, np.ndarray):
+                key0 += _W0_U64
+                key0 &= _LOW
+            else:
+                key0 = np.uint64((int(key0) + _W0) & _MASK)
+            key1 = (key1 + _W1) & _MASK
+    return c0, c1, c2, c3
 
 
 def philox4x32_10(
@@ -75,27 +108,17 @@ def philox4x32_10(
         key: the two key words, arrays or ints in ``[0, 2**32)``.
 
     Returns:
-        The four output words as ``uint64`` arrays of values in ``[0, 2**32)``.
+        The four output words as ``uint64`` arrays of values in ``[0, 2**32)`` (new arrays).
     """
-    c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint64) for c in counter)
-    k0 = np.asarray(key[0], dtype=np.uint64)
-    k1 = np.asarray(key[1], dtype=np.uint64)
-    for round_index in range(10):
-        p0 = c0 * _M0  # < 2**64: both factors are below 2**32
-        p1 = c2 * _M1
-        hi1 = p1 >> _SHIFT
-        hi1 ^= c1
-        hi1 ^= k0
-        hi0 = p0 >> _SHIFT
-        hi0 ^= c3
-        hi0 ^= k1
-        p1 &= _LOW
-        p0 &= _LOW
-        c0, c1, c2, c3 = hi1, p1, hi0, p0
-        if round_index != 9:
-            k0 = (k0 + np.uint64(_W0)) & _LOW
-            k1 = (k1 + np.uint64(_W1)) & _LOW
-    return c0, c1, c2, c3
+    if isinstance(key[1], np.ndarray) and key[1].ndim:
+        raise ValueError("the second key word must be a scalar")
+    arrays = np.broadcast_arrays(
+        *(np.asarray(c, dtype=np.uint64) for c in counter), np.asarray(key[0], dtype=np.uint64)
+    )
+    shape = arrays[0].shape
+    c0, c1, c2, c3, k0 = (np.array(x, dtype=np.uint64).reshape(-1) for x in arrays)
+    out = _rounds(c0, c1, c2, c3, k0, int(key[1]))
+    return out[0].reshape(shape), out[1].reshape(shape), out[2].reshape(shape), out[3].reshape(shape)
 
 
 def sliding_contexts(token_ids: npt.NDArray[np.int64], width: int) -> U64Array:
@@ -115,6 +138,36 @@ def sliding_contexts(token_ids: npt.NDArray[np.int64], width: int) -> U64Array:
     return out
 
 
+def context_state_columns(
+    key: int, columns: Sequence[U64Array]
+) -> tuple[U64Array, U64Array, U64Array, U64Array]:
+    """
+    The keyed 128-bit state of each context (rule 2), from the context given column-wise.
+
+    Args:
+        key: the 64-bit PRF key.
+        columns: ``width`` arrays of equal length ``n``: the oldest context token of each row first,
+            32-bit values (``0xFFFFFFFF`` for the start padding).
+
+    Returns:
+        Four new ``uint64`` arrays of length ``n``.
+    """
+    width = len(columns)
+    n = len(columns[0])
+    k0, k1 = key & _MASK, key >> 32
+    initial = (CONTEXT_DOMAIN, width, 0, 0)
+    state: tuple[U64Array, U64Array, U64Array, U64Array] | None = None
+    for offset in range(0, width, 4):
+        block = [columns[offset + i] if offset + i < width else np.uint64(_MASK - i) for i in range(4)]
+        if state is None:  # first block: XOR with the initial state makes the four working arrays
+            words = [np.bitwise_xor(np.broadcast_to(block[i], (n,)), np.uint64(initial[i])) for i in range(4)]
+        else:
+            words = [np.bitwise_xor(state[i], block[i], out=state[i]) for i in range(4)]
+        state = _rounds(words[0], words[1], words[2], words[3], (k0 ^ offset) & _MASK, k1)
+    assert state is not None  # width >= 1
+    return state
+
+
 def context_state(key: int, contexts: U64Array) -> tuple[U64Array, U64Array, U64Array, U64Array]:
     """
     The keyed 128-bit state of each context row (rule 2 of the module docstring).
@@ -126,17 +179,24 @@ def context_state(key: int, contexts: U64Array) -> tuple[U64Array, U64Array, U64
     Returns:
         Four ``uint64`` arrays of length ``n``.
     """
-    n, width = contexts.shape
+    return context_state_columns(
+        key, [np.ascontiguousarray(contexts[:, j]) for j in range(contexts.shape[1])]
+    )
+
+
+def candidate_words_consuming(
+    key: int, state: tuple[U64Array, U64Array, U64Array, U64Array], token_ids: U64Array
+) -> U64Array:
+    """
+    :func:`candidate_words` for 1-D *state* arrays of the tokens' length that the caller gives up:
+    they are overwritten (no copies).
+    """
     k0, k1 = key & _MASK, key >> 32
-    state: tuple[_Word, _Word, _Word, _Word] = (CONTEXT_DOMAIN, width, 0, 0)
-    out: tuple[U64Array, U64Array, U64Array, U64Array] | None = None
-    for offset in range(0, width, 4):
-        block: list[_Word] = [contexts[:, offset + i] if offset + i < width else _MASK - i for i in range(4)]
-        counter = tuple(np.bitwise_xor(np.asarray(state[i], dtype=np.uint64), block[i]) for i in range(4))
-        out = philox4x32_10((counter[0], counter[1], counter[2], counter[3]), ((k0 ^ offset) & _MASK, k1))
-        state = out
-    assert out is not None  # width >= 1
-    return tuple(np.broadcast_to(w, (n,)) for w in out)  # type: ignore[return-value]
+    s0, s1, s2, s3 = state
+    s3 ^= np.uint64(k0)
+    outputs = _rounds(token_ids >> np.uint64(2), s0, s1, s2, s3, k1 ^ TOKEN_DOMAIN)
+    lane = np.bitwise_and(token_ids.view(np.int64), 3)
+    return np.choose(lane, outputs)
 
 
 def candidate_words(
@@ -151,13 +211,19 @@ def candidate_words(
         token_ids: token ids as ``uint64`` (``>= 0``).
     """
     k0, k1 = key & _MASK, key >> 32
-    s0, s1, s2, s3 = state
-    outputs = philox4x32_10((token_ids >> np.uint64(2), s0, s1, s2), (s3 ^ np.uint64(k0), k1 ^ TOKEN_DOMAIN))
-    lane = token_ids & np.uint64(3)
-    word = outputs[0].copy()
-    for index in range(1, 4):
-        np.copyto(word, outputs[index], where=lane == index)
-    return word
+    s0, s1, s2, s3 = (np.broadcast_to(s, token_ids.shape) for s in state)
+    shape = token_ids.shape
+    flat = token_ids.reshape(-1)
+    outputs = _rounds(
+        flat >> np.uint64(2),
+        np.array(s0, dtype=np.uint64).reshape(-1),
+        np.array(s1, dtype=np.uint64).reshape(-1),
+        np.array(s2, dtype=np.uint64).reshape(-1),
+        np.bitwise_xor(s3, np.uint64(k0)).reshape(-1),
+        k1 ^ TOKEN_DOMAIN,
+    )
+    lane = (flat & np.uint64(3)).astype(np.intp)
+    return np.choose(lane, outputs).reshape(shape)
 
 
 def vocabulary_words(key: int, context: Sequence[int], vocab_size: int) -> U64Array:

@@ -24,6 +24,9 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+import numpy.typing as npt
+
 from ..exceptions import MissingDependencyError
 from .errors import WatermarkError, WatermarkTypeError
 
@@ -37,6 +40,7 @@ __all__ = [
 ]
 
 _BUILTIN = ("o200k_base", "cl100k_base")
+_NONE: frozenset[str] = frozenset()  # no special token is recognised in a text
 
 
 @runtime_checkable
@@ -64,7 +68,7 @@ class TiktokenTokenizer:
         encoding: the underlying ``tiktoken.Encoding``.
     """
 
-    __slots__ = ("_vocab_size", "encode", "encoding", "name")
+    __slots__ = ("_to_numpy", "_vocab_size", "encode", "encoding", "name")
 
     encode: Callable[[str], list[int]]
 
@@ -72,7 +76,17 @@ class TiktokenTokenizer:
         self.encoding = encoding
         self.name: str = str(encoding.name)
         self.encode = encoding.encode_ordinary
+        self._to_numpy = getattr(encoding, "encode_to_numpy", None)
         self._vocab_size = int(encoding.n_vocab if vocab_size is None else vocab_size)
+
+    def encode_array(self, text: str) -> npt.NDArray[np.integer]:
+        """
+        ``encode(text)`` as a numpy array (tiktoken fills it directly: no Python list in between).
+        """
+        if self._to_numpy is None:  # pragma: no cover - tiktoken < 0.8
+            return np.asarray(self.encode(text), dtype=np.int64)
+        array: npt.NDArray[np.integer] = self._to_numpy(text, allowed_special=_NONE, disallowed_special=())
+        return array
 
     @property
     def vocab_size(self) -> int:
