@@ -130,6 +130,7 @@ def first_occurrences(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
 
 def _first_occurrences(keys: npt.NDArray[np.uint64], level: int) -> npt.NDArray[np.bool_]:
     n = len(keys)
+    keep: npt.NDArray[np.bool_]
     if n < 64 or level >= 3:
         keep = np.zeros(n, dtype=np.bool_)
         _, firsts = np.unique(keys, return_index=True)
@@ -142,7 +143,7 @@ def _first_occurrences(keys: npt.NDArray[np.uint64], level: int) -> npt.NDArray[
     table = np.full(1 << bits, n, dtype=index.dtype)
     np.minimum.at(table, slot, index)
     first = table[slot]
-    keep: npt.NDArray[np.bool_] = first == index
+    keep = first == index
     later = np.flatnonzero(~keep)
     if later.size:
         shared = later[keys[first[later]] != keys[later]]  # the slot's first holds another key
