@@ -415,7 +415,7 @@ def robustness(
 # --- report -------------------------------------------------------------------------------
 
 
-def _commit() -> str:
+def commit_id() -> str:
     out = subprocess.run(
         ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     )
@@ -569,7 +569,7 @@ def main() -> None:
     robust = robustness(default, detectors, docs)
     results = {
         "config": {
-            "commit": _commit(),
+            "commit": commit_id(),
             "quick": args.quick,
             "keys": keys,
             "corpus_tokens": int(sum(len(v) for v in docs.values())),
