@@ -35,7 +35,7 @@ object per concurrent ``generate`` call. Needs the ``transformers`` extra and a 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 try:  # checked here so the error names the extra
     import torch
@@ -51,7 +51,7 @@ from aigclabel.watermark import VocabularyError, WatermarkError, WatermarkProfil
 __all__ = ["GreenListLogitsProcessor", "GumbelLogitsProcessor", "watermark_logits_processor"]
 
 
-class _ResponseTracker(LogitsProcessor):  # type: ignore[misc]  # transformers is untyped here
+class _ResponseTracker(LogitsProcessor):
     """
     The prompt length of the current ``generate`` call, shared by both processors.
     """
@@ -106,8 +106,7 @@ class GreenListLogitsProcessor(_ResponseTracker):
         _check_width(self.profile, scores)
         masks = np.stack([green_mask(self.profile, generated) for generated in rows])
         bias = torch.from_numpy(masks).to(scores.device, dtype=scores.dtype) * self.profile.delta
-        out: torch.FloatTensor = scores + bias
-        return out
+        return cast("torch.FloatTensor", scores + bias)
 
 
 class GumbelLogitsProcessor(_ResponseTracker):
@@ -144,8 +143,7 @@ class GumbelLogitsProcessor(_ResponseTracker):
         out = torch.full_like(scores, float("-inf"))
         index = torch.tensor(chosen, device=scores.device).unsqueeze(-1)
         out.scatter_(-1, index, 0.0)
-        result: torch.FloatTensor = out
-        return result
+        return cast("torch.FloatTensor", out)
 
 
 def watermark_logits_processor(profile: WatermarkProfile, **kwargs: Any) -> LogitsProcessor:
