@@ -36,6 +36,7 @@ SAFE_LEFT = frozenset(
 _SAFE_LEFT_CLASS = "".join(sorted(SAFE_LEFT)).replace("]", r"\]").replace("\\", "\\\\")
 _SAFE_AT = re.compile(f"(?<=[{_SAFE_LEFT_CLASS}])[^\\W_]")
 _SPECIAL = re.compile(r"[`~<>|\n]")
+_MARKUP = re.compile(r"[`~<>|]")
 _NAME_START = re.compile(r"/?[A-Za-z0-9]*")
 _NAME_MORE = re.compile(r"[A-Za-z0-9]*")
 #: Elements whose content is code or raw text: no packet goes inside them.
@@ -132,6 +133,10 @@ class Inserter:
             return chunk
         if _SPECIAL.search(chunk) is None:
             return self._plain(chunk)
+        if _MARKUP.search(chunk) is None and not (
+            self._run_len or self._fence or self._code or self._tag or self._raw is not None
+        ):
+            return self._feed_lines(chunk)
         # Markup characters change the state one at a time; the runs between them do not.
         out: list[str] = []
         pos = 0
@@ -143,6 +148,28 @@ class Inserter:
             pos = at + 1
         if pos < len(chunk):
             out.append(self._plain(chunk[pos:]))
+        return "".join(out)
+
+    def _feed_lines(self, chunk: str) -> str:
+        # Line ends are the only markup and no code, tag or pending run is open: each line is
+        # a plain run, and a line end only starts a new line (it is not alphanumeric, so no
+        # packet goes before it).
+        out: list[str] = []
+        start, size = 0, len(chunk)
+        while start < size:
+            end = chunk.find("\n", start)
+            if end == -1:
+                out.append(self._plain(chunk[start:]))
+                break
+            if end > start:
+                out.append(self._plain(chunk[start:end]))
+            out.append("\n")
+            self._line_has_text = self._table = False
+            self._indent = 0
+            if self._budget > 0:
+                self._budget -= 2
+            self._prev = "\n"
+            start = end + 1
         return "".join(out)
 
     def _plain(self, chunk: str) -> str:
@@ -201,21 +228,20 @@ class Inserter:
                 return i
             self._budget -= 2 * len(rest)
             return len(chunk)
-        whole = text_weight(rest)
-        if whole < self._budget:
-            self._budget -= whole
-            return len(chunk)
-        # Smallest prefix whose weight reaches the budget: binary search over C-speed
-        # text_weight() instead of a Python loop over every character.
-        lo, hi = 1, len(rest)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if text_weight(rest[:mid]) >= self._budget:
-                hi = mid
-            else:
-                lo = mid + 1
-        self._budget = 0
-        return i + lo
+        # Smallest prefix whose weight reaches the budget, in C-speed text_weight() steps:
+        # no character weighs more than 11, so need // 11 characters never pass the point,
+        # and each step spends at least 2/11 of what is left.
+        need, size = self._budget, len(chunk)
+        while i < size:
+            step = need // 11 or 1
+            w = text_weight(chunk[i : i + step])
+            i = min(i + step, size)
+            need -= w
+            if need <= 0:
+                self._budget = 0
+                return i
+        self._budget = need
+        return size
 
     def _feed_slow(self, chunk: str) -> str:
         out: list[str] = []
