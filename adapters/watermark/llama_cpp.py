@@ -35,8 +35,14 @@ choice, like vLLM, where the Gumbel draw comes after temperature and truncation.
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
+try:  # checked here so the error names the extra
+    import numpy as np
+    import numpy.typing as npt
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    from aigclabel.exceptions import MissingDependencyError
+
+    raise MissingDependencyError(exc.name or "numpy", "watermark") from exc
+
 from aigclabel.watermark import WatermarkError, WatermarkProfile, green_list_bias, gumbel_choice
 
 __all__ = ["WatermarkLogitsProcessor", "warped_probabilities"]

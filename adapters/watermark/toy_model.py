@@ -31,8 +31,14 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
+try:  # checked here so the error names the extra
+    import numpy as np
+    import numpy.typing as npt
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    from aigclabel.exceptions import MissingDependencyError
+
+    raise MissingDependencyError(exc.name or "numpy", "watermark") from exc
+
 
 __all__ = ["LogitsProcessor", "ToyLanguageModel", "ToySample"]
 

@@ -21,7 +21,8 @@ vLLM lets a request switch its watermark off with ``"watermarking": false`` in t
 ``sampling_params`` of its token API). A deployment that must watermark everything removes such
 fields at its ingress: :func:`watermark_opt_out_fields` names them in a request body, and the
 labeling gateway (``aigclabel serve``) already drops a top-level ``"watermarking"`` that is not
-``true`` from the requests it forwards, unless ``trusted_control`` is set. numpy is not needed.
+``true`` from the requests it forwards, unless ``trusted_control`` is set. Needs the ``watermark``
+extra (the core uses numpy).
 
 .. versionadded:: 0.3.0
 """
@@ -32,7 +33,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aigclabel.watermark import WatermarkProfile, vllm_watermark_config
+try:  # the core needs numpy: checked here so the error names the extra
+    from aigclabel.watermark import WatermarkProfile, vllm_watermark_config
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    from aigclabel.exceptions import MissingDependencyError
+
+    raise MissingDependencyError(exc.name or "numpy", "watermark") from exc
 
 __all__ = ["vllm_engine_kwargs", "vllm_serve_args", "watermark_opt_out_fields"]
 

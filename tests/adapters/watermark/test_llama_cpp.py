@@ -238,3 +238,18 @@ def test_warped_probabilities_apply_temperature_top_k_and_top_p() -> None:
     sharp = warped_probabilities(logits, temperature=0.5)
     assert sharp[0] > 0.5
     assert sharp.sum() == pytest.approx(1.0)
+
+
+def test_missing_numpy_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Without numpy, importing the adapter raises MissingDependencyError naming ``[watermark]``.
+    """
+    import importlib
+    import sys
+
+    from aigclabel.exceptions import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    monkeypatch.delitem(sys.modules, "aigclabel.adapters.watermark.llama_cpp")
+    with pytest.raises(MissingDependencyError, match="watermark"):
+        importlib.import_module("aigclabel.adapters.watermark.llama_cpp")
