@@ -22,6 +22,13 @@ retyping and light edits; it needs control of sampling, i.e. a self-hosted model
 
 from __future__ import annotations
 
+try:
+    import numpy as _numpy  # noqa: F401  (the one optional dependency of the package)
+except ImportError as _exc:  # pragma: no cover - exercised where numpy is absent
+    from ..exceptions import MissingDependencyError
+
+    raise MissingDependencyError("numpy", "watermark") from _exc
+
 from .detector import (
     DEFAULT_MIN_TOKENS,
     DEFAULT_THRESHOLD,

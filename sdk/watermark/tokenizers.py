@@ -27,7 +27,6 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from ..exceptions import MissingDependencyError
 from .errors import WatermarkError, WatermarkTypeError
 
 __all__ = [
@@ -150,7 +149,6 @@ def tiktoken_tokenizer(
 
     Raises:
         WatermarkError: an unknown name, a missing pattern, an unreadable or malformed file.
-        MissingDependencyError: ``tiktoken`` is not installed.
     """
     if isinstance(name_or_path, str) and name_or_path in _BUILTIN:
         from ..tokens import get_encoding
@@ -163,10 +161,8 @@ def tiktoken_tokenizer(
         raise WatermarkError(f"{path!r} is neither {' nor '.join(_BUILTIN)} nor a BPE file")
     if not pattern:
         raise WatermarkError(f"{path!r}: a BPE file needs its pre-tokenisation pattern (pattern=...)")
-    try:
-        import tiktoken
-    except ImportError as exc:  # pragma: no cover - tiktoken is a core dependency
-        raise MissingDependencyError("tiktoken", "watermark") from exc
+    import tiktoken  # a core dependency of the package
+
     ranks = load_tiktoken_ranks(path)
     try:
         encoding = tiktoken.Encoding(
