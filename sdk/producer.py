@@ -19,6 +19,7 @@ subject is not ``11`` + USCC is accepted on its format, length, charset and exte
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -266,6 +267,7 @@ def _org_packable(uscc: str) -> bool:
     return uscc[2:8].isdigit() and org_check_char(uscc[8:16]) == uscc[16]
 
 
+@functools.lru_cache(maxsize=256)  # a labeler packs one code; a platform sees few producers
 def pack_producer(code: str) -> tuple[int, bytes]:
     """
     Pack a validated provider code into ``(form, bytes)`` for the in-text seal.
@@ -296,6 +298,7 @@ def packed_length(form: int) -> int:
     raise ValueError(f"unknown producer form {form}")
 
 
+@functools.lru_cache(maxsize=256)
 def unpack_producer(form: int, data: bytes) -> str:
     """
     Inverse of :func:`pack_producer`; raises ``ValueError`` if *data* is not a valid code.
