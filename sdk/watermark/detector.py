@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import VocabularyError, WatermarkError, WatermarkTypeError
-from .prf import candidate_words_consuming, context_state_columns, words_to_uniform
+from .prf import gumbel_token_scores, sequence_words
 from .profile import Scheme, WatermarkProfile
 from .schemes import green_threshold
 from .stats import binomial_z, log_binomial_tail, log_gamma_survival
@@ -121,7 +121,7 @@ def first_occurrences(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
     """
     Which entries of *keys* are the first occurrence of their value, in linear expected time.
 
-    Keys must be uniformly distributed (they are PRF outputs). A hash table of at least ``8 n``
+    Keys must be uniformly distributed (they are PRF outputs). A hash table of at least ``4 n``
     slots keeps the smallest index per slot; the entries of the few slots shared by different keys
     are settled the same way with other key bits, and the last handful by sorting.
     """
@@ -136,7 +136,7 @@ def _first_occurrences(keys: npt.NDArray[np.uint64], level: int) -> npt.NDArray[
         _, firsts = np.unique(keys, return_index=True)
         keep[firsts] = True
         return keep
-    bits = max(4, (8 * n - 1).bit_length())
+    bits = max(4, (4 * n - 1).bit_length())
     hashed = keys if level == 0 else keys >> np.uint64(21 * level)
     slot = np.bitwise_and(hashed.view(np.int64), (1 << bits) - 1)  # int64 indices, no conversion pass
     index = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
@@ -175,20 +175,19 @@ def score_tokens(profile: WatermarkProfile, token_ids: npt.NDArray[np.integer]) 
     tokens = words[width:]
     threshold = np.uint64(green_threshold(profile.gamma))
     # one pass over blocks of tokens: context state, candidate word and per-token score
-    per_token = np.empty(n, dtype=np.float64) if gumbel else np.empty(n, dtype=np.bool_)
+    per_token: npt.NDArray[np.float64] | npt.NDArray[np.bool_] = np.empty(
+        n, dtype=np.float64 if gumbel else np.bool_
+    )
     dedup_key = np.empty(n, dtype=np.uint64) if profile.deduplicate else None
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
-        state = context_state_columns(key, [words[start + j : stop + j] for j in range(width)])
-        if dedup_key is not None:
-            block_key = dedup_key[start:stop]
-            np.left_shift(state[1], np.uint64(32), out=block_key)
-            block_key |= state[0]
-            if not gumbel:
-                block_key ^= tokens[start:stop] * _GOLDEN
-        prf_words = candidate_words_consuming(key, state, tokens[start:stop])
+        block_key = None if dedup_key is None else dedup_key[start:stop]
+        columns = [words[start + j : stop + j] for j in range(width)]
+        prf_words = sequence_words(key, columns, tokens[start:stop], block_key)
+        if block_key is not None and not gumbel:
+            block_key ^= tokens[start:stop] * _GOLDEN
         if gumbel:
-            np.log1p(-words_to_uniform(prf_words), out=per_token[start:stop])
+            gumbel_token_scores(prf_words, out=per_token[start:stop])  # type: ignore[arg-type]
         else:
             np.less(prf_words, threshold, out=per_token[start:stop])
     if dedup_key is not None:
@@ -198,7 +197,7 @@ def score_tokens(profile: WatermarkProfile, token_ids: npt.NDArray[np.integer]) 
     else:
         scored, chosen = n, per_token
     if gumbel:
-        total = -float(np.sum(chosen))
+        total = float(np.sum(chosen))
     else:
         green = int(np.count_nonzero(chosen))
     if gumbel:

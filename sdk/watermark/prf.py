@@ -38,14 +38,16 @@ __all__ = [
     "TOKEN_DOMAIN",
     "U64Array",
     "candidate_words",
-    "candidate_words_consuming",
     "context_state",
     "context_state_columns",
+    "gumbel_token_scores",
     "philox4x32_10",
     "philox_uniform",
+    "sequence_words",
     "sliding_contexts",
     "vocabulary_words",
     "words_to_uniform",
+    "words_to_uniform32",
 ]
 
 U64Array = npt.NDArray[np.uint64]
@@ -68,13 +70,22 @@ _Word = U64Array | int
 
 
 def _rounds(
-    c0: U64Array, c1: U64Array, c2: U64Array, c3: U64Array, k0: U64Array | int, k1: int
+    c0: U64Array,
+    c1: U64Array,
+    c2: U64Array,
+    c3: U64Array,
+    k0: U64Array | int,
+    k1: int,
+    *,
+    own_key: bool = False,
 ) -> tuple[U64Array, U64Array, U64Array, U64Array]:
     # Ten Philox rounds, in place on four equal-length uint64 arrays (overwritten): ten array
     # operations per round and no allocation but two scratch arrays.
     p0 = np.empty_like(c0)
     p1 = np.empty_like(c0)
-    key0: U64Array | np.uint64 = k0.copy() if isinstance(k0, np.ndarray) else np.uint64(k0)
+    key0: U64Array | np.uint64 = (
+        (k0 if own_key else k0.copy()) if isinstance(k0, np.ndarray) else np.uint64(k0)
+    )
     key1 = k1
     for round_index in range(10):
         np.multiply(c0, _M0, out=p0)  # < 2**64: both factors are below 2**32
@@ -184,19 +195,48 @@ def context_state(key: int, contexts: U64Array) -> tuple[U64Array, U64Array, U64
     )
 
 
-def candidate_words_consuming(
-    key: int, state: tuple[U64Array, U64Array, U64Array, U64Array], token_ids: U64Array
+def sequence_words(
+    key: int, columns: Sequence[U64Array], token_ids: U64Array, context_hash: U64Array | None = None
 ) -> U64Array:
     """
-    :func:`candidate_words` for 1-D *state* arrays of the tokens' length that the caller gives up:
-    they are overwritten (no copies).
+    The PRF word of each token after its context, for contexts given column-wise (the detector's inner loop).
+
+    Rules 2 and 3 in one working block of five rows ``(t >> 2, s0, s1, s2, s3)``: the context
+    state is computed in rows 1-4, then rows 0-3 are the candidate counter and row 4 the key.
+
+    Args:
+        key: the 64-bit PRF key.
+        columns: ``width`` arrays of length ``n`` (oldest context token first, 32-bit values).
+        token_ids: the ``n`` token ids (``uint64``).
+        context_hash: if given, an ``n``-array that receives ``s0 | s1 << 32``, a 64-bit keyed hash
+            of each context (equal contexts give equal hashes).
+
+    Returns:
+        The ``n`` 32-bit words (``uint64``).
     """
+    width = len(columns)
+    n = len(token_ids)
     k0, k1 = key & _MASK, key >> 32
-    s0, s1, s2, s3 = state
-    s3 ^= np.uint64(k0)
-    outputs = _rounds(token_ids >> np.uint64(2), s0, s1, s2, s3, k1 ^ TOKEN_DOMAIN)
+    block = np.empty((5, n), dtype=np.uint64)
+    initial = (CONTEXT_DOMAIN, width, 0, 0)
+    for offset in range(0, width, 4):
+        for i in range(4):
+            word = columns[offset + i] if offset + i < width else np.uint64(_MASK - i)
+            if offset == 0:
+                np.bitwise_xor(word, np.uint64(initial[i]), out=block[i + 1])
+            else:
+                np.bitwise_xor(block[i + 1], word, out=block[i + 1])
+        _rounds(block[1], block[2], block[3], block[4], (k0 ^ offset) & _MASK, k1)
+    if context_hash is not None:
+        np.left_shift(block[2], np.uint64(32), out=context_hash)
+        context_hash |= block[1]
+    np.right_shift(token_ids, np.uint64(2), out=block[0])
+    block[4] ^= np.uint64(k0)
+    _rounds(block[0], block[1], block[2], block[3], block[4], k1 ^ TOKEN_DOMAIN, own_key=True)
     lane = np.bitwise_and(token_ids.view(np.int64), 3)
-    return np.choose(lane, outputs)
+    lane *= n
+    lane += np.arange(n, dtype=np.int64)
+    return block[:4].reshape(-1).take(lane)
 
 
 def candidate_words(
@@ -246,10 +286,29 @@ def words_to_uniform(words: U64Array) -> npt.NDArray[np.float64]:
     """
     Rule 4: ``float32((m + 1) / (2**24 + 1))`` for the top 24 bits ``m`` of each word, returned as float64.
     """
-    mantissa = (words >> np.uint64(8)).astype(np.float64)
-    mantissa += 1.0
-    mantissa /= _UNIFORM_DENOMINATOR
-    return mantissa.astype(np.float32).astype(np.float64)
+    return words_to_uniform32(words).astype(np.float64)
+
+
+def words_to_uniform32(words: U64Array) -> npt.NDArray[np.float32]:
+    """
+    Rule 4 as float32 (the exact values vLLM computes): the division is done in float64 and rounded once.
+    """
+    mantissa = np.right_shift(words, np.uint64(8))
+    plus_one = np.add(mantissa, 1.0, dtype=np.float64)
+    out = np.empty(words.shape, dtype=np.float32)
+    np.divide(plus_one, _UNIFORM_DENOMINATOR, out=out, casting="same_kind")
+    return out
+
+
+def gumbel_token_scores(
+    words: U64Array, out: npt.NDArray[np.float64] | None = None
+) -> npt.NDArray[np.float64]:
+    """
+    The ``gumbel`` score ``-log(1 - u)`` of each word's uniform ``u`` (Exp(1) under the null), in float64.
+    """
+    complement = np.subtract(1.0, words_to_uniform32(words), dtype=np.float64)  # exact: u has 24 bits
+    result = np.log(complement, out=complement if out is None else out)
+    return np.negative(result, out=result)
 
 
 def philox_uniform(key: int, contexts: npt.ArrayLike, token_ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
