@@ -33,6 +33,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from .errors import WatermarkError
+
 __all__ = [
     "CONTEXT_DOMAIN",
     "TOKEN_DOMAIN",
@@ -116,13 +118,17 @@ def philox4x32_10(
 
     Args:
         counter: the four counter words, each an array or an int in ``[0, 2**32)``; arrays broadcast.
-        key: the two key words, arrays or ints in ``[0, 2**32)``.
+        key: the two key words in ``[0, 2**32)``: the first an int or an array (broadcast with the
+            counter), the second an int.
 
     Returns:
         The four output words as ``uint64`` arrays of values in ``[0, 2**32)`` (new arrays).
+
+    Raises:
+        WatermarkError: the second key word is an array.
     """
     if isinstance(key[1], np.ndarray) and key[1].ndim:
-        raise ValueError("the second key word must be a scalar")
+        raise WatermarkError("the second key word must be a scalar")
     arrays = np.broadcast_arrays(
         *(np.asarray(c, dtype=np.uint64) for c in counter), np.asarray(key[0], dtype=np.uint64)
     )
@@ -322,10 +328,13 @@ def philox_uniform(key: int, contexts: npt.ArrayLike, token_ids: npt.ArrayLike) 
 
     Returns:
         Float64 array shaped like *token_ids* holding float32-representable values in (0, 1).
+
+    Raises:
+        WatermarkError: *contexts* is not two-dimensional.
     """
     rows = np.asarray(contexts, dtype=np.int64)
     if rows.ndim != 2:
-        raise ValueError(f"contexts must be a 2-D array (n, width), got shape {rows.shape}")
+        raise WatermarkError(f"contexts must be a 2-D array (n, width), got shape {rows.shape}")
     tokens = np.asarray(token_ids, dtype=np.int64)
     state = context_state(key, rows.astype(np.uint64) & _LOW)
     words_in = tokens.astype(np.uint64) & _LOW
