@@ -11,10 +11,18 @@ only: the context of its first tokens is the ``-1`` start padding, as at generat
 - ``green_list``: the number of green tokens; p-value the Binomial(n, γ) upper tail
   (:func:`.stats.binomial_tail`), with the z-score. A repeated (context, token) pair is scored once.
 
+Repeats are found with a 64-bit keyed hash of the context (``s0 | s1 << 32`` of the Philox
+state; two different contexts collide with probability ``2**-64``) in a linear-time hash table.
+
 Under the null hypothesis (a text not generated with the key) each p-value is uniform on [0, 1]
-(up to the discreteness of the binomial), whatever the text: the key, not the text, is random.
+(the binomial one is conservative: discrete), whatever the text: the key, not the text, is
+random, and de-duplication keeps the scored tokens independent.
 When several profiles are tried the smallest p-value is multiplied by their number (Bonferroni),
 so the false-positive rate per text stays at most the threshold.
+
+Throughput: the scoring is vectorised over blocks of 16 384 tokens (two Philox calls per token);
+with tiktoken's ``o200k_base`` a whole detection, tokenisation included, runs at about 0.8x the
+speed of tiktoken's own ``encode_ordinary`` on the same text.
 
 Defaults: :data:`DEFAULT_THRESHOLD` ``1e-5`` (at most one false alarm in 100 000 unwatermarked
 texts) and :data:`DEFAULT_MIN_TOKENS` 32 scored tokens; below that the evidence says
