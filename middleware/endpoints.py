@@ -17,7 +17,7 @@ from typing import Any
 
 from aigclabel.explicit import TextFormat
 
-__all__ = ["CONTEXT_HEADERS", "Endpoint", "RequestInfo", "inspect_request", "route"]
+__all__ = ["CONTEXT_HEADERS", "Endpoint", "RequestInfo", "inspect_request", "keep_watermarking", "route"]
 
 
 class Endpoint(Enum):
@@ -134,3 +134,26 @@ def inspect_request(
     return RequestInfo(
         endpoint, doc.get("stream") is True, model if isinstance(model, str) else "", structured, context
     )
+
+
+def keep_watermarking(body: bytes) -> bytes | None:
+    """
+    *body* without a top-level ``"watermarking"`` that is not ``true``, or ``None`` when there
+    is none.
+
+    vLLM lets each request turn its statistical watermark off with ``"watermarking": false``;
+    a deployment that watermarks every answer must not forward that switch. The body is
+    re-serialised compactly only when the field goes; a body that is not a JSON object is left
+    to the upstream (``None``).
+    """
+    if b'"watermarking"' not in body:
+        return None
+    try:
+        doc: Any = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or "watermarking" not in doc or doc["watermarking"] is True:
+        return None
+    del doc["watermarking"]
+    # ASCII escapes keep lone surrogates valid; NaN or Infinity in the request stay as they came.
+    return json.dumps(doc, ensure_ascii=True, separators=(",", ":")).encode("ascii")

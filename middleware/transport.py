@@ -38,7 +38,7 @@ from opentelemetry.trace import Span, TracerProvider
 from .apis import stream_rewriter
 from .batch import BatchRewriter, batch_route
 from .common import BodyShapeError, Reasoning, UnlabelableResponseError, UpstreamStreamError
-from .endpoints import CONTEXT_HEADERS, Endpoint, RequestInfo, inspect_request, route
+from .endpoints import CONTEXT_HEADERS, Endpoint, RequestInfo, inspect_request, keep_watermarking, route
 from .history import HistoryHygiene
 from .jsonbody import JSONRewriter
 from .rewrite import StreamRewriter
@@ -130,14 +130,16 @@ class _Core:
         # A refused opt-out in "raise" mode fails before anything is generated upstream; an
         # accepted one is recorded by the labeler before any unlabeled text is released.
         decision = self.labeler.decide(context)
-        if self.hygiene is not None:
-            body = self.hygiene.rewrite(request.content)
-            if body is not None:
-                headers = request.headers.copy()
-                del headers["content-length"]
-                request = self.lib.request(
-                    request.method, request.url, headers=headers, content=body, extensions=request.extensions
-                )
+        body = self.hygiene.rewrite(request.content) if self.hygiene is not None else None
+        if self.labeler.policy.watermark is not None:
+            # The policy watermarks every answer: vLLM's per-request "watermarking": false is not sent.
+            body = keep_watermarking(request.content if body is None else body) or body
+        if body is not None:
+            headers = request.headers.copy()
+            del headers["content-length"]
+            request = self.lib.request(
+                request.method, request.url, headers=headers, content=body, extensions=request.extensions
+            )
         return request, info, context, decision
 
     def batch(self, response: Any, kind: str, stream_cls: Callable[..., Any]) -> Any:

@@ -60,7 +60,7 @@ import httpx
 from aigclabel.exceptions import AIGCLabelError, OptOutError
 from aigclabel.labeler import Labeler
 from aigclabel.middleware import UnlabelableResponseError, UpstreamStreamError
-from aigclabel.middleware.endpoints import Endpoint, route
+from aigclabel.middleware.endpoints import Endpoint, keep_watermarking, route
 from aigclabel.optout import OptOut
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -270,20 +270,6 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _strip_watermarking(body: bytes) -> bytes:
-    """
-    *body* without a top-level ``"watermarking"`` that is not ``true`` (vLLM's switch).
-    """
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return body
-    if not isinstance(doc, dict) or "watermarking" not in doc or doc["watermarking"] is True:
-        return body
-    del doc["watermarking"]
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 class _Proxy:
     """
     The ASGI endpoint for ``/v1/…``.
@@ -323,8 +309,8 @@ class _Proxy:
                 body = _error_body(anthropic, 413, "request_too_large", "The request body is too large.")
                 await _send_simple(send, 413, body)
                 return
-            if not gw.trusted and b'"watermarking"' in content:
-                content = _strip_watermarking(content)
+            if not gw.trusted:
+                content = keep_watermarking(content) or content
             opt_out = await gw.opt_out(client, user) if endpoint is not None else None
             timing = Timing(received)
             query = scope.get("query_string", b"")
