@@ -132,26 +132,32 @@ def test_unwatermarked_model_output_is_not_detected(scheme: str) -> None:
         assert not detector.detect(unwatermarked(200, 100 + seed)).significant
 
 
+def null_profiles(scheme: str) -> list[WatermarkProfile]:
+    """400 keys (slots): under the null hypothesis the key, not the text, is what is random."""
+    return [derive_profile(KEY, scheme=scheme, vocab_size=VOCAB, slot=i) for i in range(400)]  # type: ignore[arg-type]
+
+
 def test_gumbel_p_values_are_uniform_under_the_null() -> None:
-    """On 400 random 100-token sequences (fixed seed) the gumbel p-values pass a KS test against U(0, 1)."""
-    detector = WatermarkDetector([profile_for("gumbel")], IdTokenizer())
+    """On 400 random 100-token sequences, each under its own key (fixed seed), the p-values pass KS."""
     rng = np.random.default_rng(2026)
-    p_values = [detector.detect(rng.integers(0, VOCAB, 100)).p_value for _ in range(400)]
+    p_values = [
+        WatermarkDetector([profile], IdTokenizer()).detect(rng.integers(0, VOCAB, 100)).p_value
+        for profile in null_profiles("gumbel")
+    ]
     result = stats.kstest(p_values, "uniform")
     assert result.pvalue > 0.01, result
 
 
 def test_green_list_p_values_are_valid_under_the_null() -> None:
     """
-    On 400 random 1000-token sequences the green-list p-value is never too small: P(p <= a) <= a
-    (up to sampling error), and its randomised form, uniform for a discrete statistic, passes KS.
+    On 400 random 1000-token sequences, each under its own key, the green-list p-value is never
+    too small: P(p <= a) <= a (up to sampling error), and its randomised form, uniform for a
+    discrete statistic, passes KS.
     """
-    profile = profile_for("green_list")
-    detector = WatermarkDetector([profile], IdTokenizer())
     rng = np.random.default_rng(2026)
     p_values, randomised = [], []
-    for _ in range(400):
-        evidence = detector.detect(rng.integers(0, VOCAB, 1000))
+    for profile in null_profiles("green_list"):
+        evidence = WatermarkDetector([profile], IdTokenizer()).detect(rng.integers(0, VOCAB, 1000))
         k, n = int(evidence.score), evidence.tokens_scored
         q = green_threshold(profile.gamma) / 2**32
         above, at_or_above = binomial_tail(k + 1, n, q), binomial_tail(k, n, q)
