@@ -29,7 +29,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from aigclabel.canonical import text_digest
 from aigclabel.exceptions import KeyMaterialError
@@ -38,6 +38,9 @@ from aigclabel.keyring import Keyring
 from aigclabel.metadata import AIGCMetadata
 from aigclabel.tiers import LABEL_OF_TIER, TIER_OF_LABEL, Tier, decide_tier, exit_code
 from aigclabel.verification import KeyInput, KeysArg, PublicKeysArg, Resolver, Verdict, verify
+
+if TYPE_CHECKING:  # numpy-only extra, never imported here
+    from aigclabel.watermark import WatermarkDetector
 
 from ..formats import CarrierError, Extracted, Format, FoundLabel, detect_format, read
 from ..formats.document import ROLE_NAMES
@@ -322,12 +325,22 @@ def verify_extracted(
     keyring: Keyring | None = None,
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
+    watermark: WatermarkDetector | None = None,
 ) -> FileVerdict:
     """
     Classify an already-read document by the verdict table (see the module docstring).
+
+    *watermark*: a statistical watermark detector, passed to :func:`~aigclabel.verify` for
+    the document's text (a significant score is a trace: tier ``suspected`` at least).
     """
     fv = FileVerdict(path, doc.format, labels=list(doc.labels), findings=list(doc.findings))
-    kw: dict[str, Any] = {"key": key, "public_key": public_key, "resolver": resolver, "keyring": keyring}
+    kw: dict[str, Any] = {
+        "key": key,
+        "public_key": public_key,
+        "resolver": resolver,
+        "keyring": keyring,
+        "watermark": watermark,
+    }
     tv, texts = _text_verdict(doc.texts or [""], fv, **kw)
     fv.text_verdict = tv
     readable = [f for f in doc.labels if f.reading is not None]
@@ -362,7 +375,9 @@ def verify_extracted(
         status=tv.status,
         mark_label=tv.label if tv.status != "not_found" else None,
         declared=declared,
-        traces=bool(unreadable) or bool(tv.evidence.explicit),
+        traces=bool(unreadable)
+        or bool(tv.evidence.explicit)
+        or (tv.evidence.watermark is not None and tv.evidence.watermark.significant),
     )
     fv.tier = tier
     fv.label = LABEL_OF_TIER.get(tier)
@@ -408,12 +423,14 @@ def verify_bytes(
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
     sidecar: bytes | None = None,
+    watermark: WatermarkDetector | None = None,
 ) -> FileVerdict:
     """
     Classify the bytes of an upload (see the module docstring); *filename* (optional) helps
     tell text formats apart; binary formats are recognised by content whatever the name.
     *sidecar* is the content of the upload's label sidecar (``answer.txt.aigc.json``, see
-    :mod:`aigclabel.adapters.formats.txt`): one more implicit-label carrier.
+    :mod:`aigclabel.adapters.formats.txt`): one more implicit-label carrier. *watermark* is a
+    statistical watermark detector for the text (see :func:`~aigclabel.verify`).
 
     *data* may also be a binary file object (an upload framework's spooled file): it is read
     from its current position, at most the size cap plus one byte.
@@ -458,6 +475,7 @@ def verify_bytes(
             keyring=keyring,
             declared=declared,
             resolver=resolver,
+            watermark=watermark,
         )
     except KeyMaterialError:
         raise
@@ -501,6 +519,7 @@ def verify_file(
     keyring: Keyring | None = None,
     declared: bool = False,
     resolver: Resolver | Mapping[str, AIGCMetadata] | None = None,
+    watermark: WatermarkDetector | None = None,
 ) -> FileVerdict:
     """
     Read the file at *path* and classify it: :func:`verify_bytes` of its bytes.
@@ -526,6 +545,7 @@ def verify_file(
         declared=declared,
         resolver=resolver,
         sidecar=side,
+        watermark=watermark,
     )
     if problem is not None:
         fv.findings.append(problem)

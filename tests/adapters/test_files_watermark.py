@@ -1,0 +1,48 @@
+"""
+File verification reads the statistical watermark of the document's text too (Art. 6(3) traces).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aigclabel import Labeler, LabelPolicy
+from aigclabel.adapters.files import verify_bytes, verify_file
+
+from tests.adapters.test_files import FORMATS, write
+from tests.helpers import PRODUCER
+from tests.watermarking import generate, tokenizer
+
+KEY = "5be1c0d9a8f7e6d5c4b3a29180f7e6d5"
+
+
+@pytest.fixture(scope="module")
+def labeler() -> Labeler:
+    return Labeler(LabelPolicy(producer=PRODUCER, key=KEY, watermark="gumbel"))
+
+
+@pytest.fixture(scope="module")
+def watermarked(labeler: Labeler) -> str:
+    return generate(labeler, 220, seed=7)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_watermarked_document_without_labels_is_suspected(
+    tmp_path: Path, fmt: str, labeler: Labeler, watermarked: str
+) -> None:
+    fv = verify_file(
+        write(tmp_path, fmt, watermarked, None), watermark=labeler.watermark_detector(tokenizer())
+    )
+
+    assert (fv.tier, fv.label) == ("suspected", "3")
+    assert fv.text_verdict is not None
+    assert fv.text_verdict.evidence.watermark is not None
+    assert fv.text_verdict.evidence.watermark.significant
+
+
+def test_without_a_detector_the_same_upload_is_none(labeler: Labeler, watermarked: str) -> None:
+    detector = labeler.watermark_detector(tokenizer())
+
+    assert verify_bytes(watermarked.encode(), "answer.txt").tier == "none"
+    assert verify_bytes(watermarked.encode(), "answer.txt", watermark=detector).tier == "suspected"
