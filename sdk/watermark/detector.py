@@ -20,7 +20,7 @@ random, and de-duplication keeps the scored tokens independent.
 When several profiles are tried the smallest p-value is multiplied by their number (Bonferroni),
 so the false-positive rate per text stays at most the threshold.
 
-Throughput: the scoring is vectorised over blocks of 16 384 tokens (two Philox calls per token);
+Throughput: the scoring is vectorised over blocks of 65 536 tokens (two Philox calls per token);
 with tiktoken's ``o200k_base`` a whole detection, tokenisation included, runs at about 0.8x the
 speed of tiktoken's own ``encode_ordinary`` on the same text.
 
@@ -63,7 +63,7 @@ DEFAULT_THRESHOLD = 1e-5
 DEFAULT_MIN_TOKENS = 32
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_CHUNK = 1 << 14  # tokens per vectorised block: keeps the Philox temporaries in cache
+_CHUNK = 1 << 16  # tokens per vectorised block: few enough numpy calls per token, bounded memory
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
