@@ -97,6 +97,17 @@ def _build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--recursive", action="store_true", help="FILE is a directory: verify every file in it")
     ver.add_argument("--jsonl", help="with a directory: write one JSON line per file to this path")
     ver.add_argument("--declared", action="store_true", help="the uploader declared the content AI-generated")
+    ver.add_argument(
+        "--watermark",
+        choices=["gumbel", "green_list"],
+        help="also score the producer's statistical watermark (needs the key; extra [watermark])",
+    )
+    ver.add_argument("--watermark-slot", type=int, default=0, help="with --watermark: key slot (default 0)")
+    ver.add_argument(
+        "--tokenizer",
+        default="o200k_base",
+        help="with --watermark: o200k_base (default), cl100k_base or a Hugging Face tokenizer.json file",
+    )
 
     demo = sub.add_parser("demo", help="label a built-in text offline and verify it")
     demo.add_argument(

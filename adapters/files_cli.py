@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from aigclabel.exceptions import AIGCLabelError
+from aigclabel.exceptions import AIGCLabelError, MissingDependencyError
 
 from ._cli_io import BadInput, read_key, read_stdin
 from .files import FileVerdict, PropagationError, propagate_file, verify_bytes, verify_file, verify_tree
 
 if TYPE_CHECKING:
     from aigclabel.keyring import Keyring
+    from aigclabel.watermark import Tokenizer, WatermarkDetector
 
 __all__ = ["add_files_commands", "load_keyring", "run_files", "summary", "verify_path"]
 
@@ -101,6 +102,44 @@ def summary(fv: FileVerdict) -> str:
     return "\n".join(lines)
 
 
+def watermark_detector(args: argparse.Namespace, key: str | None) -> WatermarkDetector | None:
+    """
+    The statistical watermark detector ``--watermark`` asks for, or ``None``.
+
+    Raises:
+        BadInput: no key, a bad slot, or a tokenizer that cannot be loaded.
+        MissingDependencyError: numpy (extra ``[watermark]``) or ``tokenizers`` is missing.
+    """
+    scheme = getattr(args, "watermark", None)
+    if scheme is None:
+        return None
+    if key is None:
+        raise BadInput("--watermark needs the producer's key: --key-file or $AIGCLABEL_KEY")
+    slot = getattr(args, "watermark_slot", 0)
+    if not 0 <= slot <= 3:
+        raise BadInput(f"--watermark-slot must be 0-3, not {slot}")
+    from aigclabel.watermark import WatermarkDetector, derive_profile
+
+    tokenizer = _tokenizer(getattr(args, "tokenizer", "o200k_base"))
+    profile = derive_profile(key, scheme=scheme, vocab_size=tokenizer.vocab_size, slot=slot)
+    return WatermarkDetector([profile], tokenizer)
+
+
+def _tokenizer(name: str) -> Tokenizer:
+    from aigclabel.watermark import hf_tokenizer, tiktoken_tokenizer
+
+    if name in ("o200k_base", "cl100k_base"):
+        return tiktoken_tokenizer(name)
+    try:
+        from tokenizers import Tokenizer as HFTokenizer
+    except ImportError as exc:
+        raise MissingDependencyError("tokenizers", "watermark") from exc
+    try:
+        return hf_tokenizer(HFTokenizer.from_file(name))
+    except Exception as exc:  # the tokenizers library raises its own exception types
+        raise BadInput(f"cannot load the tokenizer {name!r}: {exc}") from None
+
+
 def verify_path(args: argparse.Namespace, stdin: TextIO | None, stdout: TextIO) -> int:
     """
     Run ``verify`` on a directory (``--recursive --jsonl OUT``), a file or standard input:
@@ -117,7 +156,10 @@ def verify_path(args: argparse.Namespace, stdin: TextIO | None, stdout: TextIO) 
     declared = bool(getattr(args, "declared", False))
     as_json = bool(getattr(args, "json", False))
     path = Path(source)
+    watermark = watermark_detector(args, key)
     if source != "-" and path.is_dir():
+        if watermark is not None:
+            raise BadInput("--watermark scores single files and standard input, not a directory")
         jsonl = getattr(args, "jsonl", None)
         try:
             totals = verify_tree(
@@ -139,11 +181,21 @@ def verify_path(args: argparse.Namespace, stdin: TextIO | None, stdout: TextIO) 
         return 1 if totals.by_tier.get("none", 0) == totals.files else 0
     if source == "-":
         data = read_stdin(stdin)
-        fv = verify_bytes(data, None, key=key, public_key=public_key, keyring=keyring, declared=declared)
+        fv = verify_bytes(
+            data,
+            None,
+            key=key,
+            public_key=public_key,
+            keyring=keyring,
+            declared=declared,
+            watermark=watermark,
+        )
     else:
         if not path.exists():
             raise BadInput(f"cannot read {source!r}: No such file or directory")
-        fv = verify_file(path, key=key, public_key=public_key, keyring=keyring, declared=declared)
+        fv = verify_file(
+            path, key=key, public_key=public_key, keyring=keyring, declared=declared, watermark=watermark
+        )
     if as_json:
         stdout.write(json.dumps(fv.to_dict(), ensure_ascii=False) + "\n")
     else:

@@ -4,10 +4,12 @@ File verification reads the statistical watermark of the document's text too (Ar
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from aigclabel import Labeler, LabelPolicy
+from aigclabel.adapters import cli
 from aigclabel.adapters.files import verify_bytes, verify_file
 
 from tests.adapters.test_files import FORMATS, write
@@ -46,3 +48,33 @@ def test_without_a_detector_the_same_upload_is_none(labeler: Labeler, watermarke
 
     assert verify_bytes(watermarked.encode(), "answer.txt").tier == "none"
     assert verify_bytes(watermarked.encode(), "answer.txt", watermark=detector).tier == "suspected"
+
+
+def test_the_command_line_scores_the_watermark_with_the_producers_key(
+    tmp_path: Path, watermarked: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "key").write_text(KEY)
+    path = tmp_path / "answer.txt"
+    path.write_text(watermarked, encoding="utf-8")
+
+    code = cli.main(
+        ["verify", str(path), "--key-file", str(tmp_path / "key"), "--watermark", "gumbel", "--json"]
+    )
+
+    verdict = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert verdict["tier"] == "suspected"
+    assert verdict["text_verdict"]["evidence"]["watermark"]["significant"] is True
+
+
+def test_the_command_line_refuses_a_watermark_check_without_a_key(
+    tmp_path: Path, watermarked: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AIGCLABEL_KEY", raising=False)
+    path = tmp_path / "answer.txt"
+    path.write_text(watermarked, encoding="utf-8")
+
+    code = cli.main(["verify", str(path), "--watermark", "gumbel"])
+
+    assert code == 3
+    assert "--watermark needs the producer's key" in capsys.readouterr().err
