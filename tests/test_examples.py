@@ -319,3 +319,26 @@ def test_readme_chat_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     assert ("aigc", "done", 200) == (events[0][0], events[-1][0], script_status)
     assert "intact" == verify(events[-1][1]["text"], key=KEY).status
+
+
+def test_readme_watermark_block_runs() -> None:
+    """
+    The README's statistical-watermark block derives a profile from the policy's key.
+    """
+    from aigclabel import Labeler, LabelPolicy
+
+    block = next(b for b in _python_blocks() if "watermark_profile(" in b)
+    model = types.SimpleNamespace(config=types.SimpleNamespace(vocab_size=32_000))
+    namespace: dict[str, Any] = {
+        "Labeler": Labeler,
+        "LabelPolicy": LabelPolicy,
+        "PRODUCER": "001191110102MAD55U9H0F10002",
+        "PROVIDER_SECRET": KEY,
+        "model": model,
+    }
+
+    exec(compile(block, "README.md", "exec"), namespace)
+
+    profile = namespace["profile"]
+    assert (profile.scheme, profile.vocab_size, profile.slot) == ("gumbel", 32_000, 0)
+
