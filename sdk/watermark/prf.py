@@ -55,11 +55,10 @@ __all__ = [
 U64Array = npt.NDArray[np.uint64]
 
 _MASK = 0xFFFFFFFF
-_M0 = np.uint64(0xD2511F53)
-_M1 = np.uint64(0xCD9E8D57)
 _W0 = 0x9E3779B9
 _W1 = 0xBB67AE85
 _W0_U64 = np.uint64(_W0)
+_MULTIPLIERS = np.asarray([[0xD2511F53], [0xCD9E8D57]], dtype=np.uint64)
 _SHIFT = np.uint64(32)
 _LOW = np.uint64(_MASK)
 #: Domain word of the context state (ASCII ``WMCX``).
@@ -71,6 +70,43 @@ _UNIFORM_DENOMINATOR = float(2**24 + 1)
 _Word = U64Array | int
 
 
+def _round_keys(k0: int, k1: int) -> npt.NDArray[np.uint64]:
+    # the ten rounds' key pairs, shaped (10, 2, 1) to broadcast over a (2, n) pair of words
+    keys = [[[(k0 + r * _W0) & _MASK], [(k1 + r * _W1) & _MASK]] for r in range(10)]
+    return np.asarray(keys, dtype=np.uint64)
+
+
+def _rounds_pair(a: U64Array, b: U64Array, k0: U64Array | int, k1: int, *, own_key: bool = False) -> None:
+    # Ten Philox rounds in place on the counter held as two (2, n) views: a = (c0, c2) and
+    # b = (c1, c3). Both multiplications, shifts and masks of a round are one numpy call each,
+    # so a round costs five calls (seven with a per-row key): the per-call overhead, not the
+    # arithmetic, dominates for texts of a few thousand tokens.
+    product = np.empty_like(a)
+    swapped = product[::-1]  # (p1, p0): the words cross over between the two halves
+    if isinstance(k0, np.ndarray):
+        key0 = k0 if own_key else k0.copy()
+        key1 = k1
+        for round_index in range(10):
+            np.multiply(a, _MULTIPLIERS, out=product)  # < 2**64: both factors are below 2**32
+            np.right_shift(swapped, _SHIFT, out=a)  # (hi1, hi0); b still holds the old (c1, c3)
+            a ^= b
+            a[0] ^= key0
+            a[1] ^= np.uint64(key1)
+            np.bitwise_and(swapped, _LOW, out=b)  # (lo1, lo0)
+            if round_index != 9:
+                key0 += _W0_U64
+                key0 &= _LOW
+                key1 = (key1 + _W1) & _MASK
+        return
+    keys = _round_keys(k0, k1)
+    for round_index in range(10):
+        np.multiply(a, _MULTIPLIERS, out=product)
+        np.right_shift(swapped, _SHIFT, out=a)
+        a ^= b
+        a ^= keys[round_index]
+        np.bitwise_and(swapped, _LOW, out=b)
+
+
 def _rounds(
     c0: U64Array,
     c1: U64Array,
@@ -78,36 +114,12 @@ def _rounds(
     c3: U64Array,
     k0: U64Array | int,
     k1: int,
-    *,
-    own_key: bool = False,
 ) -> tuple[U64Array, U64Array, U64Array, U64Array]:
-    # Ten Philox rounds, in place on four equal-length uint64 arrays (overwritten): ten array
-    # operations per round and no allocation but two scratch arrays.
-    p0 = np.empty_like(c0)
-    p1 = np.empty_like(c0)
-    key0: U64Array | np.uint64 = (
-        (k0 if own_key else k0.copy()) if isinstance(k0, np.ndarray) else np.uint64(k0)
-    )
-    key1 = k1
-    for round_index in range(10):
-        np.multiply(c0, _M0, out=p0)  # < 2**64: both factors are below 2**32
-        np.multiply(c2, _M1, out=p1)
-        np.right_shift(p1, _SHIFT, out=c0)  # c1 and c3 are still the old words here
-        c0 ^= c1
-        c0 ^= key0
-        np.right_shift(p0, _SHIFT, out=c2)
-        c2 ^= c3
-        c2 ^= np.uint64(key1)
-        np.bitwise_and(p1, _LOW, out=c1)
-        np.bitwise_and(p0, _LOW, out=c3)
-        if round_index != 9:
-            if isinstance(key0, np.ndarray):
-                key0 += _W0_U64
-                key0 &= _LOW
-            else:
-                key0 = np.uint64((int(key0) + _W0) & _MASK)
-            key1 = (key1 + _W1) & _MASK
-    return c0, c1, c2, c3
+    # Ten Philox rounds on four equal-length arrays; returns four new arrays.
+    a = np.stack((c0, c2))
+    b = np.stack((c1, c3))
+    _rounds_pair(a, b, k0, k1)
+    return a[0], b[0], a[1], b[1]
 
 
 def philox4x32_10(
@@ -232,13 +244,13 @@ def sequence_words(
                 np.bitwise_xor(word, np.uint64(initial[i]), out=block[i + 1])
             else:
                 np.bitwise_xor(block[i + 1], word, out=block[i + 1])
-        _rounds(block[1], block[2], block[3], block[4], (k0 ^ offset) & _MASK, k1)
+        _rounds_pair(block[1:5:2], block[2:5:2], (k0 ^ offset) & _MASK, k1)  # (s0, s2), (s1, s3)
     if context_hash is not None:
         np.left_shift(block[2], np.uint64(32), out=context_hash)
         context_hash |= block[1]
     np.right_shift(token_ids, np.uint64(2), out=block[0])
     block[4] ^= np.uint64(k0)
-    _rounds(block[0], block[1], block[2], block[3], block[4], k1 ^ TOKEN_DOMAIN, own_key=True)
+    _rounds_pair(block[0:3:2], block[1:4:2], block[4], k1 ^ TOKEN_DOMAIN, own_key=True)
     lane = np.bitwise_and(token_ids.view(np.int64), 3)
     lane *= n
     lane += np.arange(n, dtype=np.int64)
