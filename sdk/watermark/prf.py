@@ -290,14 +290,29 @@ def vocabulary_words(key: int, context: Sequence[int], vocab_size: int) -> U64Ar
 
     One Philox call per group of four ids: the whole vocabulary in ``vocab_size / 4`` calls.
     """
-    row = np.asarray([[int(t) & _MASK for t in context]], dtype=np.uint64)
-    state = context_state(key, row)
     k0, k1 = key & _MASK, key >> 32
-    groups = np.arange((vocab_size + 3) // 4, dtype=np.uint64)
-    s0, s1, s2, s3 = (int(w[0]) for w in state)
-    outputs = philox4x32_10((groups, s0, s1, s2), ((k0 ^ s3) & _MASK, k1 ^ TOKEN_DOMAIN))
-    words = np.stack(outputs, axis=1).reshape(-1)
-    return words[:vocab_size]
+    state = _single_context_state(key, [int(t) & _MASK for t in context])
+    groups = (vocab_size + 3) // 4
+    a = np.empty((2, groups), dtype=np.uint64)  # counter (group, s0, s1, s2) as (c0, c2), (c1, c3)
+    b = np.empty((2, groups), dtype=np.uint64)
+    a[0] = np.arange(groups, dtype=np.uint64)
+    a[1] = state[1]
+    b[0] = state[0]
+    b[1] = state[2]
+    _rounds_pair(a, b, (k0 ^ state[3]) & _MASK, k1 ^ TOKEN_DOMAIN)
+    words = np.empty((groups, 4), dtype=np.uint64)
+    words[:, 0] = a[0]
+    words[:, 1] = b[0]
+    words[:, 2] = a[1]
+    words[:, 3] = b[1]
+    return words.reshape(-1)[:vocab_size]
+
+
+def _single_context_state(key: int, context: Sequence[int]) -> tuple[int, int, int, int]:
+    # rule 2 for one context, on Python ints
+    columns = [np.asarray([t], dtype=np.uint64) for t in context]
+    s0, s1, s2, s3 = context_state_columns(key, columns)
+    return int(s0[0]), int(s1[0]), int(s2[0]), int(s3[0])
 
 
 def words_to_uniform(words: U64Array) -> npt.NDArray[np.float64]:

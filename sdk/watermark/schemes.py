@@ -11,11 +11,12 @@ first generated token, as in vLLM) and the step's next-token scores:
   candidate token itself is hashed with the ``context_width`` tokens before it (self-hash family)
   and each token is green with probability γ independently of the others.
 - ``gumbel``: :func:`gumbel_choice` *chooses* the token: ``argmax_i r_i ** (1 / p_i)``, i.e.
-  ``argmax_i log p_i - log(-log r_i)``, with ``r`` the keyed uniforms of the step
-  (:func:`gumbel_uniforms`). Over the key this is an exact sample of ``p`` (distortion-free); pass
-  the probabilities *after* temperature, top-k and top-p, as vLLM does. When the step's context
-  already occurred earlier in the response and the profile de-duplicates, the token is sampled
-  from ``p`` without the watermark (vLLM's rule, which avoids repetition loops).
+  ``argmin_i -log(r_i) / p_i`` or vLLM's ``argmax_i log p_i - log(-log r_i)``, with ``r`` the
+  keyed uniforms of the step (:func:`gumbel_uniforms`). Over the key this is an exact sample of
+  ``p`` (distortion-free); pass the probabilities *after* temperature, top-k and top-p, as vLLM
+  does. When the step's context already occurred earlier in the response and the profile
+  de-duplicates, the token is sampled from ``p`` without the watermark (vLLM's rule, which
+  avoids repetition loops).
 
 All functions take the profile's ``vocab_size`` as the width of the scores.
 
@@ -30,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import VocabularyError, WatermarkError, WatermarkTypeError
-from .prf import vocabulary_words, words_to_uniform
+from .prf import vocabulary_words, words_to_uniform, words_to_uniform32
 from .profile import WatermarkProfile
 
 __all__ = [
@@ -120,7 +121,7 @@ def green_list_bias(
     profile = _check_profile(profile, "green_list")
     _check_scores(profile, logits, "logits")
     biased = np.array(logits, copy=True)
-    biased[green_mask(profile, generated)] += profile.delta
+    np.add(biased, profile.delta, out=biased, where=green_mask(profile, generated), casting="unsafe")
     return biased
 
 
@@ -156,7 +157,7 @@ def gumbel_choice(
     rng: np.random.Generator | None = None,
 ) -> int:
     """
-    The next token of a ``gumbel`` profile: ``argmax_i log p_i - log(-log r_i)`` (distortion-free).
+    The next token of a ``gumbel`` profile: ``argmax_i r_i ** (1 / p_i)`` (distortion-free).
 
     Args:
         profile: a ``gumbel`` profile.
@@ -179,7 +180,10 @@ def gumbel_choice(
     if profile.deduplicate and context_repeated(profile, generated):
         generator = rng if rng is not None else np.random.default_rng()
         return int(generator.choice(profile.vocab_size, p=p / total))
-    r = gumbel_uniforms(profile, generated)
-    with np.errstate(divide="ignore"):
-        values = np.log(p) - np.log(-np.log(r))
-    return int(np.argmax(values))
+    words = vocabulary_words(profile.seed, generation_context(profile, generated), profile.vocab_size)
+    # argmax r ** (1 / p) = argmin -log(r) / p: one logarithm per token; p = 0 gives +inf
+    exponential = np.log(words_to_uniform32(words), dtype=np.float64)
+    np.negative(exponential, out=exponential)
+    with np.errstate(divide="ignore", over="ignore"):
+        np.divide(exponential, p, out=exponential)
+    return int(np.argmin(exponential))
