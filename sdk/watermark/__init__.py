@@ -36,6 +36,7 @@ from .detector import (
     WatermarkDetector,
     WatermarkEvidence,
     score_tokens,
+    scored_positions,
 )
 from .errors import VocabularyError, WatermarkError, WatermarkTypeError
 from .prf import philox4x32_10, philox_uniform
@@ -99,6 +100,7 @@ __all__ = [
     "philox4x32_10",
     "philox_uniform",
     "score_tokens",
+    "scored_positions",
     "tiktoken_tokenizer",
     "vllm_profile",
     "vllm_watermark_config",

@@ -55,6 +55,7 @@ __all__ = [
     "WatermarkEvidence",
     "first_occurrences",
     "score_tokens",
+    "scored_positions",
 ]
 
 #: Default significance threshold on the (Bonferroni-adjusted) p-value.
@@ -163,18 +164,40 @@ def _first_occurrences(keys: npt.NDArray[np.uint64], level: int) -> npt.NDArray[
     return keep
 
 
-def score_tokens(profile: WatermarkProfile, token_ids: npt.NDArray[np.integer]) -> TokenScore:
+def score_tokens(
+    profile: WatermarkProfile,
+    token_ids: npt.NDArray[np.integer],
+    *,
+    scored_mask: npt.NDArray[np.bool_] | None = None,
+) -> TokenScore:
     """
     Score *token_ids* (the generated span, validated: ``0 <= id < vocab_size``) under one *profile*.
 
     Args:
         profile: the profile.
         token_ids: 1-D integer array.
+        scored_mask: which positions to score, if already known (:func:`scored_positions` of a
+            profile with the same scheme, context width and de-duplication); ``None``: computed here.
     """
+    return _score(profile, token_ids, scored_mask)[0]
+
+
+def scored_positions(profile: WatermarkProfile, token_ids: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
+    """
+    Which positions of *token_ids* *profile* scores: the first occurrence of each context (``gumbel``)
+    or (context, token) pair (``green_list``); all of them without de-duplication. It does not
+    depend on the key.
+    """
+    return _score(profile, token_ids, None)[1]
+
+
+def _score(
+    profile: WatermarkProfile, token_ids: npt.NDArray[np.integer], keep: npt.NDArray[np.bool_] | None
+) -> tuple[TokenScore, npt.NDArray[np.bool_]]:
     n = len(token_ids)
     gumbel = profile.scheme == "gumbel"
     if n == 0:
-        return TokenScore(0.0, 0, 0, 0.0, None if gumbel else 0.0)
+        return TokenScore(0.0, 0, 0, 0.0, None if gumbel else 0.0), np.zeros(0, dtype=np.bool_)
     width = profile.context_width
     key = profile.seed
     words = np.empty(n + width, dtype=np.uint64)
@@ -186,7 +209,7 @@ def score_tokens(profile: WatermarkProfile, token_ids: npt.NDArray[np.integer]) 
     per_token: npt.NDArray[np.float64] | npt.NDArray[np.bool_] = np.empty(
         n, dtype=np.float64 if gumbel else np.bool_
     )
-    dedup_key = np.empty(n, dtype=np.uint64) if profile.deduplicate else None
+    dedup_key = np.empty(n, dtype=np.uint64) if profile.deduplicate and keep is None else None
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
         block_key = None if dedup_key is None else dedup_key[start:stop]
@@ -198,22 +221,21 @@ def score_tokens(profile: WatermarkProfile, token_ids: npt.NDArray[np.integer]) 
             gumbel_token_scores(prf_words, out=per_token[start:stop])  # type: ignore[arg-type]
         else:
             np.less(prf_words, threshold, out=per_token[start:stop])
-    if dedup_key is not None:
-        keep = first_occurrences(dedup_key)
-        scored = int(np.count_nonzero(keep))
-        chosen = per_token if scored == n else per_token[keep]
-    else:
-        scored, chosen = n, per_token
+    if keep is None:
+        keep = first_occurrences(dedup_key) if dedup_key is not None else np.ones(n, dtype=np.bool_)
+    elif keep.shape != (n,):
+        raise WatermarkError(f"scored_mask has shape {keep.shape}, expected ({n},)")
+    scored = int(np.count_nonzero(keep))
+    chosen = per_token if scored == n else per_token[keep]
     if gumbel:
         total = float(np.sum(chosen))
-    else:
-        green = int(np.count_nonzero(chosen))
-    if gumbel:
-        return TokenScore(total, scored, n - scored, log_gamma_survival(total, scored), None)
+        return TokenScore(total, scored, n - scored, log_gamma_survival(total, scored), None), keep
+    green = int(np.count_nonzero(chosen))
     q = green_threshold(profile.gamma) / 2**32
-    return TokenScore(
+    result = TokenScore(
         float(green), scored, n - scored, log_binomial_tail(green, scored, q), binomial_z(green, scored, q)
     )
+    return result, keep
 
 
 class WatermarkDetector:
@@ -343,8 +365,10 @@ class WatermarkDetector:
         """
         ids = self.token_ids(text)
         best: tuple[WatermarkProfile, TokenScore] | None = None
+        masks: dict[tuple[str, int, bool], npt.NDArray[np.bool_]] = {}  # key-independent: shared
         for profile in self.profiles:
-            result = score_tokens(profile, ids)
+            kind = (profile.scheme, profile.context_width, profile.deduplicate)
+            result, masks[kind] = _score(profile, ids, masks.get(kind))
             if best is None or result.log_p < best[1].log_p:
                 best = (profile, result)
         assert best is not None

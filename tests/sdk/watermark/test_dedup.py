@@ -6,8 +6,9 @@ De-duplication: a repeated context (``gumbel``, vLLM's rule) or a repeated (cont
 from __future__ import annotations
 
 import numpy as np
-from aigclabel.watermark import derive_profile, score_tokens
-from aigclabel.watermark.detector import first_occurrences
+import pytest
+from aigclabel.watermark import WatermarkDetector, WatermarkError, derive_profile, score_tokens
+from aigclabel.watermark.detector import first_occurrences, scored_positions
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,3 +74,41 @@ def test_first_occurrences_settle_shared_hash_slots() -> None:
     keep = first_occurrences(keys)
     assert keep[:5000].all()
     assert not keep[5000:].any()
+
+
+@given(REPETITIVE)
+def test_positions_scored_do_not_depend_on_the_key(tokens: list[int]) -> None:
+    """Two keys of one scheme score the same positions, so a detector shares the mask between them."""
+    ids = np.asarray(tokens, dtype=np.int64)
+    other = derive_profile(KEY, scheme="gumbel", vocab_size=64, slot=1)
+    mask = scored_positions(GUMBEL, ids)
+    assert mask.tolist() == scored_positions(other, ids).tolist()
+    assert score_tokens(other, ids) == score_tokens(other, ids, scored_mask=mask)
+
+
+def test_detector_with_several_profiles_scores_each_as_alone() -> None:
+    """With four profiles the best one's score equals its score alone (shared masks change nothing)."""
+    rng = np.random.default_rng(9)
+    ids = rng.integers(0, 4, 500)
+    profiles = [
+        derive_profile(KEY, scheme=s, vocab_size=64, slot=k) for s in ("green_list", "gumbel") for k in (0, 1)
+    ]
+    evidence = WatermarkDetector(profiles, IdsOnly()).detect(ids)
+    best = next(p for p in profiles if p.key_id == evidence.key_id)
+    alone = score_tokens(best, ids)
+    assert (alone.score, alone.tokens_scored) == (evidence.score, evidence.tokens_scored)
+
+
+def test_mask_of_the_wrong_length_is_refused() -> None:
+    """A scored_mask that does not fit the tokens raises WatermarkError."""
+    with pytest.raises(WatermarkError, match="scored_mask"):
+        score_tokens(GUMBEL, np.arange(5), scored_mask=np.ones(4, dtype=bool))
+
+
+class IdsOnly:
+    """A tokenizer stand-in for detectors fed token ids."""
+
+    vocab_size = 64
+
+    def encode(self, text: str) -> list[int]:
+        raise AssertionError("ids only")
