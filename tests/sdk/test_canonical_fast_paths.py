@@ -63,9 +63,19 @@ def oracle_v2_plain(text: str) -> str:
     return "".join(KEEP.findall(SPACED_OP.sub(r"\1", text)))
 
 
+# Blocks full of compatibility characters: symbols NFKD turns into letters or digits (™, ㎏, ㍘,
+# ⒈, 🄂), full-width forms, letterlike symbols, CJK punctuation.
+compatibility = st.text(
+    alphabet=st.characters(min_codepoint=0x2000, max_codepoint=0x33FF)
+    | st.characters(min_codepoint=0xFE30, max_codepoint=0xFFEF)
+    | st.characters(min_codepoint=0x1F100, max_codepoint=0x1F1FF)
+    | st.sampled_from("字词 ab"),
+    max_size=60,
+)
 prose = st.one_of(
     strategies.any_text,
     strategies.cjk_text,
+    compatibility,
     st.text(alphabet=st.sampled_from("ab 1.2)\t\n，。「」“”½²₂−–≥≠%‰ ＡＢ１２™℃㎏é\u0301_-·…"), max_size=80),
 )
 no_markup = prose.filter(lambda t: not any(x in t for x in ("](", "][", "]:", "```", "~~~")))
