@@ -61,10 +61,14 @@ bench-quick: install
 	$(PY) bench/langchain_chat.py --quick
 	$(PY) bench/langchain_agent.py --quick
 	$(PY) bench/gateway.py --quick
+	$(PY) bench/speed.py --quick
+	$(PY) bench/watermark.py --quick
+	$(PY) bench/watermark_calibration.py --quick
 
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/format.py
+	$(PY) bench/speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
