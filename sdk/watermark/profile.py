@@ -177,7 +177,7 @@ def vllm_profile(key: int, *, vocab_size: int, context_width: int = 4) -> Waterm
     )
 
 
-def vllm_watermark_config(profile: WatermarkProfile) -> dict[str, Any]:
+def vllm_watermark_config(profile: WatermarkProfile, *, enforce: bool = False) -> dict[str, Any]:
     """
     The JSON object for ``vllm serve --watermark-config`` (vLLM >= 0.33) that generates *profile*'s watermark.
 
@@ -186,6 +186,12 @@ def vllm_watermark_config(profile: WatermarkProfile) -> dict[str, Any]:
     detector scores. Pass it as ``json.dumps(vllm_watermark_config(profile))``; it contains the
     secret watermark key, so treat it like one.
 
+    Args:
+        profile: a ``gumbel`` profile.
+        enforce: add ``"enforce": true`` so that the server itself overrides a request's
+            ``"watermarking": false`` (vLLM >= 0.34 only; 0.33 rejects the field, and there the
+            ingress must remove the request field instead).
+
     Raises:
         WatermarkError: the profile is not a ``gumbel`` profile.
     """
@@ -193,7 +199,7 @@ def vllm_watermark_config(profile: WatermarkProfile) -> dict[str, Any]:
         raise WatermarkTypeError(f"expected a WatermarkProfile, got {type(profile).__name__}")
     if profile.scheme != "gumbel":
         raise WatermarkError(f"vLLM generates only the gumbel scheme; this profile is {profile.scheme!r}")
-    return {
+    config: dict[str, Any] = {
         "algorithm": "gumbel",
         "key": profile.seed,
         "context_width": profile.context_width,
@@ -201,3 +207,6 @@ def vllm_watermark_config(profile: WatermarkProfile) -> dict[str, Any]:
         "deduplicate_contexts": "single_turn" if profile.deduplicate else "none",
         "deduplicate_contexts_max_history": None,
     }
+    if enforce:
+        config["enforce"] = True
+    return config

@@ -106,6 +106,12 @@ def test_vllm_config_carries_the_seed_as_integer_key() -> None:
     assert 0 <= config["key"] < 2**64
 
 
+def test_vllm_config_can_enforce_watermarking_on_newer_servers() -> None:
+    """enforce=True adds vLLM 0.34's "enforce": true (the server overrides request opt-outs)."""
+    profile = derive_profile(KEY, vocab_size=10)
+    assert vllm_watermark_config(profile, enforce=True) == vllm_watermark_config(profile) | {"enforce": True}
+
+
 def test_vllm_config_needs_a_gumbel_profile() -> None:
     """vLLM generates only gumbel: a green_list profile raises."""
     with pytest.raises(WatermarkError, match="gumbel"):
