@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from aigclabel.watermark import gumbel_choice, philox_uniform, score_tokens, vllm_profile
-from aigclabel.watermark.prf import vocabulary_words, words_to_uniform
+from aigclabel.watermark.prf import vocabulary_words, words_to_uniform, words_to_uniform32
 
 VECTORS: dict[str, Any] = json.loads(
     resources.files("aigclabel.watermark").joinpath("data/vllm_vectors.json").read_text("utf-8")
@@ -71,3 +71,17 @@ def test_vectors_cover_both_outcomes() -> None:
     p_values = [c["p_value"] for c in VECTORS["detector"]]
     assert min(p_values) < 1e-50
     assert max(p_values) > 0.1
+
+
+def test_uniforms_equal_the_gpu_kernel_rule_for_every_mantissa() -> None:
+    """
+    vLLM's CUDA sampler makes uniforms as float32 ``(m + 1) * 2**-24`` less one ulp; for all 2**24
+    mantissas that is our (and vLLM's CPU) ``float32((m + 1) / (2**24 + 1))``, so text generated
+    on GPU is scored with the same numbers.
+    """
+    for start in range(0, 2**24, 2**22):
+        words = np.arange(start, start + 2**22, dtype=np.uint64) << np.uint64(8)
+        ours = words_to_uniform32(words)
+        scaled = (np.arange(start, start + 2**22, dtype=np.float32) + np.float32(1)) * np.float32(2**-24)
+        gpu = (scaled.view(np.uint32) - np.uint32(1)).view(np.float32)
+        assert np.array_equal(gpu, ours)
