@@ -31,7 +31,10 @@ from aigclabel.watermark import (
     green_threshold,
     gumbel_choice,
     hf_tokenizer,
+    tiktoken_tokenizer,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from tests.growth import assert_linear
@@ -296,3 +299,18 @@ def test_detection_time_grows_linearly(scheme: str) -> None:
     rng = np.random.default_rng(3)
     pool = rng.integers(0, VOCAB, 1 << 21)
     assert_linear(detector.detect, lambda n: pool[:n], base=4096)
+
+
+O200K = tiktoken_tokenizer("o200k_base")
+O200K_DETECTOR = WatermarkDetector(
+    [derive_profile(KEY, scheme=s, vocab_size=O200K.vocab_size) for s in ("gumbel", "green_list")], O200K
+)
+
+
+@given(st.text(min_size=1, max_size=300))
+def test_any_text_gets_a_valid_answer(text: str) -> None:
+    """Any non-empty text gives a p-value in [0, 1] and accounts for every token, scored or dropped."""
+    evidence = O200K_DETECTOR.detect(text)
+    assert 0.0 <= evidence.p_raw <= evidence.p_value <= 1.0
+    assert len(O200K.encode(text)) == evidence.tokens_scored + evidence.tokens_dropped
+    assert evidence.too_short == (evidence.tokens_scored < DEFAULT_MIN_TOKENS)
