@@ -12,7 +12,8 @@ only: the context of its first tokens is the ``-1`` start padding, as at generat
   (:func:`.stats.binomial_tail`), with the z-score. A repeated (context, token) pair is scored once.
 
 Repeats are found with a 64-bit keyed hash of the context (``s0 | s1 << 32`` of the Philox
-state; two different contexts collide with probability ``2**-64``) in a linear-time hash table.
+state, XOR the token id for ``green_list``; two different items collide with probability about
+``2**-64``) in a linear-time hash table.
 
 Under the null hypothesis (a text not generated with the key) each p-value is uniform on [0, 1]
 (the binomial one is conservative: discrete), whatever the text: the key, not the text, is
@@ -41,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import VocabularyError, WatermarkError, WatermarkTypeError
-from .prf import gumbel_token_scores, sequence_words
+from .prf import log_complement, sequence_words
 from .profile import Scheme, WatermarkProfile
 from .schemes import green_threshold
 from .stats import binomial_z, log_binomial_tail, log_gamma_survival
@@ -63,7 +64,6 @@ DEFAULT_THRESHOLD = 1e-5
 #: Default minimum number of scored tokens below which the evidence is ``too_short``.
 DEFAULT_MIN_TOKENS = 32
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _CHUNK = 1 << 16  # tokens per vectorised block: few enough numpy calls per token, bounded memory
 _LOW32 = np.uint64(0xFFFFFFFF)
 
@@ -216,9 +216,9 @@ def _score(
         columns = [words[start + j : stop + j] for j in range(width)]
         prf_words = sequence_words(key, columns, tokens[start:stop], block_key)
         if block_key is not None and not gumbel:
-            block_key ^= tokens[start:stop] * _GOLDEN
+            block_key ^= tokens[start:stop]  # (context, token): a random 64-bit hash XOR a small id
         if gumbel:
-            gumbel_token_scores(prf_words, out=per_token[start:stop])  # type: ignore[arg-type]
+            log_complement(prf_words, out=per_token[start:stop])  # type: ignore[arg-type]
         else:
             np.less(prf_words, threshold, out=per_token[start:stop])
     if keep is None:
@@ -228,7 +228,7 @@ def _score(
     scored = int(np.count_nonzero(keep))
     chosen = per_token if scored == n else per_token[keep]
     if gumbel:
-        total = float(np.sum(chosen))
+        total = -float(np.sum(chosen))
         return TokenScore(total, scored, n - scored, log_gamma_survival(total, scored), None), keep
     green = int(np.count_nonzero(chosen))
     q = green_threshold(profile.gamma) / 2**32

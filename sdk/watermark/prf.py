@@ -43,6 +43,7 @@ __all__ = [
     "context_state",
     "context_state_columns",
     "gumbel_token_scores",
+    "log_complement",
     "philox4x32_10",
     "philox_uniform",
     "sequence_words",
@@ -339,9 +340,16 @@ def gumbel_token_scores(
     """
     The ``gumbel`` score ``-log(1 - u)`` of each word's uniform ``u`` (Exp(1) under the null), in float64.
     """
-    complement = np.subtract(1.0, words_to_uniform32(words), dtype=np.float64)  # exact: u has 24 bits
-    result = np.log(complement, out=complement if out is None else out)
+    result = log_complement(words, out)
     return np.negative(result, out=result)
+
+
+def log_complement(words: U64Array, out: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
+    """
+    ``log(1 - u)`` of each word's uniform ``u`` in float64 (the negated ``gumbel`` score).
+    """
+    complement = np.subtract(1.0, words_to_uniform32(words), dtype=np.float64)  # exact: u has 24 bits
+    return np.log(complement, out=complement if out is None else out)
 
 
 def philox_uniform(key: int, contexts: npt.ArrayLike, token_ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
