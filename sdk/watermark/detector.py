@@ -243,7 +243,8 @@ class WatermarkDetector:
     Detect the watermark of any of *profiles* in a text or a token sequence.
 
     Args:
-        profiles: the profiles to try (one per key slot and scheme in use); Bonferroni over them.
+        profiles: the profiles to try (one per key slot and scheme in use), or one profile;
+            Bonferroni over them.
         tokenizer: the model's tokenizer (:func:`~aigclabel.watermark.tiktoken_tokenizer`,
             :func:`~aigclabel.watermark.hf_tokenizer`, or anything with ``vocab_size`` and ``encode``).
         threshold: significance threshold on the adjusted p-value, in (0, 1); default ``1e-5``.
@@ -259,7 +260,7 @@ class WatermarkDetector:
 
     def __init__(
         self,
-        profiles: Sequence[WatermarkProfile],
+        profiles: Sequence[WatermarkProfile] | WatermarkProfile,
         tokenizer: Tokenizer,
         *,
         threshold: float = DEFAULT_THRESHOLD,

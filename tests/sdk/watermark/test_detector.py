@@ -275,7 +275,7 @@ def test_bad_detector_settings_raise(
 
 def test_a_single_profile_is_accepted() -> None:
     """A profile not wrapped in a list is one profile."""
-    assert 1 == len(WatermarkDetector(profile_for("gumbel"), IdTokenizer()).profiles)  # type: ignore[arg-type]
+    assert 1 == len(WatermarkDetector(profile_for("gumbel"), IdTokenizer()).profiles)
 
 
 def test_hf_tokenizer_drives_detection_of_text(gumbel_texts: list[list[int]]) -> None:
