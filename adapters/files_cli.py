@@ -108,7 +108,8 @@ def watermark_detector(args: argparse.Namespace, key: str | None) -> WatermarkDe
 
     Raises:
         BadInput: no key, a bad slot, or a tokenizer that cannot be loaded.
-        MissingDependencyError: numpy (extra ``[watermark]``) or ``tokenizers`` is missing.
+        MissingDependencyError: numpy (extra ``[watermark]``) or, for a tokenizer.json, ``tokenizers``
+            (extra ``[transformers]``) is missing.
     """
     scheme = getattr(args, "watermark", None)
     if scheme is None:
@@ -133,7 +134,7 @@ def _tokenizer(name: str) -> Tokenizer:
     try:
         from tokenizers import Tokenizer as HFTokenizer
     except ImportError as exc:
-        raise MissingDependencyError("tokenizers", "watermark") from exc
+        raise MissingDependencyError("tokenizers", "transformers") from exc
     try:
         return hf_tokenizer(HFTokenizer.from_file(name))
     except Exception as exc:  # the tokenizers library raises its own exception types

@@ -17,6 +17,9 @@ of them. Where the meaning matches a built-in, the class also derives from it
     ├── OptOutError                       an Art. 9 opt-out that cannot be recorded
     ├── RecordSinkError (RuntimeError)    a record sink did not acknowledge a record in time
     │   └── aigclabel.adapters.audit.AuditStoreError   the SQL store failed (unavailable, frozen, full)
+    ├── aigclabel.watermark.WatermarkError (ValueError)   a bad watermark profile, parameter or input
+    │   ├── WatermarkTypeError (TypeError)               an argument of the wrong type (bytes, floats…)
+    │   └── VocabularyError                              token ids or logits of another vocabulary size
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 ``verify()`` never raises for damaged text: "not found", "corrupt", "forged" and

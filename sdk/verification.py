@@ -661,9 +661,10 @@ def _score_watermark(detector: WatermarkDetector, visible: str, notes: list[str]
             f"tokens scored, {found.min_tokens} needed"
         )
     elif found.significant:
+        p = f"{found.p_value:.3g}" if found.p_value > 0 else f"10^{found.log10_p:.0f}"
         notes.append(
             f"a statistical watermark ({found.scheme}, key {found.key_id}) is present: "
-            f"p = {found.p_value:.3g} over {found.tokens_scored} tokens "
+            f"p = {p} over {found.tokens_scored} tokens "
             f"(threshold {found.threshold:g}, {found.profiles_tried} profiles tried)"
         )
     return found
