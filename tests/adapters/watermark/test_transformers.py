@@ -9,6 +9,7 @@ import importlib
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -49,6 +50,18 @@ def _tokenizer() -> Tokenizer:
     tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = Whitespace()
     return tok
+
+
+@pytest.fixture(scope="module", autouse=True, name="one_torch_thread")
+def _one_torch_thread() -> Iterator[None]:
+    """
+    torch on one thread for this module (restored after): a model this small gains nothing from
+    more, and its thread pool spins badly on a busy 2-core machine (50x slower there).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module", name="model")
