@@ -626,12 +626,10 @@ def main() -> None:
     }
     results["config"]["seconds"] = time.perf_counter() - t0
     text = report(results, args.quick)
-    out = HERE / "results"
-    suffix = "_QUICK" if args.quick else ""
-    (out / f"WATERMARK_CALIBRATION{suffix}.md").write_text(text, "utf-8")
-    (out / f"watermark_calibration{suffix.lower()}.json").write_text(
-        json.dumps(results, indent=1) + "\n", "utf-8"
-    )
+    out = HERE / "results" / ("quick" if args.quick else "")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "WATERMARK_CALIBRATION.md").write_text(text, "utf-8")
+    (out / "watermark_calibration.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     print(text)
 
 
