@@ -28,9 +28,10 @@ which may exceed the tokenizer's size). Both processors are batch-aware (one con
 and use only the tokens generated in this call as watermark context, never the prompt: the
 sequence length at the first call is taken as the prompt length, and a new call of ``generate``
 is noticed when the length does not grow by exactly one (or after ``reset()``). Use one processor
-object per concurrent ``generate`` call, and plain decoding (greedy or sampling): beam search reorders
-rows, and assisted (speculative) decoding adds several tokens per call. Needs the ``transformers``
-extra and a torch build.
+object per concurrent ``generate`` call. Each row's context is read from its own ids, so the green
+list also works under beam search; the gumbel processor picks one token per row, so use it with greedy
+decoding or sampling. Assisted (speculative) decoding adds several tokens per call, which neither
+follows. Needs the ``transformers`` extra and a torch build.
 
 .. versionadded:: 0.3.0
 """
