@@ -341,4 +341,3 @@ def test_readme_watermark_block_runs() -> None:
 
     profile = namespace["profile"]
     assert (profile.scheme, profile.vocab_size, profile.slot) == ("gumbel", 32_000, 0)
-
