@@ -159,8 +159,6 @@ def verify_path(args: argparse.Namespace, stdin: TextIO | None, stdout: TextIO) 
     path = Path(source)
     watermark = watermark_detector(args, key)
     if source != "-" and path.is_dir():
-        if watermark is not None:
-            raise BadInput("--watermark scores single files and standard input, not a directory")
         jsonl = getattr(args, "jsonl", None)
         try:
             totals = verify_tree(
@@ -170,6 +168,7 @@ def verify_path(args: argparse.Namespace, stdin: TextIO | None, stdout: TextIO) 
                 keyring=keyring,
                 declared=declared,
                 jsonl=jsonl or (stdout if as_json else None),
+                watermark=watermark,
             )
         except OSError as exc:  # the --jsonl file cannot be written (files are reported per row)
             raise BadInput(f"cannot write {jsonl!r}: {exc.strerror or type(exc).__name__}") from exc

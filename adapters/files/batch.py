@@ -32,6 +32,7 @@ from ..formats import SUFFIXES
 
 if TYPE_CHECKING:
     from aigclabel.keyring import Keyring
+    from aigclabel.watermark import WatermarkDetector
 from .verify_file import FileVerdict, verify_bytes, verify_file
 
 __all__ = ["RECORD_SCHEMA", "BatchSummary", "iter_files", "record", "verify_batch", "verify_tree"]
@@ -188,13 +189,15 @@ def verify_batch(
     public_key: PublicKeysArg = None,
     keyring: Keyring | None = None,
     declared: bool = False,
+    watermark: WatermarkDetector | None = None,
 ) -> Iterator[dict[str, Any]]:
     """
     One flat :func:`record` per item, in order: pure (no file system, no process pool), so
     that any engine can map it over its partitions.
 
     An item is ``(filename or None, data)`` or bare ``data``. A bad item (hostile, broken,
-    not bytes) yields a record with ``error`` set; the batch always completes.
+    not bytes) yields a record with ``error`` set; the batch always completes. *watermark*:
+    a statistical watermark detector for each item's text (see :func:`~aigclabel.verify`).
     """
     for item in items:
         name: str | None = None
@@ -208,7 +211,15 @@ def verify_batch(
                 raise TypeError(f"an item is (filename, bytes) or bytes, not {type(item).__name__}")
             if isinstance(data, bytes | bytearray | memoryview):
                 size = memoryview(data).nbytes
-            fv = verify_bytes(data, name, key=key, public_key=public_key, keyring=keyring, declared=declared)
+            fv = verify_bytes(
+                data,
+                name,
+                key=key,
+                public_key=public_key,
+                keyring=keyring,
+                declared=declared,
+                watermark=watermark,
+            )
         except Exception as exc:  # the batch must finish whatever one item does
             fv = FileVerdict(
                 name if isinstance(name, str) else None, "unknown", error=f"{type(exc).__name__}: {exc}"
@@ -216,7 +227,19 @@ def verify_batch(
         yield record(fv, size)
 
 
-def _one(args: tuple[str, Any, str | None, bool]) -> dict[str, Any]:
+# A worker process's watermark detector, set once by the pool's initializer (it holds a whole
+# tokenizer: sending it with every task would copy megabytes per file).
+_worker_watermark: WatermarkDetector | None = None
+
+
+def _set_worker_watermark(detector: WatermarkDetector | None) -> None:
+    global _worker_watermark
+    _worker_watermark = detector
+
+
+def _one(
+    args: tuple[str, Any, str | None, bool], watermark: WatermarkDetector | None = None
+) -> dict[str, Any]:
     path, key, keyring_toml, declared = args
     try:
         size = os.lstat(path).st_size
@@ -224,7 +247,8 @@ def _one(args: tuple[str, Any, str | None, bool]) -> dict[str, Any]:
         size = 0
     try:
         keyring = _keyring(keyring_toml)
-        fv = verify_file(path, key=key, keyring=keyring, declared=declared)
+        detector = watermark if watermark is not None else _worker_watermark
+        fv = verify_file(path, key=key, keyring=keyring, declared=declared, watermark=detector)
     except Exception as exc:  # the batch must finish whatever one file does
         fv = FileVerdict(path, "unknown", error=f"{type(exc).__name__}: {exc}")
     return record(fv, size)
@@ -240,11 +264,15 @@ def _keyring(toml: str | None) -> Keyring | None:
     return Keyring.loads(toml)
 
 
-def _rows(jobs: list[tuple[str, Any, str | None, bool]], workers: int) -> Iterator[dict[str, Any]]:
+def _rows(
+    jobs: list[tuple[str, Any, str | None, bool]], workers: int, watermark: WatermarkDetector | None
+) -> Iterator[dict[str, Any]]:
     if workers <= 1 or len(jobs) < 2:
-        yield from map(_one, jobs)
+        yield from (_one(job, watermark) for job in jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_set_worker_watermark, initargs=(watermark,)
+    ) as pool:
         yield from pool.map(_one, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 4))))
 
 
@@ -273,6 +301,7 @@ def verify_tree(
     jsonl: str | Path | IO[str] | None = None,
     progress: bool | None = None,
     workers: int = 1,
+    watermark: WatermarkDetector | None = None,
 ) -> BatchSummary:
     """
     Verify every supported file under *root*; write one JSON line per file to *jsonl*.
@@ -282,6 +311,8 @@ def verify_tree(
         progress: show a progress bar on stderr; ``None`` shows it only on a terminal and
             only when tqdm is installed.
         workers: verify in a process pool of this size when > 1.
+        watermark: a statistical watermark detector for each file's text (see
+            :func:`~aigclabel.verify`); a pool sends it to each worker once.
 
     Returns:
         A :class:`BatchSummary`. Unreadable files are counted in ``errors``; nothing raises
@@ -304,7 +335,7 @@ def verify_tree(
             out = stack.enter_context(Path(jsonl).open("w", encoding="utf-8"))
         else:
             out = jsonl
-        for row in _progress(_rows(jobs, workers), len(jobs), progress):
+        for row in _progress(_rows(jobs, workers, watermark), len(jobs), progress):
             summary.files += 1
             summary.bytes += int(row["size"])
             tiers[row["tier"]] += 1
