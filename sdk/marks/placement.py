@@ -164,8 +164,7 @@ class Inserter:
             if end > start:
                 out.append(self._plain(chunk[start:end]))
             out.append("\n")
-            self._line_has_text = self._table = False
-            self._indent = 0
+            self._new_line()
             if self._budget > 0:
                 self._budget -= 2
             self._prev = "\n"
@@ -289,6 +288,13 @@ class Inserter:
             elif self._code == n:
                 self._code = 0
 
+    def _new_line(self) -> None:
+        if not self._line_has_text:  # a blank line ends an unclosed code span or tag
+            self._code = 0
+            self._tag = False
+        self._line_has_text = self._table = False
+        self._indent = 0
+
     def _step(self, c: str) -> None:
         if c in "`~":
             if self._run_char == c:
@@ -305,11 +311,7 @@ class Inserter:
         if self._run_len:
             self._resolve_run()
         if c == "\n":
-            if not self._line_has_text:  # a blank line ends an unclosed code span or tag
-                self._code = 0
-                self._tag = False
-            self._line_has_text = self._table = False
-            self._indent = 0
+            self._new_line()
             return
         if not self._line_has_text:
             if c in " \t":
