@@ -8,7 +8,7 @@ import numpy as np
 from aigclabel.adapters.watermark.llama_cpp import WatermarkLogitsProcessor, warped_probabilities
 from aigclabel.adapters.watermark.vllm import watermark_opt_out_fields
 from aigclabel.watermark import derive_profile
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -21,20 +21,35 @@ GUMBEL = derive_profile(KEY, scheme="gumbel", vocab_size=VOCAB)
 GREEN = derive_profile(KEY, scheme="green_list", vocab_size=VOCAB)
 
 
+def _tiny_apart(at: int) -> np.ndarray:
+    # one logit the smallest normal float32 above the others: equal probabilities after exp
+    logits = np.zeros(VOCAB, dtype=np.float32)
+    logits[at] = np.finfo(np.float32).tiny
+    return logits
+
+
 @given(LOGITS, SETTINGS)
+@example(_tiny_apart(32), (1.0, 0, 0.5))
+@example(_tiny_apart(0), (1.0, 1, 1.0))
 def test_warped_probabilities_are_a_distribution_that_keeps_the_top_token(
     logits: np.ndarray, settings: tuple[float, int, float]
 ) -> None:
     """
     Non-negative, summing to 1, at most top-k tokens kept, and the most likely token always kept.
+
+    Ties are those of the probabilities, not of the logits: logits a subnormal apart (1e-38 and 0)
+    have the same probability, and either may be the one kept.
     """
     temperature, top_k, top_p = settings
     probs = warped_probabilities(logits, temperature=temperature, top_k=top_k, top_p=top_p)
+    z = logits.astype(np.float64) / temperature
+    unwarped = np.exp(z - z.max())
     assert probs.min() >= 0.0
     assert abs(float(probs.sum()) - 1.0) < 1e-9
-    if top_k:
-        assert int((probs > 0).sum()) <= max(top_k, int((logits == logits.max()).sum()))
-    assert probs[int(np.argmax(logits))] > 0
+    if 0 < top_k < VOCAB:
+        cut = np.sort(unwarped)[-top_k]
+        assert int((probs > 0).sum()) <= int((unwarped >= cut).sum())
+    assert probs[unwarped == unwarped.max()].max() > 0
 
 
 @given(LOGITS, SETTINGS, st.lists(st.integers(0, VOCAB - 1), max_size=12))
