@@ -40,8 +40,10 @@ from .marks.packet import (
     KIND_SEAL_COMPACT,
     KIND_SEAL_ED25519,
     KIND_SEAL_HMAC,
+    MICRO_VERSION,
     build_packet,
     build_seal,
+    micro_message,
     seal_message,
 )
 from .marks.placement import Inserter
@@ -164,9 +166,9 @@ def reserved_code1(alg: str, slot: int, digest: bytes, auth: bytes, *, version: 
 
     ``SD2.<alg>.<key slot>.<base64url SHA-256 of the canonical text>.<base64url authenticator>``
     where *alg* is ``HS256`` (full HMAC-SHA256) or ``Ed25519`` (signature); both cover the
-    seal message (label, ProduceID, producer, text hint) and the full text digest. Format-1
-    seals give ``SD1.`` (their authenticator covers the seal message only). Every character
-    is in the Annex E value charset.
+    seal message (label, ProduceID, producer, text hint) and the full text digest. Micro seals
+    give ``SD3.`` (their message is the header and mark id); format-1 seals ``SD1.`` (their
+    authenticator covers the seal message only). Every character is in the Annex E value charset.
     """
     b64 = base64.urlsafe_b64encode
     tail = f"{b64(digest).rstrip(b'=').decode()}.{b64(auth).rstrip(b'=').decode()}"
@@ -1075,18 +1077,29 @@ class StreamLabeler:
         visible = "".join(self._visible)
         profile: Profile = "markup" if self._text_format in ("markdown", "html") else "plain"
         digest = text_digest(visible, profile=profile)
-        kind = (
-            KIND_SEAL_COMPACT
-            if policy.seal_form == "compact"
-            else KIND_SEAL_ED25519
-            if keys.signs
-            else KIND_SEAL_HMAC
+        packets = self._inserter.count if self._inserter is not None else 0
+        micro = policy.seal_form == "micro" or (
+            policy.seal_form == "auto" and packets == 0 and not keys.signs
         )
-        message = seal_message(
-            policy.label, kind, self._parts, policy.producer, digest, self._packet_bytes(), profile
-        )
+        if micro:
+            message = micro_message(policy.label, keys.slot, self._parts.mark_id, profile)
+        else:
+            kind = (
+                KIND_SEAL_COMPACT
+                if policy.seal_form == "compact"
+                else KIND_SEAL_ED25519
+                if keys.signs
+                else KIND_SEAL_HMAC
+            )
+            message = seal_message(
+                policy.label, kind, self._parts, policy.producer, digest, self._packet_bytes(), profile
+            )
         rc1 = reserved_code1(
-            "Ed25519" if keys.signs else "HS256", keys.slot, digest, keys.full_auth(message, digest)
+            "Ed25519" if keys.signs else "HS256",
+            keys.slot,
+            digest,
+            keys.full_auth(message, digest),
+            version=MICRO_VERSION if micro else 2,
         )
         metadata = AIGCMetadata.first_write(
             producer=policy.producer, produce_id=self.produce_id, label=policy.label, reserved_code1=rc1
@@ -1097,12 +1110,11 @@ class StreamLabeler:
         ui = self.disclosure
         assert ui is not None  # the language is decided with the plan
         seal = ""
-        packets = 0
         if self._inserter is not None:
-            packets = self._inserter.count
-            if packets == 0 and policy.seal_channels != "both":
+            if packets == 0 and policy.seal_channels != "both" and not micro:
                 # A short text has no packet yet: give the other channel one, so that
                 # dropping the seal's channel (a benign sanitizer) still leaves a mark.
+                # (Not under a micro seal: a short reply stays short, see docs/marks.md.)
                 seal += self._inserter.feed_unit()
             raw = build_seal(message, digest, keys)
             if policy.seal_channels in ("both", "cf"):

@@ -62,7 +62,7 @@ OTHER_ENV_VARIABLES = frozenset(
 SECRET_FIELDS = ("key", "signing_key", "audit_chain_key")
 Preset = Literal["cn", "eu", "cn+eu"]
 SealChannels = Literal["both", "mn", "cf"]
-SealForm = Literal["full", "compact"]
+SealForm = Literal["auto", "full", "compact", "micro"]
 WatermarkScheme = Literal["gumbel", "green_list"]
 UIPosition = Literal["near_content", "top", "bottom", "background"]
 
@@ -110,10 +110,13 @@ class LabelPolicy(BaseModel):
     )
     seal_channels: SealChannels = "mn"
     seal_form: SealForm = Field(
-        default="full",
+        default="auto",
         description=(
-            "full: the seal carries producer code and ProduceID (152 o200k tokens on the Mn channel); "
-            "compact: mark id and MAC only (81 tokens), identity from a resolver. HMAC keys only."
+            "auto: a micro seal for a text too short to hold a packet when the key is an HMAC "
+            "secret, else the full seal; full: producer code and ProduceID in the text (152 o200k "
+            "tokens on the Mn channel); compact: mark id and MAC (81 tokens); micro: mark id and MAC, "
+            "14 bytes (≈ 55 tokens) and no packet on the other channel. Compact and micro carry an "
+            "HMAC (key only) and get their identity from a resolver."
         ),
     )
     watermark: WatermarkScheme | None = Field(
@@ -265,10 +268,10 @@ class LabelPolicy(BaseModel):
                         "e.g. '本内容由人工智能生成' or 'AI生成'",
                         field=name,
                     )
-        if self.seal_form == "compact" and (self.key is None or self.signing_key is not None):
+        if self.seal_form in ("compact", "micro") and (self.key is None or self.signing_key is not None):
             raise PolicyError(
-                "seal_form: a compact seal carries an HMAC, not a signature — set `key` and leave "
-                "`signing_key` unset, or use seal_form = 'full'",
+                f"seal_form: a {self.seal_form} seal carries an HMAC, not a signature — set `key` and "
+                "leave `signing_key` unset, or use seal_form = 'full' or 'auto'",
                 field="seal_form",
             )
         if self.opt_out_allowed and self.opt_out_agreements and self.audit_chain_key is None:

@@ -37,6 +37,8 @@ from .marks.packet import (
     HINT_LEN,
     KIND_SEAL_COMPACT,
     KIND_SEAL_ED25519,
+    KIND_SEAL_MICRO,
+    MICRO_VERSION,
     PACKET_LEN,
     VALID_LENGTHS,
     Decoded,
@@ -177,7 +179,7 @@ class SealEvidence:
     producer: str
     label: str
     version: int = 2
-    form: Literal["full", "compact"] = "full"
+    form: Literal["full", "compact", "micro"] = "full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,7 +542,7 @@ def verify(
             seal.producer or "",
             seal.label,
             seal.version,
-            "compact" if seal.kind == KIND_SEAL_COMPACT else "full",
+            _SEAL_FORMS.get(seal.kind, "full"),
         )
         key_match = judgement.key
         mark_id, produce_id, label = seal_ev.mark_id, seal.produce_id, seal.label
@@ -717,10 +719,15 @@ def _rotation_notes(
     return out
 
 
+_SEAL_FORMS: dict[int, Literal["compact", "micro"]] = {KIND_SEAL_COMPACT: "compact", KIND_SEAL_MICRO: "micro"}
+
+
 def _judge_seal(seal: Decoded, visible: str, keys: _Keys) -> _SealJudgement:
     """
     Decide a seal's authenticity and what it says about the visible text.
     """
+    if seal.version == MICRO_VERSION:
+        return _judge_micro(seal, visible, keys)
     signed = seal.kind == KIND_SEAL_ED25519
     alg: Literal["HS256", "Ed25519"] = "Ed25519" if signed else "HS256"
     if seal.version == 1:
@@ -778,6 +785,29 @@ def _judge_seal(seal: Decoded, visible: str, keys: _Keys) -> _SealJudgement:
     return _SealJudgement(
         None, "tampered", notes=(*notes, "the visible text no longer matches the seal's hint")
     )
+
+
+def _judge_micro(seal: Decoded, visible: str, keys: _Keys) -> _SealJudgement:
+    """
+    A micro seal has one MAC and no packet MAC or hint: it is ``intact`` or it is not, and when
+    its MAC fails nobody can say whether the text changed or the seal was forged.
+    """
+    digest = text_digest(visible, profile=seal.profile)
+    check = keys.check_mac("seal", seal.message, seal.auth, digest)
+    if check.outcome == "ok":
+        full = keys.full_hmac(seal.message, digest, seal.auth)
+        rc1 = reserved_code1("HS256", seal.slot, digest, full, version=MICRO_VERSION) if full else ""
+        return _SealJudgement(True, "intact", keys.match("HS256", check.key_index, seal.slot), rc1)
+    if check.outcome == "fail":
+        return _SealJudgement(
+            None,
+            "tampered",
+            notes=(
+                "the text does not match its micro seal: edited after labeling, or the seal is forged "
+                "(a micro seal cannot tell which)",
+            ),
+        )
+    return _SealJudgement(None, "unchecked", notes=_slot_notes(check, seal.slot))
 
 
 def _resolve_into(

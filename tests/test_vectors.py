@@ -18,12 +18,21 @@ from aigclabel.labeler import reserved_code1
 from aigclabel.marks import alphabet
 from aigclabel.marks.crc import crc8
 from aigclabel.marks.keys import SigningKeys, load_private_key
-from aigclabel.marks.packet import KIND_SEAL_ED25519, build_packet, build_seal, parse, seal_message
+from aigclabel.marks.packet import (
+    KIND_SEAL_ED25519,
+    KIND_SEAL_MICRO,
+    build_packet,
+    build_seal,
+    micro_message,
+    parse,
+    seal_message,
+)
 
 from tests.helpers import REPO
 
 VECTORS = REPO / "tests" / "vectors"
 V2: dict[str, Any] = json.loads((VECTORS / "format2.json").read_text(encoding="utf-8"))
+V3: dict[str, Any] = json.loads((VECTORS / "format3.json").read_text(encoding="utf-8"))
 V1: dict[str, Any] = json.loads((VECTORS / "v1_texts.json").read_text(encoding="utf-8"))
 PARTS = ProduceIdParts(V2["unix_ms"], V2["rand_a"], int(V2["mark_id"], 16))
 TIERS = {"1": "confirmed", "2": "possible", "3": "suspected"}
@@ -119,7 +128,9 @@ def test_labeling_is_byte_for_byte_stable(vector: dict[str, Any]) -> None:
     """
     With the ProduceID fixed, labeling gives exactly the pinned text and metadata.
     """
-    policy = LabelPolicy(producer=V2["producer"], **vector["policy"])
+    # Format-2 vectors were written when the full seal was the default for every length;
+    # ``seal_form="auto"`` now gives short texts a micro seal (format 3, pinned below).
+    policy = LabelPolicy(producer=V2["producer"], **{"seal_form": "full", **vector["policy"]})
     with mock.patch("aigclabel.labeler.new_produce_id", return_value=(V2["produce_id"], PARTS)):
         result = Labeler(policy).label(vector["input"])
 
@@ -161,6 +172,69 @@ def test_an_edited_format_1_text_is_tampered(vector: dict[str, Any]) -> None:
     assert "tampered" == verify(edited, key=V1["key"], public_key=V1["public_key"]).status
 
 
+@pytest.mark.parametrize("vector", V3["seals"], ids=lambda v: v["profile"])
+def test_micro_seal_bytes_and_reserved_code1(vector: dict[str, Any]) -> None:
+    """
+    The format-3 micro seal of each profile gives exactly the pinned bytes and ReservedCode1.
+    """
+    keys = SigningKeys(secret=V3["key"].encode(), private=None, slot=V3["slot"])
+    digest = text_digest(V3["seal_text"], profile=vector["profile"])
+    message = micro_message("1", V3["slot"], PARTS.mark_id, vector["profile"])
+    seal = build_seal(message, digest, keys)
+
+    assert (vector["digest"], vector["message"], vector["seal"]) == (digest.hex(), message.hex(), seal.hex())
+    assert (vector["seal_mn"], vector["seal_cf"]) == (alphabet.encode_mn(seal), alphabet.encode_cf(seal))
+    rc1 = reserved_code1("HS256", V3["slot"], digest, keys.full_auth(message, digest), version=3)
+    assert vector["reserved_code1"] == rc1
+
+
+@pytest.mark.parametrize("vector", V3["seals"], ids=lambda v: v["profile"])
+def test_pinned_micro_seals_parse(vector: dict[str, Any]) -> None:
+    """
+    The pinned micro seal bytes parse back to format 3, their profile, slot and mark id.
+    """
+    mark = parse(bytes.fromhex(vector["seal"]))
+
+    assert not isinstance(mark, str)
+    assert (3, KIND_SEAL_MICRO, V3["slot"], PARTS.mark_id, vector["profile"], None) == (
+        mark.version,
+        mark.kind,
+        mark.slot,
+        mark.mark_id,
+        mark.profile,
+        mark.hint,
+    )
+
+
+@pytest.mark.parametrize("vector", V3["labeled"], ids=lambda v: v["input"][:24])
+def test_default_labeling_of_short_texts_is_byte_for_byte_stable(vector: dict[str, Any]) -> None:
+    """
+    Under the default policy a short text gets exactly the pinned text (micro seal) and metadata.
+    """
+    policy = LabelPolicy(producer=V3["producer"], **vector["policy"])
+    with mock.patch("aigclabel.labeler.new_produce_id", return_value=(V3["produce_id"], PARTS)):
+        result = Labeler(policy).label(vector["input"])
+
+    assert (vector["text"], vector["metadata"]) == (result.text, result.metadata.to_dict("bare"))
+
+
+@pytest.mark.parametrize("vector", V3["labeled"], ids=lambda v: v["input"][:24])
+def test_format_3_texts_verify_intact_forever(vector: dict[str, Any]) -> None:
+    """
+    Every pinned micro-sealed text verifies intact with its key; a resolver holding its record
+    gives back the metadata exactly (the seal itself names no producer).
+    """
+    metadata = AIGCMetadata.from_obj(vector["metadata"])
+
+    bare = verify(vector["text"], key=V3["key"])
+    resolved = verify(vector["text"], key=V3["key"], resolver={V3["mark_id"]: metadata})
+
+    assert ("intact", TIERS[metadata.label], None) == (bare.status, bare.tier, bare.metadata)
+    assert bare.evidence.seal is not None
+    assert "micro" == bare.evidence.seal.form
+    assert metadata == resolved.metadata
+
+
 def test_docs_quote_the_vectors() -> None:
     """
     docs/marks.md quotes the packet, the HMAC seal, its ReservedCode1 and the CRC check value verbatim.
@@ -170,4 +244,5 @@ def test_docs_quote_the_vectors() -> None:
 
     for quoted in (V2["packet"]["hex"], hmac_plain["seal"], hmac_plain["reserved_code1"], V2["produce_id"]):
         assert quoted in docs
+    assert V3["seals"][0]["seal"] in docs
     assert "0xF4" in docs

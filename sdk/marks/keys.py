@@ -26,6 +26,8 @@ PACKET_DOMAIN = b"AIGC/mark/1"
 SEAL_DOMAIN = b"AIGC/seal/1"
 #: Format 2: packet MAC and seal authenticator domains (signatures use the seal domain).
 DOMAINS_V2: dict[Literal["mark", "seal"], bytes] = {"mark": b"AIGC/mark/2", "seal": b"AIGC/seal/2"}
+#: Format 3 (the micro seal, HMAC only): its authenticator's domain.
+SEAL_DOMAIN_V3 = b"AIGC/seal/3"
 #: Derives an Ed25519-only producer's packet secret from its private seed.
 PACKET_KEY_DOMAIN = b"AIGC/packet-key/2"
 
@@ -34,6 +36,7 @@ _K = TypeVar("_K")
 __all__ = [
     "DOMAINS_V2",
     "MIN_SECRET_BYTES",
+    "SEAL_DOMAIN_V3",
     "KeyCheck",
     "SigningKeys",
     "VerifyingKeys",
@@ -103,7 +106,11 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
 
 
 def _domain(kind: Literal["mark", "seal"], version: int) -> bytes:
-    return (PACKET_DOMAIN if kind == "mark" else SEAL_DOMAIN) if version == 1 else DOMAINS_V2[kind]
+    if version == 1:
+        return PACKET_DOMAIN if kind == "mark" else SEAL_DOMAIN
+    if version == 3 and kind == "seal":
+        return SEAL_DOMAIN_V3
+    return DOMAINS_V2[kind]
 
 
 def _version(message: bytes) -> int:
@@ -207,9 +214,10 @@ class SigningKeys:
 
     def full_auth(self, message: bytes, digest: bytes) -> bytes:
         """
-        Return the full-strength authenticator stored in ``ReservedCode1``.
+        Return the full-strength authenticator stored in ``ReservedCode1`` (the domain follows
+        the version in *message*'s header: format 2, or 3 for the micro seal).
         """
-        data = DOMAINS_V2["seal"] + message + digest
+        data = _domain("seal", _version(message)) + message + digest
         if self._private is not None:
             return self._private.sign(data)
         assert self._secret is not None
@@ -295,11 +303,16 @@ class VerifyingKeys:
         result = self.check_mac("mark", message, mac)
         return True if result.outcome == "ok" else False if result.outcome == "fail" else None
 
-    def full_hmac(self, message: bytes, digest: bytes, truncated: bytes, *, version: int = 2) -> bytes | None:
+    def full_hmac(
+        self, message: bytes, digest: bytes, truncated: bytes, *, version: int | None = None
+    ) -> bytes | None:
         """
         Return the full HMAC for ``ReservedCode1`` from the secret that made *truncated*.
+
+        *version* is the seal format (default: the one in *message*'s header).
         """
         n = len(truncated)
+        version = _version(message) if version is None else version
         data = _domain("seal", version) + message + (digest if version >= 2 else b"")
         for _, k in self._for_slot(self._hmac, message[0] & 3)[0]:
             full = hmac.digest(k, data, "sha256")

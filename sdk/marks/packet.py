@@ -1,7 +1,8 @@
 """
 Binary layout of the repeated packet and of the final seal.
 
-Format 2 is written; format 1 is read (texts labeled by 0.1 keep verifying). Header byte::
+Formats 2 and 3 (the micro seal of short texts) are written; format 1 is read (texts labeled
+by 0.1 keep verifying). Header byte::
 
     bits 7-6 version (1 or 2) | bits 5-4 kind | bits 3-2 label (1, 2, 3) | bits 1-0 key slot
 
@@ -24,6 +25,16 @@ bytes of SHA-256 over the canonical text: a keyless hint that the text changed, 
 what makes a seal ``intact``. The seal's MAC or signature covers every byte before it
 **and the full 32-byte SHA-256 of the canonical text**, so it vouches for the text
 itself.
+
+Format-3 micro seal (HMAC only; identity from a resolver), 14 bytes::
+
+    header | mark_id (4) | MAC (8) | CRC-8 (1)
+
+Format 3 has no other mark, so its header holds the canonical-text profile where formats 1
+and 2 hold the kind (bits 5-4: 0 ``plain``, 1 ``markup``). The MAC covers the header, the mark
+id and the full SHA-256 of the canonical text, like a format-2 seal's; there is no hint and no
+packet MAC, so a verifier cannot tell a changed text from a forged micro seal (both read as a
+failed MAC), and a verifier without the key cannot tell whether the text changed.
 
 Format-1 seal (read only)::
 
@@ -52,16 +63,21 @@ from .keys import SigningKeys
 
 VERSION = 2
 VERSIONS = (1, 2)
+#: The micro seal's format (a version of its own: its header holds the profile, not a kind).
+MICRO_VERSION = 3
 KIND_PACKET = 0
 KIND_SEAL_HMAC = 1
 KIND_SEAL_ED25519 = 2
 KIND_SEAL_COMPACT = 3
+#: The micro seal's kind in :class:`Decoded` (not a header value: see :data:`MICRO_VERSION`).
+KIND_SEAL_MICRO = 4
 PACKET_MAC_LEN = 4
 SEAL_MAC_LEN = 8
 SIGNATURE_LEN = 64
 HINT_LEN = 2
 PACKET_LEN = 1 + 4 + PACKET_MAC_LEN + 1
 COMPACT_SEAL_LEN = 1 + 4 + PACKET_MAC_LEN + 1 + HINT_LEN + SEAL_MAC_LEN + 1
+MICRO_SEAL_LEN = 1 + 4 + SEAL_MAC_LEN + 1
 V1_SEAL_MAC_LEN = 6
 V1_DIGEST_LEN = 4
 
@@ -91,7 +107,7 @@ def seal_length(kind: int, form: int, version: int = VERSION) -> int:
 #: Every byte length a mark of any readable version can have; runs of other lengths are windowed.
 VALID_LENGTHS = tuple(
     sorted(
-        {PACKET_LEN, COMPACT_SEAL_LEN}
+        {PACKET_LEN, COMPACT_SEAL_LEN, MICRO_SEAL_LEN}
         | {
             seal_length(k, f, v)
             for k in (KIND_SEAL_HMAC, KIND_SEAL_ED25519)
@@ -136,6 +152,14 @@ def seal_message(
     return head + pidx.to_bytes(8, "big") + packed + hint
 
 
+def micro_message(label: str, slot: int, mark_id: int, profile: Profile = "plain") -> bytes:
+    """
+    The bytes of a micro seal before its MAC: ``header | mark id`` (format 3).
+    """
+    head = (MICRO_VERSION << 6) | (PROFILES.index(profile) << 4) | (_LABELS[label] << 2) | (slot & 3)
+    return bytes([head]) + mark_id.to_bytes(4, "big")
+
+
 def build_seal(message: bytes, digest: bytes, keys: SigningKeys) -> bytes:
     body = message + keys.seal_auth(message, digest, SEAL_MAC_LEN)
     return body + bytes([crc8(body)])
@@ -147,8 +171,8 @@ class Decoded:
     One structurally valid mark (CRC passed); authenticity is checked by the verifier.
 
     ``hint`` is the seal's short text digest (format 2: a 2-byte keyless hint; format 1:
-    the 4-byte digest its MAC covers); ``parts`` and ``producer`` are ``None`` for packets
-    and compact seals.
+    the 4-byte digest its MAC covers; ``None`` for the micro seal); ``parts`` and ``producer``
+    are ``None`` for packets, compact and micro seals.
     """
 
     version: int
@@ -183,7 +207,7 @@ class Decoded:
 
 def parse(data: bytes) -> Decoded | ParseError:
     """
-    Parse one candidate mark of format 1 or 2; return the reason string when it is not one.
+    Parse one candidate mark of format 1, 2 or 3; return the reason string when it is not one.
     """
     if len(data) < PACKET_LEN:
         return "length"
@@ -191,13 +215,21 @@ def parse(data: bytes) -> Decoded | ParseError:
         return "crc"
     head = data[0]
     version = head >> 6
-    if version not in VERSIONS:
+    if version not in VERSIONS and version != MICRO_VERSION:
         return "version"
     kind, label_bits, slot = (head >> 4) & 3, (head >> 2) & 3, head & 3
     if label_bits == 0:
         return "label"
     label = _LABEL_NAMES[label_bits]
     mark_id = int.from_bytes(data[1:5], "big")
+    if version == MICRO_VERSION:
+        if len(data) != MICRO_SEAL_LEN:
+            return "length"
+        if kind >= len(PROFILES):
+            return "flags"
+        return Decoded(
+            version, KIND_SEAL_MICRO, label, slot, mark_id, data[:5], data[5:-1], profile=PROFILES[kind]
+        )
     if kind == KIND_PACKET:
         if len(data) != PACKET_LEN:
             return "length"

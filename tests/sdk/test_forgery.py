@@ -21,7 +21,7 @@ from tests.helpers import KEY, PRODUCER, visible
 
 SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 OTHER_KEY = "7c1e9a3f5b2d8e604a9c1f3e5d7b9a20"
-LABELER = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+LABELER = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, seal_form="full"))
 SIGNER = Labeler(LabelPolicy(producer=PRODUCER, signing_key=SEED))
 GENUINE = "医生建议：成人每次服用 2.5 mg，每日两次。Keep the medicine below 25 °C."
 FORGED_BODY = "医生建议：成人每次服用 25 mg，每日五次。Keep the medicine below 52 °C."
@@ -273,7 +273,7 @@ def test_keys_by_slot_verify_a_rotated_key() -> None:
     """
     A text labeled with key slot 2 verifies with ``{0: old, 2: new}`` and reports slot 2.
     """
-    rotated = Labeler(LabelPolicy(producer=PRODUCER, key=OTHER_KEY, key_id=2))
+    rotated = Labeler(LabelPolicy(producer=PRODUCER, key=OTHER_KEY, key_id=2, seal_form="full"))
     labeled = rotated.label(GENUINE)
 
     verdict = verify(labeled.text, key={0: KEY, 2: OTHER_KEY})

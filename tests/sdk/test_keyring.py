@@ -53,8 +53,8 @@ PUBLIC_HEX = SIGNER_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw
 TEXT = "人工智能模型给出的回答：今天北京晴，最高气温 25 度。Please bring water."
 LONG = bench_text("en_alice")[:6000]
 
-LABELER_A = Labeler(LabelPolicy(producer=PRODUCER, key=KEY_A, key_id=0))
-LABELER_B = Labeler(LabelPolicy(producer=PRODUCER, key=KEY_B, key_id=1))
+LABELER_A = Labeler(LabelPolicy(producer=PRODUCER, key=KEY_A, key_id=0, seal_form="full"))
+LABELER_B = Labeler(LabelPolicy(producer=PRODUCER, key=KEY_B, key_id=1, seal_form="full"))
 SIGNER = Labeler(LabelPolicy(producer=VENDOR_B, signing_key=SEED, key_id=2))
 COMPACT = Labeler(LabelPolicy(producer=PRODUCER, key=KEY_B, key_id=1, seal_form="compact"))
 
@@ -493,7 +493,7 @@ def test_unknown_producer_is_unverified_not_forged(keyring: Keyring) -> None:
     """
     A seal naming a producer the keyring has no key for is unverified, with a note naming it.
     """
-    stranger = Labeler(LabelPolicy(producer=STRANGER, key=KEY_OTHER))
+    stranger = Labeler(LabelPolicy(producer=STRANGER, key=KEY_OTHER, seal_form="full"))
 
     verdict = verify(stranger.label(TEXT).text, keyring=keyring)
 
@@ -504,7 +504,7 @@ def test_unknown_producer_is_unverified_not_forged(keyring: Keyring) -> None:
 @pytest.mark.parametrize(
     "labeler",
     [
-        Labeler(LabelPolicy(producer=PRODUCER, key=KEY_OTHER, key_id=1)),
+        Labeler(LabelPolicy(producer=PRODUCER, key=KEY_OTHER, key_id=1, seal_form="full")),
         Labeler(
             LabelPolicy(
                 producer=VENDOR_B,
@@ -610,7 +610,7 @@ def test_given_keys_are_tried_too(keyring: Keyring) -> None:
     """
     ``key=`` next to a keyring still verifies, reported by index without a key id.
     """
-    stranger = Labeler(LabelPolicy(producer=STRANGER, key=KEY_OTHER))
+    stranger = Labeler(LabelPolicy(producer=STRANGER, key=KEY_OTHER, seal_form="full"))
 
     verdict = verify(stranger.label(TEXT).text, key=KEY_OTHER, keyring=keyring)
 

@@ -25,14 +25,14 @@ from hypothesis import given
 from tests import strategies
 from tests.helpers import CHAIN_KEY, KEY, PRODUCER, bench_text, visible
 
-LABELER = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+LABELER = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, seal_form="full"))
 UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 @pytest.fixture(name="result")
 def _result(labeler: Labeler) -> LabeledText:
     """
-    One labeled Chinese answer.
+    One labeled Chinese answer (default policy: a micro seal, its integrity record ``SD3.``).
     """
     return labeler.label("大模型生成的回答，内容很长。")
 
@@ -61,7 +61,7 @@ def test_metadata_is_a_first_write(result: LabeledText) -> None:
         meta.content_propagator,
         meta.propagate_id,
     )
-    assert meta.reserved_code1.startswith("SD2.HS256.0.")
+    assert meta.reserved_code1.startswith("SD3.HS256.0.")
     assert meta == AIGCMetadata.from_json(meta.to_json())
 
 

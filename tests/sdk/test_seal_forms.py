@@ -14,7 +14,7 @@ from tests.helpers import KEY, PRODUCER
 SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 SHORT = "好的。"
 COMPACT = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, seal_form="compact"))
-FULL = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+FULL = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, seal_form="full"))
 
 
 def _mark_tokens(text: str) -> int:

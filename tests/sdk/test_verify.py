@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from tests import strategies
 from tests.helpers import KEY, PRODUCER, bench_text
 
-LABELER = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+LABELER = Labeler(LabelPolicy(producer=PRODUCER, key=KEY, seal_form="full"))
 SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 OTHER_KEY = "7c1e9a3f5b2d8e604a9c1f3e5d7b9a20"
 EXCERPT_TOKENS = LABELER.policy.excerpt_tokens
@@ -39,11 +39,12 @@ STATUSES = {"intact", "valid", "unverified", "tampered", "forged", "corrupt", "n
 
 
 @pytest.fixture(name="labeled")
-def _labeled(labeler: Labeler) -> LabeledText:
+def _labeled() -> LabeledText:
     """
-    A short labeled answer, mixed Chinese and English.
+    A short labeled answer, mixed Chinese and English, under a full seal (producer and
+    ProduceID in the text; the default gives a text this short a micro seal).
     """
-    return labeler.label(TEXT)
+    return LABELER.label(TEXT)
 
 
 @pytest.fixture(name="long_labeled", scope="module")

@@ -1,8 +1,10 @@
 """
-Write ``format2.json``: the golden vectors of mark format 2 (run once per format change, never to
-make a failing vector pass: a vector that stops matching means texts in the wild stop verifying).
+Write the golden vectors of mark format 2 (``format2.json``) or of format 3, the micro seal
+(``format3.json``). Run once per format change, never to make a failing vector pass: a vector that
+stops matching means texts in the wild stop verifying.
 
     python tests/vectors/generate.py > tests/vectors/format2.json
+    python tests/vectors/generate.py 3 > tests/vectors/format3.json
 
 ``v1_texts.json`` was written by release 0.1.0 itself and is never regenerated.
 """
@@ -27,6 +29,7 @@ from aigclabel.marks.packet import (
     KIND_SEAL_HMAC,
     build_packet,
     build_seal,
+    micro_message,
     seal_message,
 )
 
@@ -89,13 +92,59 @@ def _seal(kind: int, profile: str) -> dict[str, Any]:
     }
 
 
-def _labeled(policy: dict[str, Any], text: str) -> dict[str, Any]:
+def _labeled(policy: dict[str, Any], text: str, *, seal_form: str = "auto") -> dict[str, Any]:
+    # Format 2 was written when the full seal was the default for every length.
     with mock.patch("aigclabel.labeler.new_produce_id", return_value=(produce_id_from_parts(PARTS), PARTS)):
-        result = Labeler(LabelPolicy(producer=PRODUCER, **policy)).label(text)
+        result = Labeler(LabelPolicy(producer=PRODUCER, **{"seal_form": seal_form, **policy})).label(text)
     return {"policy": policy, "input": text, "text": result.text, "metadata": result.metadata.to_dict("bare")}
 
 
+#: Format 3: short texts under the default policy (``seal_form="auto"``) get a micro seal.
+LABELED_V3: list[tuple[dict[str, Any], str]] = [
+    ({"key": KEY}, "好的。"),
+    ({"key": KEY, "language": "en"}, "OK."),
+    ({"key": KEY, "text_format": "markdown", "key_id": 2}, "Take **1/2** tablet ≥ 18 years."),
+    ({"key": KEY, "seal_channels": "cf", "label": "2", "placement": "start"}, "剂量为 2.5 mg。"),
+]
+
+
+def _micro(profile: str) -> dict[str, Any]:
+    keys = SigningKeys(secret=KEY.encode(), private=None, slot=SLOT)
+    digest = text_digest(SEAL_TEXT, profile=profile)  # type: ignore[arg-type]
+    message = micro_message("1", SLOT, PARTS.mark_id, profile)  # type: ignore[arg-type]
+    seal = build_seal(message, digest, keys)
+    return {
+        "profile": profile,
+        "digest": digest.hex(),
+        "message": message.hex(),
+        "seal": seal.hex(),
+        "seal_mn": alphabet.encode_mn(seal),
+        "seal_cf": alphabet.encode_cf(seal),
+        "reserved_code1": reserved_code1("HS256", SLOT, digest, keys.full_auth(message, digest), version=3),
+    }
+
+
+def format3() -> dict[str, Any]:
+    return {
+        "format": 3,
+        "key": KEY,
+        "producer": PRODUCER,
+        "slot": SLOT,
+        "unix_ms": PARTS.unix_ms,
+        "rand_a": PARTS.rand_a,
+        "mark_id": f"{PARTS.mark_id:08x}",
+        "produce_id": produce_id_from_parts(PARTS),
+        "seal_text": SEAL_TEXT,
+        "seals": [_micro("plain"), _micro("markup")],
+        "labeled": [_labeled(policy, text) for policy, text in LABELED_V3],
+    }
+
+
 def main() -> None:
+    if sys.argv[1:] == ["3"]:
+        json.dump(format3(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
     keys = SigningKeys(secret=KEY.encode(), private=None, slot=SLOT)
     packet = build_packet("1", PARTS.mark_id, keys)
     vectors = {
@@ -127,7 +176,7 @@ def main() -> None:
             }
             for text in CANONICAL_INPUTS
         ],
-        "labeled": [_labeled(policy, text) for policy, text in LABELED],
+        "labeled": [_labeled(policy, text, seal_form="full") for policy, text in LABELED],
     }
     json.dump(vectors, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
