@@ -45,16 +45,58 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import re
 import unicodedata
-from typing import Literal
+from typing import Literal, Protocol
 
-__all__ = ["CANONICAL_VERSION", "Profile", "alnum_only", "canonical_text", "text_digest"]
+__all__ = [
+    "CANONICAL_VERSION",
+    "SPEEDUPS",
+    "Profile",
+    "Speedups",
+    "alnum_only",
+    "alnum_only_python",
+    "canonical_text",
+    "contains_any",
+    "load_speedups",
+    "text_digest",
+]
 
 #: The canonical-form version written by this release.
 CANONICAL_VERSION = 2
 
 Profile = Literal["plain", "markup"]
+
+
+class Speedups(Protocol):
+    """
+    The optional C extension :mod:`aigclabel.speedups`: the per-character loops, equal to the
+    pure-Python code of this module character for character.
+    """
+
+    def alnum_only(self, text: str, /) -> str: ...
+
+    def find_any(self, text: str, chars: str, start: int = 0, /) -> int: ...
+
+
+def load_speedups() -> Speedups | None:
+    """
+    The C extension, or ``None`` where it was not built (no compiler at install time) or the
+    environment variable ``AIGCLABEL_PURE_PYTHON`` is set to a non-empty value.
+    """
+    if os.environ.get("AIGCLABEL_PURE_PYTHON"):
+        return None
+    try:
+        from . import speedups
+    except ImportError:
+        return None
+    return speedups
+
+
+#: The C loops in use (``None``: the pure-Python reference code). Chosen once at import by
+#: :func:`load_speedups`; results are the same either way, only the speed differs.
+SPEEDUPS: Speedups | None = load_speedups()
 
 # --- markup removal ---------------------------------------------------------------------------
 #
@@ -86,7 +128,7 @@ class _Markup:
     One version's markup rules: what is dropped, and whether character references are decoded.
     """
 
-    __slots__ = ("_all", "_decode", "_tail", "triggers")
+    __slots__ = ("_all", "_decode", "_tail", "trigger_starts", "triggers")
 
     def __init__(self, drop: list[str], refs: bool, decode: bool, triggers: tuple[str, ...]) -> None:
         # The rules that can match where no ")" or "]" is left on the line.
@@ -96,6 +138,14 @@ class _Markup:
         self._tail = re.compile("|".join([*tail, *ref]) or r"(?!)", re.MULTILINE)
         self._decode = decode
         self.triggers = triggers
+        # Every trigger starts with one of these: one scan for them rules out most prose.
+        self.trigger_starts = "".join(sorted({t[0] for t in triggers}))
+
+    def may_match(self, text: str) -> bool:
+        """
+        Whether *text* holds a trigger (``False``: :meth:`sub` would return it unchanged).
+        """
+        return contains_any(text, self.trigger_starts) and any(t in text for t in self.triggers)
 
     def sub(self, text: str) -> str:
         return self._all.sub(self._replace, text)
@@ -146,7 +196,8 @@ _SUPSUB: dict[str, str] = {
     **{c: "\ue001" + a for c, a in zip(_SUP, "0123456789+-", strict=True)},
     **{c: "\ue002" + a for c, a in zip(_SUB, "0123456789+-", strict=True)},
 }
-_SUPSUB_CHARS = re.compile("[" + "".join(_SUPSUB) + "]")
+_SUPSUB_STR = "".join(_SUPSUB)
+_SUPSUB_CHARS = re.compile("[" + _SUPSUB_STR + "]")
 # After NFKD, and only in text with a number: dashes and minus signs fold to "-", fraction and
 # division slashes to "/", variant comparisons to one spelling, and negated relations (NFKD:
 # relation + U+0338, a combining mark that would be dropped) to "!" and the relation.
@@ -205,7 +256,7 @@ def canonical_text(text: str, *, profile: Profile = "plain", version: int = CANO
     rules = _MARKUP_V2.get(profile)
     if rules is None:
         raise ValueError(f"profile must be 'plain' or 'markup', not {profile!r}")
-    if any(t in text for t in rules.triggers):
+    if rules.may_match(text):
         text = rules.sub(text)
     if _has_ascii_digit(text):  # list markers are ASCII digits; most prose has none
         text = _drop_list_markers(text)
@@ -213,7 +264,7 @@ def canonical_text(text: str, *, profile: Profile = "plain", version: int = CANO
         if not _has_number(text):
             return alnum_only(text)
     else:
-        if _SUPSUB_CHARS.search(text) is not None:
+        if contains_any(text, _SUPSUB_STR):
             text = _SUPSUB_CHARS.sub(_supsub, text)
         text = unicodedata.normalize("NFKD", text)
         if not _has_number(text):
@@ -230,6 +281,19 @@ _REPLACE_PASSES = 24
 def alnum_only(text: str) -> str:
     """
     *text* with every character that is not a letter or digit removed (``str.isalnum``).
+
+    Equal to ``re.sub(r"[\\W_]+", "", text)`` and to :func:`alnum_only_python`; one C pass
+    where :data:`SPEEDUPS` is available and *text* is not ASCII. Linear in *text*.
+    """
+    fast = SPEEDUPS
+    if fast is not None and not text.isascii():  # ASCII: the byte table is faster still
+        return fast.alnum_only(text)
+    return alnum_only_python(text)
+
+
+def alnum_only_python(text: str) -> str:
+    """
+    The pure-Python :func:`alnum_only` (the reference the C loop is tested against).
 
     Equal to ``re.sub(r"[\\W_]+", "", text)``, in C-speed passes: ASCII through a byte table,
     then each distinct remaining non-alphanumeric character by one ``str.replace`` (prose uses
@@ -259,13 +323,26 @@ def alnum_only(text: str) -> str:
     return _NOT_ALNUM.sub("", text)
 
 
+def contains_any(text: str, chars: str) -> bool:
+    """
+    Whether *text* contains any character of *chars* (at most 64 of them non-ASCII).
+
+    One C pass where :data:`SPEEDUPS` is available and *text* is not ASCII; otherwise one
+    substring scan per character of *chars*, which for a few dozen characters is still faster
+    than a regex class scan.
+    """
+    fast = SPEEDUPS
+    if fast is not None and not text.isascii():  # ASCII: memchr scans are faster still
+        return fast.find_any(text, chars) >= 0
+    return any(c in text for c in chars)
+
+
 def _has_ascii_digit(text: str) -> bool:
-    return any(c in text for c in "0123456789")
+    return contains_any(text, "0123456789")
 
 
 def _has_number(text: str) -> bool:
-    # A dozen substring scans are several times faster than one regex class scan.
-    return any(c in text for c in _NUMERIC_CHARS)
+    return contains_any(text, _NUMERIC_CHARS)
 
 
 def _supsub(m: re.Match[str]) -> str:
@@ -277,7 +354,7 @@ def _fold(m: re.Match[str]) -> str:
 
 
 def _canonical_v1(text: str) -> str:
-    if any(t in text for t in _MARKUP_V1.triggers):
+    if _MARKUP_V1.may_match(text):
         text = _MARKUP_V1.sub(text)
     text = _drop_list_markers(text)
     if text.isascii():

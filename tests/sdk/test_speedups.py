@@ -1,0 +1,192 @@
+"""
+The optional C extension ``aigclabel.speedups`` equals the pure-Python reference.
+
+The extension only speeds up loops; what a seal binds must not depend on whether it was built.
+Each C function is compared with its pure-Python counterpart on generated text of every
+Unicode category (lone surrogates, astral characters and unassigned code points included), and
+the canonical form is compared with the extension switched off (``SPEEDUPS = None``, what the
+environment variable ``AIGCLABEL_PURE_PYTHON=1`` selects at import). The last test runs the
+canonical form's and the inserter's property tests in a fresh interpreter with that switch set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aigclabel import canonical
+from aigclabel.canonical import alnum_only_python, canonical_text
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from tests import strategies
+
+speedups = pytest.importorskip("aigclabel.speedups")
+
+ROOT = Path(__file__).resolve().parents[2]
+# Read at collection, as the package read it at import (the tests then run with a clean environment).
+SWITCHED_OFF = bool(os.environ.get("AIGCLABEL_PURE_PYTHON"))
+NOT_ALNUM = re.compile(r"[\W_]+")
+CATEGORIES = [
+    "Lu",
+    "Ll",
+    "Lt",
+    "Lm",
+    "Lo",
+    "Mn",
+    "Mc",
+    "Me",
+    "Nd",
+    "Nl",
+    "No",
+    "Pc",
+    "Pd",
+    "Ps",
+    "Pe",
+    "Pi",
+    "Pf",
+    "Po",
+    "Sm",
+    "Sc",
+    "Sk",
+    "So",
+    "Zs",
+    "Zl",
+    "Zp",
+    "Cc",
+    "Cf",
+    "Cs",
+    "Co",
+    "Cn",
+]
+
+every_character = st.characters(categories=CATEGORIES)
+any_unicode = st.one_of(
+    st.text(alphabet=every_character, max_size=80),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0xFF), max_size=80),  # one-byte strings
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0xFFFF), max_size=80),  # two-byte strings
+    strategies.any_text,
+    strategies.cjk_text,
+)
+char_sets = st.text(alphabet=every_character, max_size=64)
+
+
+@pytest.fixture
+def pure_python() -> Iterator[None]:
+    """
+    The canonical form's module with the extension switched off for the test.
+    """
+    saved = canonical.SPEEDUPS
+    canonical.SPEEDUPS = None
+    try:
+        yield
+    finally:
+        canonical.SPEEDUPS = saved
+
+
+def test_the_extension_is_in_use_where_built() -> None:
+    if SWITCHED_OFF:
+        assert canonical.SPEEDUPS is None
+    else:
+        assert canonical.SPEEDUPS is speedups
+
+
+@given(any_unicode)
+@example("")
+@example("\ud800a\udfff")  # lone surrogates are not letters
+@example("𝒜𝟘🙂\U0010ffff\U000e0001x")  # astral letters and digits, emoji, noncharacters, tags
+@example("a_b Ⅻ ½ ² ٣ 〇")  # "_" is \w but not alphanumeric; Nl, No, Nd of other scripts
+@settings(max_examples=1000)
+def test_alnum_only_equals_str_isalnum_per_character(text: str) -> None:
+    expected = "".join(c for c in text if c.isalnum())
+    assert speedups.alnum_only(text) == expected
+    assert alnum_only_python(text) == expected
+    assert NOT_ALNUM.sub("", text) == expected
+
+
+def test_alnum_only_returns_an_exact_str() -> None:
+    class Sub(str):
+        pass
+
+    kept = speedups.alnum_only(Sub("abc"))
+    assert type(kept) is str
+    assert kept == "abc"
+    with pytest.raises(TypeError):
+        speedups.alnum_only(b"abc")
+
+
+@given(any_unicode, char_sets, st.integers(min_value=0, max_value=100))
+@example("abc", "", 0)
+@example("x\ud800y", "\ud800", 0)
+@example("中文，ab", "，a", 3)
+@settings(max_examples=1000)
+def test_find_any_finds_the_first_character_of_the_set(text: str, chars: str, start: int) -> None:
+    hits = [i for i in range(start, len(text)) if text[i] in chars]
+    assert speedups.find_any(text, chars, start) == (hits[0] if hits else -1)
+    if start == 0:
+        assert speedups.find_any(text, chars) == (hits[0] if hits else -1)
+
+
+def test_find_any_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="64"):
+        speedups.find_any("abc", "".join(chr(0x4E00 + i) for i in range(65)))
+    with pytest.raises(ValueError, match="negative"):
+        speedups.find_any("abc", "a", -1)
+    with pytest.raises(TypeError):
+        speedups.find_any("abc")
+    assert speedups.find_any("abc", "a" * 1000) == 0  # ASCII members are unlimited
+
+
+@given(any_unicode)
+@example("Alice was beginning to get very tired.\n\n[AI-generated content · 本内容由AI生成]")
+@example("剂量为 2.5 mg，每日两次。\n\n1. 第一步\n2) 第二步 ≥ 18 岁，½ 片，10² 次")
+@example("see [a](http://x) and ![i](y) `code` <b>x</b> &amp; ™ ℃ ㎏ ① ⑴ ㍘ Ａ１")
+@settings(max_examples=500)
+def test_canonical_text_is_the_same_with_and_without_the_extension(text: str) -> None:
+    forms = {
+        (profile, version): canonical_text(text, profile=profile, version=version)
+        for profile in ("plain", "markup")
+        for version in (1, 2)
+    }
+    saved = canonical.SPEEDUPS
+    canonical.SPEEDUPS = None
+    try:
+        reference = {
+            (profile, version): canonical_text(text, profile=profile, version=version)
+            for profile in ("plain", "markup")
+            for version in (1, 2)
+        }
+    finally:
+        canonical.SPEEDUPS = saved
+    assert forms == reference
+
+
+@pytest.mark.usefixtures("pure_python")
+def test_contains_any_without_the_extension() -> None:
+    assert canonical.SPEEDUPS is None
+    assert canonical.contains_any("中文，ab", "，")
+    assert not canonical.contains_any("中文ab", "，。")
+
+
+def test_the_property_tests_pass_with_the_extension_switched_off(tmp_path: Path) -> None:
+    env = {**os.environ, "AIGCLABEL_PURE_PYTHON": "1"}
+    files = [
+        "tests/sdk/test_canonical_fast_paths.py",
+        "tests/sdk/test_canonical.py",
+        "tests/sdk/test_placement_chunking.py",
+        "tests/sdk/test_speedups.py::test_the_extension_is_in_use_where_built",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path}", *files],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
