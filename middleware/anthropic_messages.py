@@ -14,11 +14,13 @@ block carries its tail and its ``aigc`` object.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .common import BodyShapeError, RewriterBase, aigc_item, aigc_start_item, dumps, json_list, json_texts
+from .fastpath import Shape, Template
 from .rewrite import StreamRewriter
-from .sse import SSEEvent, encode_event
+from .sse import SSEEvent, encode_event, parse_event
 
 __all__ = ["THINKING", "MessagesStream", "batch_structured", "body"]
 
@@ -103,6 +105,40 @@ class MessagesStream(StreamRewriter):
             doc["aigc"] = self.aigc(self._items)
             return [encode_event(ev.event, dumps(doc), ev.other)]
         return None
+
+    def fast_shape(self, doc: dict[str, Any]) -> Shape | None:
+        """
+        A ``text_delta`` of a text block.
+        """
+        delta = doc.get("delta")
+        index = doc.get("index", 0)
+        if (
+            doc.get("type") != "content_block_delta"
+            or not isinstance(delta, dict)
+            or delta.get("type") != "text_delta"
+            or not isinstance(delta.get("text"), str)
+            or type(index) not in (int, str)
+        ):
+            return None
+        return Shape(("delta", "text"), index)
+
+    def fast_event(self, template: Template, values: list[Any], raw: bytes) -> bytes | None:
+        index = template.shape.key
+        stream = self._streams.get(index)
+        if stream is None:
+            return None
+        text = values[template.text_at]
+        new = stream.feed(text)
+        first = self.first_release(index, new)
+        if new == text and not first:
+            return raw
+        ev = parse_event(raw)
+        assert ev.data is not None
+        doc = json.loads(ev.data)
+        if first:
+            doc["aigc"] = self.aigc([aigc_start_item(stream, index=index)], stage="start")
+        doc["delta"]["text"] = new
+        return encode_event(ev.event, dumps(doc), ev.other)
 
     def _announce(self, doc: dict[str, Any], index: Any, released: str) -> bool:
         if not self.first_release(index, released):

@@ -14,6 +14,7 @@ clean end without one, a synthesized chunk per open choice carries them.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from .common import (
@@ -26,8 +27,9 @@ from .common import (
     json_texts,
     kind_name,
 )
+from .fastpath import Shape, Template
 from .rewrite import StreamRewriter
-from .sse import SSEEvent, encode_event
+from .sse import SSEEvent, encode_event, parse_event
 
 __all__ = ["OBJECT", "REASONING_FIELDS", "ChatStream", "batch_structured", "body"]
 
@@ -37,6 +39,9 @@ OBJECT = "chat.completion"
 #: Chat fields that carry reasoning text: DeepSeek / Qwen / vLLM ``reasoning_content``,
 #: OpenRouter / newer vLLM ``reasoning``.
 REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+#: The top-level fields a synthesized final chunk copies (:meth:`ChatStream.finish_open`).
+_TEMPLATE_FIELDS = ("id", "object", "created", "model")
 
 
 def body(rw: RewriterBase, doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -178,6 +183,49 @@ class ChatStream(StreamRewriter):
             changed = True
         return [encode_event(ev.event, dumps(doc), ev.other)] if changed else None
 
+    def fast_shape(self, doc: dict[str, Any]) -> Shape | None:
+        """
+        A chunk with one choice whose only change is its text: neither final nor reasoning.
+        """
+        choices = doc.get("choices")
+        if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], dict):
+            return None
+        choice = choices[0]
+        holder = choice if self.IN_CHOICE else choice.get("delta")
+        index = choice.get("index", 0)
+        if (
+            choice.get("finish_reason") is not None
+            or not isinstance(holder, dict)
+            or not isinstance(holder.get(self.FIELD), str)
+            or any(field in holder for field in REASONING_FIELDS)
+            or type(index) not in (int, str)
+        ):
+            return None
+        path = ("choices", 0, self.FIELD) if self.IN_CHOICE else ("choices", 0, "delta", self.FIELD)
+        return Shape(path, index, {k: v for k, v in doc.items() if k in _TEMPLATE_FIELDS})
+
+    def fast_event(self, template: Template, values: list[Any], raw: bytes) -> bytes | None:
+        index = template.shape.key
+        stream = self._streams.get(index)
+        if stream is None or index in self._reasoning_open:
+            return None
+        self._template = template.shape.extra
+        text = values[template.text_at]
+        if not text:
+            return raw
+        new = stream.feed(text)
+        first = self.first_release(index, new)
+        if new == text and not first:
+            return raw
+        ev = parse_event(raw)
+        assert ev.data is not None
+        doc = json.loads(ev.data)
+        choice = doc["choices"][0]
+        (choice if self.IN_CHOICE else choice["delta"])[self.FIELD] = new
+        if first:
+            doc["aigc"] = self.aigc([aigc_start_item(stream, index=index)], stage="start")
+        return encode_event(ev.event, dumps(doc), ev.other)
+
     def _chat_reasoning(self, holder: dict[str, Any], index: Any, starts: list[dict[str, Any]]) -> bool:
         changed = False
         for field in self._rfields:
@@ -214,9 +262,7 @@ class ChatStream(StreamRewriter):
         in one synthesized chunk per choice.
         """
         field = self.FIELD
-        template = {
-            k: v for k, v in (self._template or {}).items() if k in ("id", "object", "created", "model")
-        }
+        template = {k: v for k, v in (self._template or {}).items() if k in _TEMPLATE_FIELDS}
         out = []
         for index in dict.fromkeys(k[0] if isinstance(k, tuple) else k for k in self._streams):
             holder: dict[str, Any] = {}

@@ -16,11 +16,13 @@ before a text's ``*.done``, a synthesized ``*.done`` carries it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .common import RewriterBase, aigc_item, aigc_start_item, dumps, json_list
+from .fastpath import Shape, Template
 from .rewrite import StreamRewriter
-from .sse import SSEEvent, encode_event
+from .sse import SSEEvent, encode_event, parse_event
 
 __all__ = ["OBJECT", "ResponsesStream", "batch_structured", "body", "output_texts", "reasoning_texts"]
 
@@ -163,6 +165,59 @@ class ResponsesStream(StreamRewriter):
         out.append(encode_event(ev.event, dumps(doc), ev.other))
         return out
 
+    def fast_shape(self, doc: dict[str, Any]) -> Shape | None:
+        """
+        A text delta event (answer or reasoning).
+        """
+        kind = doc.get("type")
+        text_kind = "output_text" if kind == "response.output_text.delta" else _R_DELTA.get(str(kind))
+        if text_kind is None or not isinstance(doc.get("delta"), str):
+            return None
+        key = (text_kind, doc.get("item_id"), doc.get(_R_EVENTS[text_kind][2], 0))
+        if any(type(part) not in (int, str, type(None)) for part in key[1:]):
+            return None
+        return Shape(("delta",), key)
+
+    def fast_event(self, template: Template, values: list[Any], raw: bytes) -> bytes | None:
+        key = template.shape.key
+        stream = self._streams.get(key)
+        if stream is None:
+            return None
+        delta = new = values[template.text_at]
+        first = False
+        if key[0] == "output_text" or self.seen_reasoning():
+            new = stream.feed(delta)
+            first = self.first_release(key, new)
+        changed = first or new != delta
+        seq = 0
+        if template.seq_at >= 0:
+            seq = values[template.seq_at]
+            if self._offset:
+                seq += self._offset
+                changed = True
+            self._seq = seq
+        if not changed:
+            return raw
+        ev = parse_event(raw)
+        assert ev.data is not None
+        doc = json.loads(ev.data)
+        if first:
+            doc["aigc"] = self.aigc([aigc_start_item(stream, **self._start_where(key))], stage="start")
+        doc["delta"] = new
+        if template.seq_at >= 0 and self._offset:
+            doc["sequence_number"] = seq
+        return encode_event(ev.event, dumps(doc), ev.other)
+
+    def _start_where(self, key: tuple[str, Any, Any]) -> dict[str, Any]:
+        """
+        Where the text of stream *key* is, for its start item.
+        """
+        text_kind, _, index = key
+        where: dict[str, Any] = {"index": self._where[key], _R_EVENTS[text_kind][2]: index}
+        if text_kind != "output_text":
+            where["field"] = text_kind
+        return where
+
     def _text_delta(self, doc: dict[str, Any], text_kind: str, index: Any) -> bool:
         key = (text_kind, doc.get("item_id"), index)
         stream = self._streams.get(key)
@@ -172,10 +227,7 @@ class ResponsesStream(StreamRewriter):
         delta = doc["delta"]
         new = stream.feed(delta)
         if self.first_release(key, new):
-            where: dict[str, Any] = {"index": self._where[key], _R_EVENTS[text_kind][2]: index}
-            if text_kind != "output_text":
-                where["field"] = text_kind
-            doc["aigc"] = self.aigc([aigc_start_item(stream, **where)], stage="start")
+            doc["aigc"] = self.aigc([aigc_start_item(stream, **self._start_where(key))], stage="start")
         elif new == delta:
             return False
         doc["delta"] = new

@@ -35,7 +35,8 @@ from .common import (
     aigc_item,
 )
 from .endpoints import RequestInfo
-from .sse import SSEDecoder, SSEEvent
+from .fastpath import Shape, Template, learn
+from .sse import SSEDecoder, SSEEvent, parse_event
 
 __all__ = [
     "BodyShapeError",
@@ -47,6 +48,11 @@ __all__ = [
 ]
 
 _SUMMARY_EVENTS = frozenset({"message_start", "message_delta", "response.completed", "response.incomplete"})
+
+#: Templates learned per stream at most (a stream whose deltas never repeat stops trying), and
+#: kept at once (choices or parts interleaved in one stream each have their own).
+_LEARN_BUDGET = 8
+_TEMPLATES = 4
 
 
 class StreamRewriter(RewriterBase, ABC):
@@ -80,6 +86,8 @@ class StreamRewriter(RewriterBase, ABC):
         self.summary: dict[str, Any] = {"usage": {}, "choices": []}
         #: streams finished, in order (their completion records are the shell's to write)
         self.closed: list[StreamLabeler] = []
+        self._templates: list[Template] = []  # see .fastpath
+        self._budget = _LEARN_BUDGET
 
     @abstractmethod
     def on_event(self, ev: SSEEvent, doc: dict[str, Any]) -> list[bytes] | None:
@@ -93,14 +101,29 @@ class StreamRewriter(RewriterBase, ABC):
         At ``[DONE]`` or a clean end: events that close every text still open (each API's module).
         """
 
+    def fast_shape(self, doc: dict[str, Any]) -> Shape | None:
+        """
+        The :class:`~.fastpath.Shape` of a delta event whose later copies :meth:`fast_event`
+        can take (its API's module), else ``None``: no fast path.
+        """
+        return None
+
+    def fast_event(self, template: Template, values: list[Any], raw: bytes) -> bytes | None:
+        """
+        The bytes to send for the raw event *raw*, which matched *template* with hole
+        *values*, exactly as :meth:`on_event` would; ``None`` (before any state changed) when
+        the full path must take it (its API's module).
+        """
+        return None
+
     def feed(self, chunk: bytes) -> bytes:
         """
         Rewrite the events completed by *chunk*; a partial event waits for the next chunk.
         """
-        events = self._decoder.feed(chunk)
-        if not events:
-            return b""
-        return b"".join([self._event(ev) for ev in events])
+        raws = self._decoder.split(chunk)
+        if len(raws) == 1:  # the common chunk
+            return self._raw_event(raws[0])
+        return b"".join([self._raw_event(raw) for raw in raws])
 
     def close(self) -> bytes:
         """
@@ -115,7 +138,30 @@ class StreamRewriter(RewriterBase, ABC):
             return b"".join([*out[:-1], *finish, out[-1]])
         return b"".join(out + finish)
 
-    def _event(self, ev: SSEEvent) -> bytes:
+    def _raw_event(self, raw: bytes) -> bytes:
+        """
+        One raw event: on the fast path when it matches a template (see :mod:`.fastpath`).
+        """
+        if self._templates and "model" in self.summary:  # else _observe has work to do
+            try:
+                event = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return self._event(parse_event(raw))
+            for template in self._templates:
+                values = template.match(event)
+                if values is not None:
+                    out = self.fast_event(template, values, raw)
+                    return self._event(parse_event(raw), learn=False) if out is None else out
+        return self._event(parse_event(raw), learn=self._budget > 0)
+
+    def _learn(self, raw: bytes, shape: Shape) -> None:
+        self._budget -= 1
+        template = learn(raw, shape)
+        if template is not None:
+            del self._templates[_TEMPLATES - 1 :]
+            self._templates.insert(0, template)
+
+    def _event(self, ev: SSEEvent, *, learn: bool = False) -> bytes:
         data = ev.data
         if data is None:
             return ev.raw
@@ -129,7 +175,15 @@ class StreamRewriter(RewriterBase, ABC):
         if not isinstance(doc, dict):
             return ev.raw
         self._observe(doc)
+        shape = None
+        if learn and doc.get("usage") is None and doc.get("type") not in _SUMMARY_EVENTS:
+            shape = self.fast_shape(doc)
+            # Not from a stream's first delta (the first token waits for no walk): from the next.
+            if shape is not None and shape.key not in self._streams:
+                shape = None
         out = self.on_event(ev, doc)
+        if shape is not None:
+            self._learn(ev.raw, shape)
         return ev.raw if out is None else b"".join(out)
 
     def _observe(self, doc: dict[str, Any]) -> None:

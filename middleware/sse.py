@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["SSEDecoder", "SSEEvent", "encode_event"]
+__all__ = ["SSEDecoder", "SSEEvent", "encode_event", "parse_event"]
 
 
 @dataclass(slots=True)
@@ -47,6 +47,13 @@ class SSEDecoder:
         """
         Return the events completed by *chunk* (an event ends at a blank line).
         """
+        return [parse_event(raw) for raw in self.split(chunk)]
+
+    def split(self, chunk: bytes) -> list[bytes]:
+        """
+        The raw bytes of each event completed by *chunk* (line ends normalised to ``\\n``,
+        the blank line included), for :func:`parse_event`; the rest waits for the next chunk.
+        """
         if not self._started:
             # The stream may begin with a UTF-8 byte order mark, which is not part of a field name.
             chunk = self._bom + chunk
@@ -68,25 +75,27 @@ class SSEDecoder:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if not chunk:
             return []
-        events: list[SSEEvent] = []
         parts = self._parts
+        end = chunk.find(b"\n\n")
+        if end == len(chunk) - 2 and end >= 0 and not parts:  # the common chunk: one whole event
+            return [chunk]
+        events: list[bytes] = []
         start = 0
         if parts and self._nl and chunk[0] == 10:  # the blank line straddles the chunks
             parts.append(b"\n")
-            events.append(_parse(b"".join(parts)))
+            events.append(b"".join(parts))
             parts.clear()
             start = 1
-        while True:
             end = chunk.find(b"\n\n", start)
-            if end == -1:
-                break
+        while end != -1:
             if parts:
                 parts.append(chunk[start : end + 2])
-                events.append(_parse(b"".join(parts)))
+                events.append(b"".join(parts))
                 parts.clear()
             else:
-                events.append(_parse(chunk[start : end + 2]))
+                events.append(chunk[start : end + 2])
             start = end + 2
+            end = chunk.find(b"\n\n", start)
         if start < len(chunk):
             parts.append(chunk[start:] if start else chunk)
             self._nl = chunk[-1] == 10
@@ -103,13 +112,16 @@ class SSEDecoder:
             return []
         if not rest.endswith(b"\n\n"):
             rest += b"\n" if rest.endswith(b"\n") else b"\n\n"
-        return [_parse(rest)]
+        return [parse_event(rest)]
 
 
 _BOM = b"\xef\xbb\xbf"
 
 
-def _parse(raw: bytes) -> SSEEvent:
+def parse_event(raw: bytes) -> SSEEvent:
+    """
+    The event whose raw bytes (blank line included, line ends normalised) are *raw*.
+    """
     # The common cases, ``data:`` alone or after one ``event:`` line: no general splitting.
     if raw.startswith(b"data: ") and raw.find(b"\n") == len(raw) - 2:
         return SSEEvent(None, raw[6:-2].decode("utf-8", "replace"), raw, [])
