@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from ..canonical import contains_any
+
 __all__ = ["SAFE_LEFT", "Inserter", "text_weight"]
 
 #: Characters after which a packet may go (besides they must not start a line).
@@ -36,9 +38,10 @@ SAFE_LEFT = frozenset(
 _SAFE_LEFT_CLASS = "".join(sorted(SAFE_LEFT)).replace("]", r"\]").replace("\\", "\\\\")
 _SAFE_AT = re.compile(f"(?<=[{_SAFE_LEFT_CLASS}])[^\\W_]")
 _SPECIAL = re.compile(r"[`~<>|\n]")
-_MARKUP = re.compile(r"[`~<>|]")
+_MARKUP_CHARS = "`~<>|"
 _NAME_START = re.compile(r"/?[A-Za-z0-9]*")
 _NAME_MORE = re.compile(r"[A-Za-z0-9]*")
+_BLANKS = re.compile(r"[ \t]*")
 #: Elements whose content is code or raw text: no packet goes inside them.
 _RAW_ELEMENTS = frozenset({"pre", "code", "script", "style", "textarea", "kbd", "samp"})
 
@@ -54,6 +57,32 @@ def text_weight(text: str) -> int:
     """
     # surrogatepass: a lone surrogate (legal in JSON strings) must not make labeling fail
     return 2 * len(text) if text.isascii() else 3 * len(text.encode("utf-8", "surrogatepass")) - len(text)
+
+
+def _first_safe(chunk: str, start: int) -> int:
+    """
+    The first index where a packet may go on the line starting at *start* of *chunk*, a line
+    with no markup character: after its first character, or ``-1`` for indented code.
+    """
+    m = _BLANKS.match(chunk, start)
+    assert m is not None  # the pattern matches the empty string
+    end = m.end()
+    indent = end - start + 3 * chunk.count("\t", start, end)
+    return -1 if indent >= 4 else end + 1
+
+
+def _shortest_end(chunk: str, start: int, end: int, excess: int) -> int:
+    """
+    The smallest ``j`` with ``chunk[start:j]`` weighing at least what ``chunk[start:end]``
+    weighs minus *excess* (and ``j > start``).
+    """
+    while end > start + 1:
+        w = _weight(chunk[end - 1])
+        if excess < w:
+            break
+        excess -= w
+        end -= 1
+    return end
 
 
 class Inserter:
@@ -133,9 +162,9 @@ class Inserter:
             return chunk
         if _SPECIAL.search(chunk) is None:
             return self._plain(chunk)
-        if _MARKUP.search(chunk) is None and not (
+        if not (
             self._run_len or self._fence or self._code or self._tag or self._raw is not None
-        ):
+        ) and not contains_any(chunk, _MARKUP_CHARS):
             return self._feed_lines(chunk)
         # Markup characters change the state one at a time; the runs between them do not.
         out: list[str] = []
@@ -151,25 +180,69 @@ class Inserter:
         return "".join(out)
 
     def _feed_lines(self, chunk: str) -> str:
-        # Line ends are the only markup and no code, tag or pending run is open: each line is
-        # a plain run, and a line end only starts a new line (it is not alphanumeric, so no
-        # packet goes before it).
+        # Line ends are the only markup and no code, tag or pending run is open, so a line end
+        # only starts a new line (it weighs 2 like any ASCII character, and no packet goes
+        # before it: it is not alphanumeric). Instead of walking line by line, spend the budget
+        # across line ends and check only the line of each candidate position.
+        # The line of the last candidate: where it ends and its first safe index (-1: none).
+        line_end = chunk.find("\n")
+        first_safe = self._head_line(chunk[:line_end])
         out: list[str] = []
-        start, size = 0, len(chunk)
-        while start < size:
-            end = chunk.find("\n", start)
-            if end == -1:
-                out.append(self._plain(chunk[start:]))
-                break
-            if end > start:
-                out.append(self._plain(chunk[start:end]))
-            out.append("\n")
-            self._new_line()
+        s = self._prev + chunk  # s[i + 1] is chunk[i]; s[i] is the character before it
+        last = i = 0
+        size = len(chunk)
+        while i < size:
             if self._budget > 0:
-                self._budget -= 2
-            self._prev = "\n"
-            start = end + 1
+                i = self._spend(chunk, i)
+                if i >= size:
+                    break
+            m = _SAFE_AT.search(s, i + 1)
+            if m is None:
+                break
+            pos = m.start() - 1
+            if pos > line_end:  # a later line: each stretch of text is searched once more
+                first_safe = _first_safe(chunk, chunk.rfind("\n", line_end, pos) + 1)
+                line_end = chunk.find("\n", pos)
+                if line_end < 0:
+                    line_end = size
+            if first_safe < 0:  # indented code or a table row: on to the next line
+                i = line_end
+            elif pos < first_safe:
+                i = first_safe
+            else:
+                out.append(chunk[last:pos])
+                out.append(self._unit())
+                last = i = pos
+        out.append(chunk[last:])
+        self._end_lines(chunk)
         return "".join(out)
+
+    def _head_line(self, head: str) -> int:
+        """
+        The first safe index of the line that *head* (the chunk up to its first line end)
+        continues, ``-1`` if the line holds no packet.
+        """
+        if self._line_has_text:
+            return -1 if self._table else 0
+        lead = len(head) - len(head.lstrip(" \t"))
+        if lead == len(head):
+            return 0  # no text on it: no alphanumeric character, so no candidate either
+        indent = self._indent + lead + 3 * head.count("\t", 0, lead)
+        return -1 if indent >= 4 else lead + 1
+
+    def _end_lines(self, chunk: str) -> None:
+        """
+        Set the line state after *chunk*, which holds a line end: only its last line counts.
+        """
+        # A blank line would end a code span or tag; none is open on this path.
+        self._new_line()
+        rest = chunk[chunk.rfind("\n") + 1 :]
+        lead = len(rest) - len(rest.lstrip(" \t"))
+        self._indent = lead + 3 * rest.count("\t", 0, lead)
+        if lead < len(rest):
+            self._line_has_text = True
+            self._table = self._indent >= 4
+        self._prev = chunk[-1]
 
     def _plain(self, chunk: str) -> str:
         if self._run_len:  # the first character resolves a pending ` or ~ run
@@ -217,30 +290,39 @@ class Inserter:
 
     def _spend(self, chunk: str, i: int) -> int:
         """
-        Spend the budget on ``chunk[i:]``; return the index where it reaches zero (or the end).
+        Spend the budget on ``chunk[i:]``; return the index where it reaches zero (or the end):
+        the end of the shortest ``chunk[i:j]`` whose weight reaches the budget.
         """
-        rest = chunk[i:]
-        if rest.isascii():
-            if self._budget <= 2 * len(rest):
-                i += (self._budget + 1) // 2
+        size, need = len(chunk), self._budget
+        if chunk.isascii():
+            if need <= 2 * (size - i):
                 self._budget = 0
-                return i
-            self._budget -= 2 * len(rest)
-            return len(chunk)
-        # Smallest prefix whose weight reaches the budget, in C-speed text_weight() steps:
-        # no character weighs more than 11, so need // 11 characters never pass the point,
-        # and each step spends at least 2/11 of what is left.
-        need, size = self._budget, len(chunk)
-        while i < size:
-            step = need // 11 or 1
-            w = text_weight(chunk[i : i + step])
-            i = min(i + step, size)
-            need -= w
-            if need <= 0:
-                self._budget = 0
-                return i
-        self._budget = need
-        return size
+                return i + (need + 1) // 2
+            self._budget = need - 2 * (size - i)
+            return size
+        # Guess the length from the density seen so far (first: CJK, 8 units a character),
+        # weigh that slice in one C-speed text_weight(), then correct: each slice either is
+        # spent whole or reaches the point, and a far overshoot is halved until it is close.
+        k, w = 1, 8
+        while True:
+            k = min(size - i, max(1, -(-need * k // w)))
+            w = text_weight(chunk[i : i + k])
+            if w < need:
+                i += k
+                need -= w
+                if i >= size:
+                    self._budget = need
+                    return size
+                continue
+            while w - need > 64 and k > 1:
+                half = k // 2
+                w_half = text_weight(chunk[i : i + half])
+                if w_half >= need:
+                    k, w = half, w_half
+                else:
+                    i, k, need, w = i + half, k - half, need - w_half, w - w_half
+            self._budget = 0
+            return _shortest_end(chunk, i, i + k, w - need)
 
     def _feed_slow(self, chunk: str) -> str:
         out: list[str] = []
