@@ -79,6 +79,8 @@ class Speedups(Protocol):
 
     def find_any(self, text: str, chars: str, start: int = 0, /) -> int: ...
 
+    def prefold(self, text: str, /) -> tuple[str, bool]: ...
+
 
 def load_speedups() -> Speedups | None:
     """
@@ -123,12 +125,17 @@ _REF_DEF_V2 = (
 _BLOCKQUOTE = r"^[ ]{0,3}>(?=[ \t])"
 
 
+# Superscript and subscript digits and signs (version 2 keeps them apart from ordinary digits).
+_SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻"
+_SUB = "₀₁₂₃₄₅₆₇₈₉₊₋"
+
+
 class _Markup:
     """
     One version's markup rules: what is dropped, and whether character references are decoded.
     """
 
-    __slots__ = ("_all", "_decode", "_tail", "trigger_starts", "triggers")
+    __slots__ = ("_all", "_decode", "_tail", "prose_guard", "trigger_starts", "triggers")
 
     def __init__(self, drop: list[str], refs: bool, decode: bool, triggers: tuple[str, ...]) -> None:
         # The rules that can match where no ")" or "]" is left on the line.
@@ -140,6 +147,8 @@ class _Markup:
         self.triggers = triggers
         # Every trigger starts with one of these: one scan for them rules out most prose.
         self.trigger_starts = "".join(sorted({t[0] for t in triggers}))
+        #: Text with none of these needs no markup, list-marker or super/subscript step.
+        self.prose_guard = self.trigger_starts + "0123456789" + _SUP + _SUB
 
     def may_match(self, text: str) -> bool:
         """
@@ -188,8 +197,6 @@ _LIST_MARKER = re.compile(r"[0-9]{1,3}[.)][ \t]")
 
 # --- version 2: what a number's punctuation means -----------------------------------------------
 
-_SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻"
-_SUB = "₀₁₂₃₄₅₆₇₈₉₊₋"
 # Before NFKD (which would fold them into digits): superscripts and subscripts become a
 # private-use marker and the ASCII character.
 _SUPSUB: dict[str, str] = {
@@ -256,6 +263,12 @@ def canonical_text(text: str, *, profile: Profile = "plain", version: int = CANO
     rules = _MARKUP_V2.get(profile)
     if rules is None:
         raise ValueError(f"profile must be 'plain' or 'markup', not {profile!r}")
+    fast = SPEEDUPS
+    if fast is not None and not text.isascii() and not contains_any(text, rules.prose_guard):
+        # No markup, list marker or super/subscript: one scan said so instead of three.
+        short = _letters_and_digits(fast, text)
+        if short is not None:
+            return short
     if rules.may_match(text):
         text = rules.sub(text)
     if _has_ascii_digit(text):  # list markers are ASCII digits; most prose has none
@@ -266,6 +279,10 @@ def canonical_text(text: str, *, profile: Profile = "plain", version: int = CANO
     else:
         if contains_any(text, _SUPSUB_STR):
             text = _SUPSUB_CHARS.sub(_supsub, text)
+        if fast is not None:
+            short = _letters_and_digits(fast, text)
+            if short is not None:
+                return short
         text = unicodedata.normalize("NFKD", text)
         if not _has_number(text):
             return alnum_only(text)
@@ -321,6 +338,24 @@ def alnum_only_python(text: str) -> str:
         pos = m.start()
         text = text.replace(m.group(), "")
     return _NOT_ALNUM.sub("", text)
+
+
+def _letters_and_digits(fast: Speedups, text: str) -> str | None:
+    """
+    ``alnum_only(NFKD(text))`` if *text* holds no number after NFKD, else ``None``.
+
+    NFKD decomposes each character on its own and only reorders combining marks, none of which
+    is a letter or digit, so the letters and digits of ``NFKD(text)`` are those of each
+    character's decomposition in turn. The C pre-pass folds full-width ASCII and drops the
+    punctuation whose decomposition holds no letter or digit; what is left of prose (letters,
+    ideographs) is mostly decomposed already, which NFKD then only has to confirm. A number
+    needs its punctuation: ``None``, and the caller takes the full path.
+    """
+    folded, all_alnum = fast.prefold(text)
+    rest = unicodedata.normalize("NFKD", folded)
+    if _has_number(rest):
+        return None
+    return rest if all_alnum and rest is folded else fast.alnum_only(rest)
 
 
 def contains_any(text: str, chars: str) -> bool:

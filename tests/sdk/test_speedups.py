@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +110,52 @@ def test_alnum_only_equals_str_isalnum_per_character(text: str) -> None:
     assert NOT_ALNUM.sub("", text) == expected
 
 
+def test_alnum_only_agrees_with_str_isalnum_on_every_code_point() -> None:
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert speedups.alnum_only(everything) == "".join(c for c in everything if c.isalnum())
+
+
+PUNCTUATION_BLOCKS = [(0x00, 0x7F), (0xA0, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F), (0xFF5F, 0xFF65)]
+
+
+def prefold_reference(text: str) -> tuple[str, bool]:
+    """What ``prefold`` is documented to do, one character at a time."""
+    out = []
+    for c in text:
+        if 0xFF01 <= ord(c) <= 0xFF5E:
+            c = chr(ord(c) - 0xFEE0)
+        elif not c.isalnum() and any(lo <= ord(c) <= hi for lo, hi in PUNCTUATION_BLOCKS):
+            continue
+        if c.isascii() and not c.isalnum():
+            continue
+        out.append(c)
+    return "".join(out), all(c.isalnum() for c in out)
+
+
+def test_what_prefold_drops_or_folds_has_the_same_letters_and_digits_after_nfkd() -> None:
+    for lo, hi in PUNCTUATION_BLOCKS:
+        for cp in range(lo, hi + 1):
+            c = chr(cp)
+            if not c.isalnum():
+                assert NOT_ALNUM.sub("", unicodedata.normalize("NFKD", c)) == "", hex(cp)
+    for cp in range(0xFF01, 0xFF5F):
+        assert unicodedata.normalize("NFKD", chr(cp)) == chr(cp - 0xFEE0), hex(cp)
+    # No letter or digit is a combining mark that NFKD could reorder past another.
+    assert not [c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.combining(c) and c.isalnum()]
+
+
+@given(any_unicode)
+@example("中文，“引号”。a.b ①〇Ｋ１！～｡")
+@example("\ud800，\U0001f600")
+@settings(max_examples=1000)
+def test_prefold_is_its_reference_and_keeps_the_letters_and_digits_of_nfkd(text: str) -> None:
+    folded, all_alnum = speedups.prefold(text)
+    assert (folded, all_alnum) == prefold_reference(text)
+    assert NOT_ALNUM.sub("", unicodedata.normalize("NFKD", folded)) == NOT_ALNUM.sub(
+        "", unicodedata.normalize("NFKD", text)
+    )
+
+
 def test_alnum_only_returns_an_exact_str() -> None:
     class Sub(str):
         pass
@@ -146,6 +193,8 @@ def test_find_any_rejects_bad_arguments() -> None:
 @example("Alice was beginning to get very tired.\n\n[AI-generated content · 本内容由AI生成]")
 @example("剂量为 2.5 mg，每日两次。\n\n1. 第一步\n2) 第二步 ≥ 18 岁，½ 片，10² 次")
 @example("see [a](http://x) and ![i](y) `code` <b>x</b> &amp; ™ ℃ ㎏ ① ⑴ ㍘ Ａ１")
+@example("剂量１２ｍｇ，每日两次～³")  # full-width digits: a number only after NFKD
+@example("“引号”……『书名』　全角空格 〇 々 ○")
 @settings(max_examples=500)
 def test_canonical_text_is_the_same_with_and_without_the_extension(text: str) -> None:
     forms = {
