@@ -154,7 +154,7 @@ class _Markup:
         """
         Whether *text* holds a trigger (``False``: :meth:`sub` would return it unchanged).
         """
-        return contains_any(text, self.trigger_starts) and any(t in text for t in self.triggers)
+        return contains_any(text, self.trigger_starts) and any(_holds(text, t) for t in self.triggers)
 
     def sub(self, text: str) -> str:
         return self._all.sub(self._replace, text)
@@ -338,6 +338,27 @@ def alnum_only_python(text: str) -> str:
         pos = m.start()
         text = text.replace(m.group(), "")
     return _NOT_ALNUM.sub("", text)
+
+
+def _holds(text: str, needle: str) -> bool:
+    """
+    ``needle in text``. A needle of several characters is looked for at each of the first few
+    occurrences of its first character: a one-character find is several times faster than a
+    substring search, and prose holds a ``]`` (a visible label) or a backtick only now and then.
+    """
+    first = needle[0]
+    pos = text.find(first)
+    for _ in range(_FIRST_CHAR_PROBES):
+        if pos < 0:
+            return False
+        if text.startswith(needle, pos):
+            return True
+        pos = text.find(first, pos + 1)
+    return pos >= 0 and text.find(needle, pos) >= 0
+
+
+# Occurrences of a trigger's first character checked one by one before one substring search.
+_FIRST_CHAR_PROBES = 16
 
 
 def _letters_and_digits(fast: Speedups, text: str) -> str | None:

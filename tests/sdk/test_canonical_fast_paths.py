@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from aigclabel import canonical_text
-from aigclabel.canonical import alnum_only
+from aigclabel.canonical import Profile, alnum_only
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +97,13 @@ def test_alnum_only_equals_the_regex(text: str) -> None:
 @settings(max_examples=400)
 def test_canonical_text_equals_the_plain_pipeline(text: str) -> None:
     assert canonical_text(text) == oracle_v2_plain(text)
+
+
+@given(st.integers(min_value=0, max_value=40), st.sampled_from(["plain", "markup"]))
+def test_markup_is_found_after_many_lone_first_characters(n: int, profile: Profile) -> None:
+    # Triggers are looked for at the first few occurrences of their first character, then by a
+    # substring search: a link destination or fence after many lone "]" and "`" still drops out.
+    noise = "x] y` 中，" * n
+    text = noise + "see [docs](https://example.com/path) now\n```python\ncode\n```\n"
+    expected = "xy中" * n + "seedocsnowcode"
+    assert canonical_text(text, profile=profile) == expected
