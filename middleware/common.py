@@ -6,6 +6,8 @@ What the response rewriters share: the middleware's errors, the reasoning policy
 from __future__ import annotations
 
 import json
+import json.encoder
+from collections.abc import Callable
 from typing import Any, Literal
 
 from aigclabel.exceptions import AIGCLabelError
@@ -159,11 +161,33 @@ def aigc_start_item(stream: StreamLabeler, **where: Any) -> dict[str, Any]:
     }
 
 
+def _compact_encoder() -> Callable[[Any], str]:
+    """
+    ``json.dumps(doc, ensure_ascii=False, separators=(",", ":"))``, with the C encoder made
+    once instead of per call (a third of the time of a small document); the documents are
+    parsed JSON, never circular, so the circular-reference check is not needed.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the plain call
+        return lambda doc: json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    default = json.JSONEncoder().default
+    encode = make(None, default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+
+    def compact(doc: Any) -> str:
+        # A bare string goes through the C encoder's string path as json.dumps does.
+        return "".join(encode(doc, 0))
+
+    return compact
+
+
+_compact = _compact_encoder()
+
+
 def dumps(doc: Any) -> str:
     """
     Compact JSON, UTF-8 safe.
     """
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    text = _compact(doc)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: only the \u escape form is valid UTF-8 JSON

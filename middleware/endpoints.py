@@ -129,7 +129,7 @@ def inspect_request(
             tfmt = holder.get("format")
             if isinstance(tfmt, dict) and tfmt.get("type") in ("json_object", "json_schema"):
                 structured = True
-    context = {h[len("x-aigc-") :]: headers[h] for h in CONTEXT_HEADERS if h in headers}
+    context = {h[len("x-aigc-") :]: headers[h] for h in CONTEXT_HEADERS if h in headers} if headers else {}
     model = doc.get("model")
     return RequestInfo(
         endpoint, doc.get("stream") is True, model if isinstance(model, str) else "", structured, context

@@ -176,9 +176,9 @@ class StreamRewriter(RewriterBase, ABC):
             return ev.raw
         self._observe(doc)
         shape = None
-        if learn and doc.get("usage") is None and doc.get("type") not in _SUMMARY_EVENTS:
+        # Not before a stream is open: the first token waits for no walk (the next delta teaches).
+        if learn and self._streams and doc.get("usage") is None and doc.get("type") not in _SUMMARY_EVENTS:
             shape = self.fast_shape(doc)
-            # Not from a stream's first delta (the first token waits for no walk): from the next.
             if shape is not None and shape.key not in self._streams:
                 shape = None
         out = self.on_event(ev, doc)

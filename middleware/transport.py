@@ -76,7 +76,7 @@ class _Core:
     Everything the four transport classes share: request inspection and response rewriting.
     """
 
-    __slots__ = ("hygiene", "labeler", "lib", "reasoning", "tracer_provider")
+    __slots__ = ("contexts", "hygiene", "labeler", "lib", "reasoning", "tracer_provider")
 
     def __init__(
         self,
@@ -93,6 +93,7 @@ class _Core:
         self.tracer_provider = tracer_provider
         self.hygiene = HistoryHygiene(labeler) if hygiene else None
         self.reasoning: Reasoning = reasoning
+        self.contexts: dict[str, LabelContext] = {}  # see model_context
 
     def prepare(
         self, request: Any, endpoint: Endpoint
@@ -103,15 +104,19 @@ class _Core:
         """
         headers: dict[str, str] = {}
         # Headers.__contains__ is slow; scan the raw pairs once for our prefix.
-        if any(k[:7].lower() == b"x-aigc-" for k, _ in request.headers.raw):
-            headers = {name: request.headers[name] for name in CONTEXT_HEADERS if name in request.headers}
-            for name in headers:
-                del request.headers[name]
+        for key, _ in request.headers.raw:
+            if key[:7].lower() == b"x-aigc-":
+                headers = {name: request.headers[name] for name in CONTEXT_HEADERS if name in request.headers}
+                for name in headers:
+                    del request.headers[name]
+                break
         # A retrieval (GET) has no body: its stream flag is the query (parsing it is not free).
         stream_query = request.method == "GET" and request.url.params.get("stream") == "true"
         info = inspect_request(endpoint, request.content, headers, stream_query=stream_query)
         context = self.labeler.current_context()
-        if info.context or info.model:
+        if context is None and not info.context and info.model:
+            context = self.model_context(info.model)
+        elif info.context or info.model:
             base = context or LabelContext()
             opt_out = base.opt_out
             agreement = info.context.get("opt-out")
@@ -141,6 +146,18 @@ class _Core:
                 request.method, request.url, headers=headers, content=body, extensions=request.extensions
             )
         return request, info, context, decision
+
+    def model_context(self, model: str) -> LabelContext:
+        """
+        ``LabelContext(model=model)``, made once per model: the context of a request that
+        names its model and nothing else (frozen, so one object serves every such request).
+        """
+        context = self.contexts.get(model)
+        if context is None:
+            if len(self.contexts) >= 256:  # clients that invent model names: stay bounded
+                self.contexts.clear()
+            context = self.contexts[model] = LabelContext(model=model)
+        return context
 
     def batch(self, response: Any, kind: str, stream_cls: Callable[..., Any]) -> Any:
         """
