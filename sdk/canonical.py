@@ -71,8 +71,8 @@ Profile = Literal["plain", "markup"]
 
 class Speedups(Protocol):
     """
-    The optional C extension :mod:`aigclabel.speedups`: the per-character loops, equal to the
-    pure-Python code of this module character for character.
+    The optional C extension :mod:`aigclabel.speedups`: the per-character loops of this module and
+    of the packet inserter (:mod:`aigclabel.marks.placement`), equal to their pure-Python code.
     """
 
     def alnum_only(self, text: str, /) -> str: ...
@@ -80,6 +80,10 @@ class Speedups(Protocol):
     def find_any(self, text: str, chars: str, start: int = 0, /) -> int: ...
 
     def prefold(self, text: str, /) -> tuple[str, bool]: ...
+
+    def packet_places(
+        self, text: str, prev: str, budget: int, spacing: int, first_safe: int, safe_left: str, /
+    ) -> tuple[list[int], int]: ...
 
 
 def load_speedups() -> Speedups | None:

@@ -201,7 +201,8 @@ typedef struct {
     uint64_t ascii[2];
     Py_UCS4 other[MAX_SET];
     Py_ssize_t n_other;
-    Py_UCS4 lo, hi; /* bounds of the non-ASCII members: most characters fail one comparison */
+    Py_UCS4 lo, hi;   /* bounds of the non-ASCII members: most characters fail one comparison */
+    uint64_t bloom[4]; /* the low bytes of the non-ASCII members: most of the rest fail here */
 } charset;
 
 static int
@@ -221,6 +222,7 @@ charset_init(charset *set, PyObject *chars)
             return -1;
         }
         set->other[set->n_other++] = c;
+        set->bloom[(c & 0xFF) >> 6] |= (uint64_t)1 << (c & 63);
         if (c < set->lo) {
             set->lo = c;
         }
@@ -237,7 +239,7 @@ charset_has(const charset *set, Py_UCS4 c)
     if (c < 128) {
         return (int)((set->ascii[c >> 6] >> (c & 63)) & 1);
     }
-    if (c < set->lo || c > set->hi) {
+    if (c < set->lo || c > set->hi || !((set->bloom[(c & 0xFF) >> 6] >> (c & 63)) & 1)) {
         return 0;
     }
     for (Py_ssize_t k = 0; k < set->n_other; k++) {
@@ -308,9 +310,149 @@ find_any(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromLong(-1);
 }
 
+/* The placement weight of one character (aigclabel.marks.placement): 3 * UTF-8 length - 1, a lone
+ * surrogate 8 as its surrogatepass encoding. */
+static inline long long
+placement_weight(Py_UCS4 c)
+{
+    return c < 0x80 ? 2 : c < 0x800 ? 5 : c < 0x10000 ? 8 : 11;
+}
+
+/* The first index where a packet may go on the line starting at *start*: after its first character,
+ * or -1 when its indentation (a space 1 column, a tab 4) makes it indented code. */
+static Py_ssize_t
+line_first_safe(int kind, const void *data, Py_ssize_t n, Py_ssize_t start)
+{
+    Py_ssize_t end = start;
+    long long indent = 0;
+    while (end < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, end);
+        if (c != ' ' && c != '\t') {
+            break;
+        }
+        indent += c == '\t' ? 4 : 1;
+        end++;
+    }
+    return indent >= 4 ? -1 : end + 1;
+}
+
+static Py_ssize_t
+find_newline(int kind, const void *data, Py_ssize_t n, Py_ssize_t from)
+{
+    for (Py_ssize_t k = from; k < n; k++) {
+        if (PyUnicode_READ(kind, data, k) == '\n') {
+            return k;
+        }
+    }
+    return n;
+}
+
+PyDoc_STRVAR(packet_places_doc,
+             "packet_places(text, prev, budget, spacing, first_safe, safe_left, /)\n--\n\n"
+             "Where the packet inserter puts packets in *text*, a chunk with line ends and no other\n"
+             "markup character, no code, tag or fence open: (indices, budget left). *prev*: the\n"
+             "character before *text*; *first_safe*: the first safe index of the line *text* starts\n"
+             "in (-1: none); *safe_left*: the characters after which a packet may go (at most 64 of\n"
+             "them non-ASCII). Each packet resets the budget to *spacing*. The pure-Python loop of\n"
+             "Inserter._feed_lines is the reference.");
+
+static PyObject *
+packet_places(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "packet_places() takes 6 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0], *prev_obj = args[1], *safe_obj = args[5];
+    if (!PyUnicode_Check(text) || !PyUnicode_Check(prev_obj) || !PyUnicode_Check(safe_obj) ||
+        PyUnicode_GET_LENGTH(prev_obj) != 1) {
+        PyErr_SetString(PyExc_TypeError, "packet_places() takes str text, one prev character and str safe_left");
+        return NULL;
+    }
+    long long budget = PyLong_AsLongLong(args[2]);
+    long long spacing = PyLong_AsLongLong(args[3]);
+    Py_ssize_t first_safe = PyLong_AsSsize_t(args[4]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (spacing < 1) {
+        PyErr_SetString(PyExc_ValueError, "packet_places() spacing must be at least 1");
+        return NULL;
+    }
+    charset safe;
+    if (charset_init(&safe, safe_obj) < 0) {
+        return NULL;
+    }
+    Py_UCS4 prev = PyUnicode_READ_CHAR(prev_obj, 0);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *places = PyList_New(0);
+    if (places == NULL) {
+        return NULL;
+    }
+    Py_ssize_t line_end = find_newline(kind, data, n, 0);
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (budget > 0) { /* spend it: the shortest text[i:j] whose weight reaches it */
+            while (i < n && budget > 0) {
+                budget -= placement_weight(PyUnicode_READ(kind, data, i));
+                i++;
+            }
+            if (budget > 0) { /* the text ends first */
+                break;
+            }
+            budget = 0;
+            if (i >= n) {
+                break;
+            }
+        }
+        /* the next candidate: a letter or digit after a safe-left character */
+        Py_ssize_t pos = -1;
+        for (Py_ssize_t k = i; k < n; k++) {
+            Py_UCS4 before = k > 0 ? PyUnicode_READ(kind, data, k - 1) : prev;
+            if (charset_has(&safe, before) && is_alnum(PyUnicode_READ(kind, data, k))) {
+                pos = k;
+                break;
+            }
+        }
+        if (pos < 0) {
+            break;
+        }
+        if (pos > line_end) { /* a later line */
+            Py_ssize_t start = pos;
+            while (start > line_end + 1 && PyUnicode_READ(kind, data, start - 1) != '\n') {
+                start--;
+            }
+            first_safe = line_first_safe(kind, data, n, start);
+            line_end = find_newline(kind, data, n, pos);
+        }
+        if (first_safe < 0) { /* indented code: on to the next line */
+            i = line_end;
+        }
+        else if (pos < first_safe) {
+            i = first_safe;
+        }
+        else {
+            PyObject *at = PyLong_FromSsize_t(pos);
+            if (at == NULL || PyList_Append(places, at) < 0) {
+                Py_XDECREF(at);
+                Py_DECREF(places);
+                return NULL;
+            }
+            Py_DECREF(at);
+            budget = spacing;
+            i = pos;
+        }
+    }
+    return Py_BuildValue("(NL)", places, budget);
+}
+
 static PyMethodDef speedups_methods[] = {
     {"alnum_only", alnum_only, METH_O, alnum_only_doc},
     {"prefold", prefold, METH_O, prefold_doc},
+    {"packet_places", (PyCFunction)(void (*)(void))packet_places, METH_FASTCALL, packet_places_doc},
     {"find_any", (PyCFunction)(void (*)(void))find_any, METH_FASTCALL, find_any_doc},
     {NULL, NULL, 0, NULL},
 };

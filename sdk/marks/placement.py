@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from .. import canonical
 from ..canonical import contains_any
 
 __all__ = ["SAFE_LEFT", "Inserter", "text_weight"]
@@ -35,6 +36,7 @@ __all__ = ["SAFE_LEFT", "Inserter", "text_weight"]
 SAFE_LEFT = frozenset(
     " \t\u3000、。，：；！？…—‥〈〉《》「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟（）［］｛｝｟｠｡｢｣､･“”‘"
 )
+_SAFE_LEFT_CHARS = "".join(sorted(SAFE_LEFT))
 _SAFE_LEFT_CLASS = "".join(sorted(SAFE_LEFT)).replace("]", r"\]").replace("\\", "\\\\")
 _SAFE_AT = re.compile(f"(?<=[{_SAFE_LEFT_CLASS}])[^\\W_]")
 _SPECIAL = re.compile(r"[`~<>|\n]")
@@ -184,12 +186,29 @@ class Inserter:
         # only starts a new line (it weighs 2 like any ASCII character, and no packet goes
         # before it: it is not alphanumeric). Instead of walking line by line, spend the budget
         # across line ends and check only the line of each candidate position.
-        # The line of the last candidate: where it ends and its first safe index (-1: none).
-        line_end = chunk.find("\n")
-        first_safe = self._head_line(chunk[:line_end])
-        out: list[str] = []
+        first_safe = self._head_line(chunk[: chunk.find("\n")])
+        fast = canonical.SPEEDUPS
+        if fast is not None:
+            places, budget = fast.packet_places(
+                chunk, self._prev, self._budget, self._spacing, first_safe, _SAFE_LEFT_CHARS
+            )
+        else:
+            places, budget = self._packet_places(chunk, first_safe)
+        self._end_lines(chunk)
+        out = self._insert(chunk, places) if places else chunk
+        self._budget = budget  # what is left after the last packet (each resets it)
+        return out
+
+    def _packet_places(self, chunk: str, first_safe: int) -> tuple[list[int], int]:
+        """
+        Where :meth:`_feed_lines` puts packets in *chunk*, and the budget left after it (the
+        reference of ``speedups.packet_places``). *first_safe*: that of the line the chunk
+        starts in.
+        """
+        line_end = chunk.find("\n")  # the line of the last candidate ends here
+        places: list[int] = []
         s = self._prev + chunk  # s[i + 1] is chunk[i]; s[i] is the character before it
-        last = i = 0
+        i = 0
         size = len(chunk)
         while i < size:
             if self._budget > 0:
@@ -210,11 +229,22 @@ class Inserter:
             elif pos < first_safe:
                 i = first_safe
             else:
-                out.append(chunk[last:pos])
-                out.append(self._unit())
-                last = i = pos
+                places.append(pos)
+                self._budget = self._spacing
+                i = pos
+        return places, self._budget
+
+    def _insert(self, chunk: str, places: list[int]) -> str:
+        """
+        *chunk* with the next packet before each index of *places* (ascending).
+        """
+        out: list[str] = []
+        last = 0
+        for pos in places:
+            out.append(chunk[last:pos])
+            out.append(self._unit())
+            last = pos
         out.append(chunk[last:])
-        self._end_lines(chunk)
         return "".join(out)
 
     def _head_line(self, head: str) -> int:

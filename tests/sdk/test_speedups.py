@@ -239,3 +239,13 @@ def test_the_property_tests_pass_with_the_extension_switched_off(tmp_path: Path)
         check=False,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_packet_places_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        speedups.packet_places("a\nb", "", 1, 1, 0, " ")  # prev is one character
+    with pytest.raises(TypeError):
+        speedups.packet_places("a\nb", "\n", 1, 1, 0)
+    with pytest.raises(ValueError, match="spacing"):
+        speedups.packet_places("a\nb", "\n", 1, 0, 0, " ")
+    assert speedups.packet_places("x a\nb c", "\n", 1, 100, 0, " ") == ([2], 90)
