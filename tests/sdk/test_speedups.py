@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from aigclabel import canonical
 from aigclabel.canonical import alnum_only_python, canonical_text
+from aigclabel.marks import alphabet
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -249,3 +250,24 @@ def test_packet_places_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="spacing"):
         speedups.packet_places("a\nb", "\n", 1, 0, 0, " ")
     assert speedups.packet_places("x a\nb c", "\n", 1, 100, 0, " ") == ([2], 90)
+
+
+mark_texts = st.text(
+    alphabet=st.sampled_from(
+        alphabet.CF_ALPHABET + alphabet.CGJ + alphabet.VS_ALPHABET + "a字 \ufeff\ud800😀"
+    ),
+    max_size=80,
+)
+
+
+@given(st.one_of(mark_texts, any_unicode))
+@example("a\u200b\u200b\u200bb\u200b\u200b\u200b\u200b\u034f\ufe00c")
+@settings(max_examples=1000)
+def test_mark_runs_are_the_matches_of_the_regex(text: str) -> None:
+    expected = [(m.span(), m.group()) for m in alphabet.MARK_RUN.finditer(text)]
+    assert [(m.span(), m.group()) for m in alphabet.mark_runs(text)] == expected
+    saved, canonical.SPEEDUPS = canonical.SPEEDUPS, None
+    try:
+        assert [(m.span(), m.group()) for m in alphabet.mark_runs(text)] == expected
+    finally:
+        canonical.SPEEDUPS = saved
