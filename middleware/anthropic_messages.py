@@ -123,12 +123,14 @@ class MessagesStream(StreamRewriter):
         return Shape(("delta", "text"), index)
 
     def fast_event(self, template: Template, values: list[Any], raw: bytes) -> bytes | None:
-        index = template.shape.key
+        index = template.key
         stream = self._streams.get(index)
         if stream is None:
             return None
         text = values[template.text_at]
         new = stream.feed(text)
+        if new == text and index in self._announced:  # the common delta: sent as it came
+            return raw
         first = self.first_release(index, new)
         if new == text and not first:
             return raw

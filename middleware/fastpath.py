@@ -71,12 +71,17 @@ class Template:
     :meth:`match` reads an event of the same form: the hole values in order, or ``None``.
     """
 
-    __slots__ = ("_head", "_steps", "seq_at", "shape", "text_at")
+    __slots__ = ("_head", "_one", "_steps", "extra", "key", "seq_at", "shape", "text_at")
 
     def __init__(self, pieces: list[str], ints: list[bool], shape: Shape, text_at: int, seq_at: int) -> None:
         self._head = pieces[0]
         self._steps = tuple(zip(ints, pieces[1:], strict=True))
+        #: the piece after the only hole, a string (the common template: the text alone)
+        self._one = pieces[1] if ints == [False] else None
         self.shape = shape
+        #: the shape's key and extra, at hand
+        self.key = shape.key
+        self.extra = shape.extra
         #: where the text and the sequence number (``-1``: none) are in :meth:`match`'s values
         self.text_at = text_at
         self.seq_at = seq_at
@@ -88,6 +93,15 @@ class Template:
         """
         if not event.startswith(self._head):
             return None
+        tail = self._one
+        if tail is not None:
+            if not event.endswith(tail):
+                return None
+            try:
+                text, end = _scanstring(event, len(self._head), True)
+            except ValueError:
+                return None
+            return [text] if end == len(event) - len(tail) else None
         pos = len(self._head)
         values: list[Any] = []
         for is_int, piece in self._steps:

@@ -205,18 +205,18 @@ class ChatStream(StreamRewriter):
         return Shape(path, index, {k: v for k, v in doc.items() if k in _TEMPLATE_FIELDS})
 
     def fast_event(self, template: Template, values: list[Any], raw: bytes) -> bytes | None:
-        index = template.shape.key
+        index = template.key
         stream = self._streams.get(index)
         if stream is None or index in self._reasoning_open:
             return None
-        self._template = template.shape.extra
+        self._template = template.extra
         text = values[template.text_at]
         if not text:
             return raw
         new = stream.feed(text)
-        first = self.first_release(index, new)
-        if new == text and not first:
+        if new == text and index in self._announced:  # the common delta: sent as it came
             return raw
+        first = self.first_release(index, new)
         ev = parse_event(raw)
         assert ev.data is not None
         doc = json.loads(ev.data)

@@ -179,7 +179,7 @@ class ResponsesStream(StreamRewriter):
         return Shape(("delta",), key)
 
     def fast_event(self, template: Template, values: list[Any], raw: bytes) -> bytes | None:
-        key = template.shape.key
+        key = template.key
         stream = self._streams.get(key)
         if stream is None:
             return None

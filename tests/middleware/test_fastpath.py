@@ -219,7 +219,7 @@ def test_deltas_with_escapes_and_unicode() -> None:
     JSON escapes of every kind, a delta that spells the template's suffix, empty and blank
     deltas, U+2028: the full path's bytes.
     """
-    contents = quoted(WORDS[:6]) + ESCAPED * 3 + quoted(WORDS[6:12])
+    contents = ['""', '""', *quoted(WORDS[:6]), *ESCAPED * 3, *quoted(WORDS[6:12])]
 
     assert_same(Endpoint.CHAT, chat_body(contents))
 
@@ -302,7 +302,8 @@ def test_unusual_field_order_spacing_and_padding() -> None:
     Fields in another order, spaces after separators (re-serialised compactly where changed,
     as the full path does), and a varying `obfuscation` after the choices.
     """
-    contents = quoted(WORDS[:30])
+    # Empty deltas before any text, and after a first text held back (its language undecided).
+    contents = ['""', '""', '"H"', '""', '""', *quoted(WORDS[:30])]
     lines = [
         f'data: {{"choices": [{{"delta": {{"content": {c}, "role": "assistant"}}, "finish_reason": null, '
         f'"index": 0}}], "model": "m", "id": "x", "obfuscation": "{"p" * (i % 7)}"}}\n\n'
@@ -396,6 +397,20 @@ def test_responses_sequence_numbers_of_every_form() -> None:
     assert_same(Endpoint.RESPONSES, body)
 
 
+def test_responses_spaced_json_and_empty_deltas() -> None:
+    """
+    Deltas with spaces after the separators and empty deltas before the first text: sent as
+    they came wherever the full path sends them so.
+    """
+    deltas = ['""', '""', *quoted(WORDS[:30])]
+    body = RESPONSE_CREATED + "".join(
+        _responses_delta(str(i + 1), d).replace('","', '", "').replace('":', '": ')
+        for i, d in enumerate(deltas)
+    )
+
+    assert_same(Endpoint.RESPONSES, body.encode())
+
+
 def test_responses_shifted_sequence_numbers() -> None:
     """
     A reasoning summary's tail injected before the answer shifts every later sequence number:
@@ -420,7 +435,7 @@ def test_responses_shifted_sequence_numbers() -> None:
 
 def test_anthropic_two_blocks_and_thinking() -> None:
     """
-    Two text blocks with a thinking block between them.
+    Two text blocks with a thinking block between them, empty deltas before the first text.
     """
     start = 'event: message_start\ndata: {"type":"message_start","message":{"model":"m","content":[]}}\n\n'
 
@@ -431,15 +446,16 @@ def test_anthropic_two_blocks_and_thinking() -> None:
             f'"content_block":{{"type":"{kind}","{field}":""}}}}\n\n'
         )
         for t in texts:
+            # Spaces after the separators: a needless re-serialisation would show.
             out += (
-                f'event: content_block_delta\ndata: {{"type":"content_block_delta","index":{index},'
-                f'"delta":{{"type":"{kind}_delta","{field}":{t}}}}}\n\n'
+                f'event: content_block_delta\ndata: {{"type": "content_block_delta", "index": {index}, '
+                f'"delta": {{"type": "{kind}_delta", "{field}": {t}}}}}\n\n'
             )
         return out + f'event: content_block_stop\ndata: {{"type":"content_block_stop","index":{index}}}\n\n'
 
     body = (
         start
-        + block(0, "text", quoted(WORDS[:15]) + ESCAPED)
+        + block(0, "text", ['""', '""', '" "', *quoted(WORDS[:15]), *ESCAPED])
         + block(1, "thinking", quoted(WORDS[:5]))
         + block(2, "text", quoted(WORDS[15:30]))
     ).encode()
