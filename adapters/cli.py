@@ -85,6 +85,12 @@ def _build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--placement", choices=["start", "end", "middle", "start+end", "none"])
     lab.add_argument("--format", dest="text_format", choices=["plain", "markdown", "html", "json"])
     lab.add_argument(
+        "--seal-form",
+        choices=["auto", "full", "compact", "micro"],
+        help="auto (default): a micro seal for a text too short to hold a packet (no producer or "
+        "ProduceID in the text); full: producer and ProduceID in every text, for files that travel alone",
+    )
+    lab.add_argument(
         "--json", action="store_true", help="print text, metadata, ui and ids as one JSON object"
     )
 
@@ -169,6 +175,7 @@ def _cmd_label(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         key=read_key(args.key_file),
         placement=args.placement,
         text_format=args.text_format,
+        seal_form=args.seal_form,
     )
     labeled = Labeler(policy).label(text)
     if args.json:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aigclabel.canonical import text_digest
 from aigclabel.labeler import Labeler
 from aigclabel.marks import alphabet
 from aigclabel.marks.keys import VerifyingKeys
-from aigclabel.marks.packet import parse
+from aigclabel.marks.packet import MICRO_VERSION, parse
 
 __all__ = ["HistoryHygiene"]
 
@@ -85,20 +86,24 @@ class HistoryHygiene:
         """
         if alphabet.MARK_RUN.search(text) is None:
             return text
-        return alphabet.MARK_RUN.sub(lambda m: "" if self._ours(m.group()) else m.group(), text)
+        return alphabet.MARK_RUN.sub(lambda m: "" if self._ours(m.group(), text) else m.group(), text)
 
-    def _ours(self, run: str) -> bool:
+    def _ours(self, run: str, text: str) -> bool:
         known = self._known.get(run)
         if known is None:
-            if len(self._known) > 4096:
-                self._known.clear()
-            known = self._known[run] = _all_ours(run, self._keys)
+            known, per_text = _all_ours(run, self._keys, text)
+            if not per_text:  # a micro seal is ours only over the text it seals: not cached
+                if len(self._known) > 4096:
+                    self._known.clear()
+                self._known[run] = known
         return known
 
 
-def _all_ours(run: str, keys: VerifyingKeys) -> bool:
+def _all_ours(run: str, keys: VerifyingKeys, text: str) -> tuple[bool, bool]:
     """
-    Whether every piece of *run* is a packet or seal whose packet MAC verifies under *keys*.
+    Whether every piece of *run* is a packet or seal whose packet MAC verifies under *keys* — or,
+    for a micro seal (no packet MAC), whose MAC verifies over *text* — and whether the answer
+    depends on *text*.
     """
     pieces: list[bytes | None] = []
     for part in alphabet.CHANNEL_PART.finditer(run):
@@ -107,17 +112,24 @@ def _all_ours(run: str, keys: VerifyingKeys) -> bool:
         else:
             pieces.extend(alphabet.decode_mn(p) for p in part.group().split(alphabet.CGJ) if p)
     if not pieces:
-        return False
+        return False, False
+    per_text = False
     for data in pieces:
         mark = parse(data) if data is not None else "length"
         if isinstance(mark, str):
-            return False
+            return False, per_text
+        if mark.version == MICRO_VERSION:
+            per_text = True
+            digest = text_digest(alphabet.ANY_MARK_CHAR.sub("", text), profile=mark.profile)
+            if keys.check_mac("seal", mark.message, mark.auth, digest).outcome != "ok":
+                return False, per_text
+            continue
         # Packets and seals both begin header | mark id | packet MAC (seal: kind bits set).
         header = bytes([mark.message[0] & 0xCF]) + mark.message[1:5]
         mac = mark.message[5:9] if mark.is_seal else mark.auth
         if keys.check_packet(header, mac) is not True:
-            return False
-    return True
+            return False, per_text
+    return True, per_text
 
 
 _NEEDLES = (

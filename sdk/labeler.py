@@ -33,7 +33,7 @@ from .explicit import (
     detect_language,
     middle_boundary,
 )
-from .ids import new_produce_id
+from .ids import new_produce_id, produce_id_from_parts
 from .marks import alphabet
 from .marks.keys import SigningKeys, VerifyingKeys, load_private_key, secret_bytes
 from .marks.packet import (
@@ -175,6 +175,34 @@ def reserved_code1(alg: str, slot: int, digest: bytes, auth: bytes, *, version: 
     return f"SD{version}.{alg}.{slot}.{tail}"
 
 
+#: Micro-sealed results a labeler keeps for :meth:`Labeler.own_label`.
+_MICRO_MEMORY = 4096
+
+
+class _OwnMicroSeals:
+    """
+    The resolver :meth:`Labeler.own_label` gives ``verify()``: mark id → this labeler's metadata.
+    """
+
+    __slots__ = ("_labeler",)
+
+    def __init__(self, labeler: Labeler) -> None:
+        self._labeler = labeler
+
+    def resolve(self, mark_id: str) -> AIGCMetadata | None:
+        labeler = self._labeler
+        known = labeler._micro.get(mark_id)
+        if known is not None:
+            return known
+        _, parts = new_produce_id()
+        policy = labeler.policy
+        return AIGCMetadata.first_write(
+            producer=policy.producer,
+            produce_id=produce_id_from_parts(parts._replace(mark_id=int(mark_id, 16))),
+            label=policy.label,
+        )
+
+
 @dataclass(slots=True)
 class _Plan:
     label: ExplicitLabel | None
@@ -198,7 +226,7 @@ class Labeler:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_binding", "_keys", "_recorder", "_spacing", "policy")
+    __slots__ = ("_binding", "_keys", "_micro", "_recorder", "_spacing", "policy")
 
     def __init__(self, policy: LabelPolicy, *, sink: RecordSink | None = None) -> None:
         """
@@ -222,6 +250,9 @@ class Labeler:
         gap = max(1, policy.excerpt_tokens - _PACKET_TOKENS - _SLACK_TOKENS)
         self._spacing = int(gap * UNITS_PER_TOKEN)
         self._recorder = Recorder(policy, sink)
+        #: Recent results under a micro seal, by mark id: the seal carries no ProduceID, so
+        #: :meth:`own_label` finds a text this labeler just made here (bounded, see _remember).
+        self._micro: dict[str, AIGCMetadata] = {}
         self._binding = object()  # this labeler's key among the per-labeler context bindings
 
     def __repr__(self) -> str:
@@ -575,6 +606,14 @@ class Labeler:
         """
         await self._recorder.aclose()
 
+    def _remember(self, mark_id: str, metadata: AIGCMetadata) -> None:
+        """
+        Keep a micro-sealed result's metadata for :meth:`own_label` (the last 4,096 at most).
+        """
+        if len(self._micro) >= _MICRO_MEMORY:
+            self._micro.clear()
+        self._micro[mark_id] = metadata
+
     def own_label(self, text: str, *, explicit_needed: bool = False) -> LabeledText | None:
         """
         The label *text* already carries from this labeler — intact, this producer, this
@@ -594,7 +633,11 @@ class Labeler:
         The label *text* already carries from this labeler, intact, or ``None``.
 
         Labeling such a text again returns it unchanged (one implicit label per content,
-        GB 45438 §6.1 c); marks of other producers are never touched.
+        GB 45438 §6.1 c); marks of other producers are never touched. A micro or compact seal
+        names no producer or ProduceID: an intact one under this labeler's key is this
+        producer's, its metadata the one this labeler issued (kept for the last 4,096 micro
+        seals) or, when it is not kept here (another process, a restart), a first write with a
+        new ProduceID that carries the text's mark id.
         """
         from .verification import verify  # verification imports this module
 
@@ -603,13 +646,16 @@ class Labeler:
             text,
             key=self.policy.key.get_secret_value() if self.policy.key is not None else None,
             public_key=keys.public_raw,
+            resolver=_OwnMicroSeals(self),
         )
         metadata = verdict.metadata
+        seal = verdict.evidence.seal
         if (
             verdict.status != "intact"
             or metadata is None
             or metadata.content_producer != self.policy.producer
             or metadata.label != self.policy.label
+            or (seal is not None and seal.label != self.policy.label)
             or (explicit_needed and not verdict.evidence.explicit)
         ):
             return None
@@ -1130,6 +1176,8 @@ class StreamLabeler:
             explicit=explicit,
             packets=packets,
         )
+        if micro:
+            labeler._remember(self.mark_id, metadata)
         return seal
 
 

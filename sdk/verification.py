@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 Status = Literal["intact", "valid", "unverified", "tampered", "forged", "corrupt", "not_found"]
-Binding = Literal["intact", "tampered", "unchecked", "weak"]
+Binding = Literal["intact", "tampered", "unchecked", "unmatched", "weak"]
 _MAX_RUNS = 100_000  # beyond this many candidate runs the rest are counted, not decoded
 
 
@@ -166,8 +166,13 @@ class SealEvidence:
     ``authentic`` is ``True``/``False`` when a key could check it, ``None`` without one.
     ``binding``: ``intact`` — the authenticator, checked with a given key, covers the full
     SHA-256 of this canonical text; ``tampered`` — the text (or the seal) changed;
-    ``unchecked`` — no key could check it, the seal's 16-bit hint matches; ``weak`` — a
+    ``unchecked`` — no key could check it, the seal's 16-bit hint matches (a micro seal has
+    no hint); ``unmatched`` — a seal that names no producer (compact, micro) and that no key of
+    a keyring verifies over this text: edited, forged, or another producer's; ``weak`` — a
     format-1 seal whose 32-bit digest matches (too short to vouch for a text).
+
+    .. versionchanged:: 0.3.0
+       ``form`` ``"micro"`` (format 3) and binding ``unmatched``.
     """
 
     channel: Literal["cf", "mn"]
@@ -337,6 +342,16 @@ class _Keys(VerifyingKeys):
 
     def check_signature(self, message: bytes, signature: bytes, extra: bytes = b"") -> KeyCheck:
         return self._soften(super().check_signature(message, signature, extra))
+
+    def check_seal_mac(self, message: bytes, mac: bytes, digest: bytes) -> KeyCheck:
+        """
+        Check a seal MAC over *digest* without softening: ``fail`` means every key tried failed
+        (the caller decides what that means when the keys are a whole keyring's).
+        """
+        result = super().check_mac("seal", message, mac, digest)
+        if self.open and result.outcome == "fail":
+            self.unmatched = True
+        return result
 
     def packet(self, mark: Decoded) -> KeyCheck:
         """
@@ -793,11 +808,14 @@ def _judge_micro(seal: Decoded, visible: str, keys: _Keys) -> _SealJudgement:
     its MAC fails nobody can say whether the text changed or the seal was forged.
     """
     digest = text_digest(visible, profile=seal.profile)
-    check = keys.check_mac("seal", seal.message, seal.auth, digest)
+    check = keys.check_seal_mac(seal.message, seal.auth, digest)
     if check.outcome == "ok":
         full = keys.full_hmac(seal.message, digest, seal.auth)
         rc1 = reserved_code1("HS256", seal.slot, digest, full, version=MICRO_VERSION) if full else ""
         return _SealJudgement(True, "intact", keys.match("HS256", check.key_index, seal.slot), rc1)
+    if check.outcome == "fail" and keys.open:
+        # Only a keyring's keys were tried: the producer may simply not be in it.
+        return _SealJudgement(None, "unmatched")
     if check.outcome == "fail":
         return _SealJudgement(
             None,

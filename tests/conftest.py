@@ -34,9 +34,12 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(name="policy")
 def _policy() -> LabelPolicy:
     """
-    The default policy: a real provider code and an HMAC secret.
+    The policy most tests use: a real provider code, an HMAC secret and the full seal at every
+    length, so that a short test reply carries its producer and ProduceID in the text. (The
+    default ``seal_form="auto"`` gives such a reply a micro seal: tests/sdk/test_micro_seal.py
+    and the wrapped-client tests of it.)
     """
-    return LabelPolicy(producer=PRODUCER, key=KEY)
+    return LabelPolicy(producer=PRODUCER, key=KEY, seal_form="full")
 
 
 @pytest.fixture(name="labeler")

@@ -242,10 +242,17 @@ def _as_list(key: Any) -> list[KeyInput]:
     return list(key)
 
 
-def _good(v: Verdict) -> bool:
+def _good(v: Verdict, *, whole: bool = False) -> bool:
+    """
+    Whether *v* needs no further reading. A seal no keyring key made (binding ``unmatched``) and,
+    for a *whole* document, an unchecked micro seal (it has no hint to say what it binds) do not
+    count: the seal of an exported conversation binds one message, not the document.
+    """
     seal = v.evidence.seal
     return v.status in ("intact", "valid") or (
-        v.status == "unverified" and (seal is None or seal.binding == "unchecked")
+        v.status == "unverified"
+        and (seal is None or seal.binding == "unchecked")
+        and not (whole and seal is not None and seal.form == "micro")
     )
 
 
@@ -274,7 +281,7 @@ def _text_verdict(texts: list[str], fv: FileVerdict, **kw: Any) -> tuple[Verdict
     the texts a ReservedCode2 may bind.
     """
     first = verify(texts[0], **kw)
-    if _good(first) or first.status == "not_found":
+    if _good(first, whole=True) or first.status == "not_found":
         return first, texts
     variants = list(texts[1:])
     for text in texts:
@@ -284,7 +291,7 @@ def _text_verdict(texts: list[str], fv: FileVerdict, **kw: Any) -> tuple[Verdict
             variants.append("\n".join(stripped))
     for text in variants:
         v = verify(text, **kw)
-        if _good(v):
+        if _good(v, whole=True):
             fv.notes.append("the seal binds the text without headers, footers or added label lines")
             return v, [text, *texts]
     for text in texts:

@@ -279,6 +279,8 @@ class VerifyingKeys:
         slot = message[0] & 3
         data = _domain(kind, version) + message + extra
         n = len(mac)
+        if n == 0:
+            return _FAIL  # a mark with no MAC (a micro seal read as a packet) is never authentic
         entries = self._hmac + (self._packet_only if kind == "mark" else [])
         candidates, any_key = self._for_slot(entries, slot)
         for i, k in candidates:

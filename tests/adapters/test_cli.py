@@ -49,11 +49,31 @@ def _labeled_file(tmp_path: Path, key_file: Path) -> Path:
     """
     src = tmp_path / "answer.txt"
     src.write_text("杭州是浙江省的省会，以西湖闻名。", "utf-8")
-    code, text = run(["label", str(src), "--producer", PRODUCER, "--key-file", str(key_file)])
+    code, text = run(
+        ["label", str(src), "--producer", PRODUCER, "--key-file", str(key_file), "--seal-form", "full"]
+    )
     assert 0 == code
     out = tmp_path / "labeled.txt"
     out.write_text(text, "utf-8")
     return out
+
+
+def test_a_short_text_labeled_by_default_verifies_intact_without_identity(
+    tmp_path: Path, key_file: Path
+) -> None:
+    """
+    Without ``--seal-form`` a short text gets a micro seal: intact, exit 0, no metadata in the text.
+    """
+    src = tmp_path / "answer.txt"
+    src.write_text("好的。", "utf-8")
+    _, text = run(["label", str(src), "--producer", PRODUCER, "--key-file", str(key_file)])
+    (tmp_path / "labeled.txt").write_text(text, "utf-8")
+
+    code, out = run(["verify", str(tmp_path / "labeled.txt"), "--key-file", str(key_file), "--json"])
+
+    verdict = json.loads(out)
+    assert (0, "intact", None) == (code, verdict["status"], verdict["metadata"])
+    assert "micro" == verdict["text_verdict"]["evidence"]["seal"]["form"]
 
 
 def test_label_then_verify_exits_zero(labeled_file: Path, key_file: Path) -> None:

@@ -32,7 +32,9 @@ EN = "Hangzhou is the capital of Zhejiang province, famous for West Lake. Spring
 
 
 def _labeler() -> Labeler:
-    return Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+    # The full seal: the table pins its rows (a micro seal cannot tell an edit from a forgery:
+    # tests/sdk/test_micro_seal.py); the exports below use the default policy.
+    return Labeler(LabelPolicy(producer=PRODUCER, key=KEY, seal_form="full"))
 
 
 def _texts() -> dict[str, str]:
@@ -44,7 +46,7 @@ def _texts() -> dict[str, str]:
         "edited": labeled.replace("西湖", "东湖", 1),
         "explicit phrase only": ZH + "\n\n（本内容由 AI 生成）",
         "excerpt": labeled[len(labeled) // 4 : len(labeled) // 4 + 60],
-        "forged": Labeler(LabelPolicy(producer=PRODUCER, key=OTHER_KEY)).label(ZH).text,
+        "forged": Labeler(LabelPolicy(producer=PRODUCER, key=OTHER_KEY, seal_form="full")).label(ZH).text,
         "english": lb.label(EN).text,
     }
 
@@ -124,7 +126,7 @@ def _keyring() -> Keyring:
 
 
 def _answer(fmt: str, lang: str, conversation: int) -> bytes:
-    lb = _labeler()
+    lb = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
     text = ZH if lang == "zh" else EN
     text_format = "plain" if fmt == "txt" else "markdown"
     if conversation == 0:

@@ -278,3 +278,44 @@ def test_a_micro_seal_needs_an_hmac_key_and_no_signing_key() -> None:
         LabelPolicy(producer=PRODUCER, signing_key=SEED, seal_form="micro")
     with pytest.raises(PolicyError, match="seal_form"):
         LabelPolicy(producer=PRODUCER, key=KEY, signing_key=SEED, seal_form="micro")
+
+
+def test_labeling_an_own_micro_sealed_text_again_changes_nothing() -> None:
+    """
+    One implicit label per content: the same labeler returns the text and metadata it issued.
+    """
+    labeled = AUTO.label(SHORT["zh"])
+
+    again = AUTO.label(labeled.text)
+
+    assert (labeled.text, labeled.metadata) == (again.text, again.metadata)
+
+
+def test_another_labeler_with_the_key_keeps_the_text_and_its_mark_id() -> None:
+    """
+    A labeler that did not issue the seal (another process) keeps the text as it is; its metadata is a
+    first write whose ProduceID carries the text's mark id, so a resolver still finds the content.
+    """
+    labeled = AUTO.label(SHORT["en"])
+    other = Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+
+    again = other.label(labeled.text)
+
+    assert (labeled.text, labeled.mark_id, PRODUCER) == (
+        again.text,
+        again.mark_id,
+        again.metadata.content_producer,
+    )
+    assert again.produce_id != labeled.produce_id
+
+
+def test_a_micro_seal_is_never_taken_for_an_authentic_packet() -> None:
+    """
+    A micro seal has no packet MAC: checked as a packet (header, mark id, empty MAC) it fails.
+    """
+    seal = parse(alphabet.decode_mn(_mark_runs(AUTO.label(SHORT["zh"]).text)[0]) or b"")
+
+    assert not isinstance(seal, str)
+    assert (
+        AUTO.verifying_keys().check_packet(bytes([seal.message[0] & 0xCF]) + seal.message[1:5], b"") is False
+    )

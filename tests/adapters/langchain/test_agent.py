@@ -107,7 +107,7 @@ def question(text: str = "What is 1 + 2?") -> dict[str, Any]:
 
 @pytest.fixture(name="labeler")
 def _labeler() -> Labeler:
-    return Labeler(LabelPolicy(producer=PRODUCER, key=KEY))
+    return Labeler(LabelPolicy(producer=PRODUCER, key=KEY, seal_form="full"))  # ids read from the text
 
 
 def agent_for(model: Any, labeler: Labeler, *extra: AgentMiddleware[Any, Any, Any]) -> Any:
