@@ -32,7 +32,7 @@ UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 @pytest.fixture(name="result")
 def _result(labeler: Labeler) -> LabeledText:
     """
-    One labeled Chinese answer (default policy: a micro seal, its integrity record ``SD3.``).
+    One labeled Chinese answer.
     """
     return labeler.label("大模型生成的回答，内容很长。")
 
@@ -61,7 +61,7 @@ def test_metadata_is_a_first_write(result: LabeledText) -> None:
         meta.content_propagator,
         meta.propagate_id,
     )
-    assert meta.reserved_code1.startswith("SD3.HS256.0.")
+    assert meta.reserved_code1.startswith("SD2.HS256.0.")
     assert meta == AIGCMetadata.from_json(meta.to_json())
 
 
