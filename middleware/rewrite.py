@@ -121,9 +121,14 @@ class StreamRewriter(RewriterBase, ABC):
         Rewrite the events completed by *chunk*; a partial event waits for the next chunk.
         """
         raws = self._decoder.split(chunk)
-        if len(raws) == 1:  # the common chunk
-            return self._raw_event(raws[0])
-        return b"".join([self._raw_event(raw) for raw in raws])
+        if len(raws) != 1:
+            return b"".join([self._raw_event(raw) for raw in raws])
+        raw = raws[0]  # the common chunk: one whole event, most often a delta
+        if self._templates and "model" in self.summary:
+            out = self._fast(raw)
+            if out is not None:
+                return out
+        return self._event(parse_event(raw), learn=self._budget > 0)
 
     def close(self) -> bytes:
         """
@@ -143,16 +148,26 @@ class StreamRewriter(RewriterBase, ABC):
         One raw event: on the fast path when it matches a template (see :mod:`.fastpath`).
         """
         if self._templates and "model" in self.summary:  # else _observe has work to do
-            try:
-                event = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return self._event(parse_event(raw))
-            for template in self._templates:
-                values = template.match(event)
-                if values is not None:
-                    out = self.fast_event(template, values, raw)
-                    return self._event(parse_event(raw), learn=False) if out is None else out
+            out = self._fast(raw)
+            if out is not None:
+                return out
         return self._event(parse_event(raw), learn=self._budget > 0)
+
+    def _fast(self, raw: bytes) -> bytes | None:
+        """
+        *raw* rewritten on the fast path, or ``None`` when it matches no template. A match
+        the API declines takes the full path here, without learning it again.
+        """
+        try:
+            event = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._event(parse_event(raw))
+        for template in self._templates:
+            values = template.match(event)
+            if values is not None:
+                out = self.fast_event(template, values, raw)
+                return self._event(parse_event(raw)) if out is None else out
+        return None
 
     def _learn(self, raw: bytes, shape: Shape) -> None:
         self._budget -= 1
