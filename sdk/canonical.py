@@ -45,9 +45,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
+import operator
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import Literal, Protocol
 
 __all__ = [
@@ -80,6 +83,8 @@ class Speedups(Protocol):
     def find_any(self, text: str, chars: str, start: int = 0, /) -> int: ...
 
     def prefold(self, text: str, /) -> tuple[str, bool]: ...
+
+    def number_windows(self, text: str, context: str, /) -> list[int]: ...
 
     def packet_places(
         self, text: str, prev: str, budget: int, spacing: int, first_safe: int, safe_left: str, /
@@ -233,6 +238,8 @@ _NUMERIC_CHARS = "0123456789\ue001\ue002"
 # The spaces around operators that may be spaced are not part of the canonical form anyway;
 # removing them first lets one pattern with fixed-width look-arounds decide the context.
 _SPACED_OP = re.compile(r"[ \t\u00a0\u3000]*([/×÷^%‰‱<>≤≥=≈~]+)[ \t\u00a0\u3000]*")
+# The operators of a _SPACED_OP match (a C callable: a template string is parsed on every call).
+_OPERATOR = operator.itemgetter(1)
 _KEEP = re.compile(
     r"[^\W_]+"  # letters and digits
     r"|(?<=\d)[.,:/×÷^](?=\d)"  # decimal point, separators, fraction, arithmetic
@@ -242,6 +249,11 @@ _KEEP = re.compile(
     r"|(?<=\d)!?[<>≤≥=≈~]+"  # a comparison after a number
     r"|[\ue001\ue002][-+0-9]"  # a superscript or subscript character
 )
+#: What joins a number to the punctuation :data:`_KEEP` keeps with it: spaces (removed around
+#: operators), the punctuation itself and "!" (of negated relations).
+_NUMBER_CONTEXT = " \t\u00a0\u3000.,:/×÷^-+±%‰‱<>≤≥=≈~!"
+# Below this many characters per stretch around a number, the regexes run on the whole text.
+_CHARS_PER_WINDOW = 32
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _NOT_ALNUM_CHAR = re.compile(r"[\W_]")
 _ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
@@ -291,7 +303,34 @@ def canonical_text(text: str, *, profile: Profile = "plain", version: int = CANO
         if not _has_number(text):
             return alnum_only(text)
         text = _FOLD_CHARS.sub(_fold, text)
-    return "".join(_KEEP.findall(_SPACED_OP.sub(r"\1", text)))
+    return _number_form(text)
+
+
+def _number_form(text: str) -> str:
+    """
+    ``"".join(_KEEP.findall(_SPACED_OP.sub(r"\1", text)))``: letters, digits and the punctuation
+    of numbers.
+
+    Only letters and digits are kept away from numbers: every other rule of :data:`_KEEP` needs a
+    digit (or a super/subscript marker) reached over :data:`_NUMBER_CONTEXT` characters, and
+    looks at most two characters past them. With the C extension the regexes therefore run only
+    on those stretches around numbers (merged where they meet), and a letters-and-digits filter
+    on the rest; text dense with numbers takes the regexes whole.
+    """
+    fast = SPEEDUPS
+    if fast is not None:
+        bounds = fast.number_windows(text, _NUMBER_CONTEXT)
+        if len(bounds) <= len(text) // _CHARS_PER_WINDOW:
+            out: list[str] = []
+            last = 0
+            for k in range(0, len(bounds), 2):
+                start, end = bounds[k], bounds[k + 1]
+                out.append(fast.alnum_only(text[last:start]))
+                out.extend(_KEEP.findall(_SPACED_OP.sub(_OPERATOR, text[start:end])))
+                last = end
+            out.append(fast.alnum_only(text[last:]))
+            return "".join(out)
+    return "".join(_KEEP.findall(_SPACED_OP.sub(_OPERATOR, text)))
 
 
 # Distinct characters removed one str.replace at a time before the regex takes over: each
@@ -425,7 +464,7 @@ def _canonical_v1(text: str) -> str:
 def _drop_list_markers(text: str) -> str:
     out: list[str] = []
     pos = 0
-    for m in _LIST_MARKER.finditer(text):
+    for m in _list_markers(text):
         start = m.start()
         if start == 0 or text[start - 1].isspace():
             if start > 0 and text[start - 1].isdigit():
@@ -436,6 +475,21 @@ def _drop_list_markers(text: str) -> str:
         return text
     out.append(text[pos:])
     return " ".join(out)
+
+
+def _list_markers(text: str) -> Iterator[re.Match[str]]:
+    """
+    ``_LIST_MARKER.finditer(text)``. A marker starts with a digit and ends within the two
+    characters past it, so with the C extension only the stretches around numbers are searched.
+    """
+    fast = SPEEDUPS
+    if fast is not None:
+        bounds = fast.number_windows(text, _NUMBER_CONTEXT)
+        if len(bounds) <= len(text) // _CHARS_PER_WINDOW:
+            return itertools.chain.from_iterable(
+                _LIST_MARKER.finditer(text, bounds[k], bounds[k + 1]) for k in range(0, len(bounds), 2)
+            )
+    return _LIST_MARKER.finditer(text)
 
 
 def text_digest(text: str, *, profile: Profile = "plain", version: int = CANONICAL_VERSION) -> bytes:

@@ -15,6 +15,7 @@
  * at a time on first use (the Unicode database lookup costs several times a bit test, and prose
  * uses a few pages). Pages are only ever filled while the GIL is held. */
 static uint64_t alnum_bits[256][4];
+static uint64_t decimal_bits[256][4]; /* str.isdecimal(), the regex \d */
 static unsigned char alnum_page_ready[256];
 
 static void
@@ -25,8 +26,28 @@ fill_alnum_page(unsigned int page)
         if (Py_UNICODE_ISALNUM(c)) {
             alnum_bits[page][k >> 6] |= (uint64_t)1 << (k & 63);
         }
+        if (Py_UNICODE_ISDECIMAL(c)) {
+            decimal_bits[page][k >> 6] |= (uint64_t)1 << (k & 63);
+        }
     }
     alnum_page_ready[page] = 1;
+}
+
+/* str.isdecimal() of one character (Unicode category Nd: the regex \d). */
+static inline int
+is_decimal(Py_UCS4 c)
+{
+    if (c < 128) {
+        return c >= '0' && c <= '9';
+    }
+    if (c < 0x10000) {
+        unsigned int page = c >> 8, k = c & 0xFF;
+        if (!alnum_page_ready[page]) {
+            fill_alnum_page(page);
+        }
+        return (int)((decimal_bits[page][k >> 6] >> (k & 63)) & 1);
+    }
+    return Py_UNICODE_ISDECIMAL(c);
 }
 
 /* str.isalnum() of one character: Unicode categories L and N (the same test as the regex \w
@@ -449,10 +470,83 @@ packet_places(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("(NL)", places, budget);
 }
 
+PyDoc_STRVAR(number_windows_doc,
+             "number_windows(text, context, /)\n--\n\n"
+             "The stretches of *text* around its numbers, merged where they overlap or touch, as a flat\n"
+             "list [start, end, start, end, ...]: around each decimal digit (str.isdecimal) and each\n"
+             "U+E001 / U+E002, the run of *context* characters on either side (at most 64 of them\n"
+             "non-ASCII) and two more characters beyond each run.");
+
+static PyObject *
+number_windows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "number_windows() takes str text and str context");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    charset context;
+    if (charset_init(&context, args[1]) < 0) {
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *bounds = PyList_New(0);
+    if (bounds == NULL) {
+        return NULL;
+    }
+    Py_ssize_t lo_open = -1, hi_open = -1; /* the window being merged into */
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        Py_ssize_t lo = 0, hi = 0;
+        int last = i == n;
+        if (!last) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (!(c == 0xE001 || c == 0xE002 || is_decimal(c))) {
+                continue;
+            }
+            lo = i;
+            while (lo > 0 && charset_has(&context, PyUnicode_READ(kind, data, lo - 1))) {
+                lo--;
+            }
+            lo = lo >= 2 ? lo - 2 : 0;
+            hi = i + 1;
+            while (hi < n && charset_has(&context, PyUnicode_READ(kind, data, hi))) {
+                hi++;
+            }
+            hi = hi + 2 <= n ? hi + 2 : n;
+            if (lo_open >= 0 && lo <= hi_open) {
+                if (hi > hi_open) {
+                    hi_open = hi;
+                }
+                continue;
+            }
+        }
+        if (lo_open >= 0) {
+            PyObject *a = PyLong_FromSsize_t(lo_open), *b = PyLong_FromSsize_t(hi_open);
+            int failed = a == NULL || b == NULL || PyList_Append(bounds, a) < 0 || PyList_Append(bounds, b) < 0;
+            Py_XDECREF(a);
+            Py_XDECREF(b);
+            if (failed) {
+                Py_DECREF(bounds);
+                return NULL;
+            }
+        }
+        lo_open = lo;
+        hi_open = hi;
+        if (last) {
+            break;
+        }
+    }
+    return bounds;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"alnum_only", alnum_only, METH_O, alnum_only_doc},
     {"prefold", prefold, METH_O, prefold_doc},
     {"packet_places", (PyCFunction)(void (*)(void))packet_places, METH_FASTCALL, packet_places_doc},
+    {"number_windows", (PyCFunction)(void (*)(void))number_windows, METH_FASTCALL, number_windows_doc},
     {"find_any", (PyCFunction)(void (*)(void))find_any, METH_FASTCALL, find_any_doc},
     {NULL, NULL, 0, NULL},
 };

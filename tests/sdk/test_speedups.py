@@ -271,3 +271,86 @@ def test_mark_runs_are_the_matches_of_the_regex(text: str) -> None:
         assert [(m.span(), m.group()) for m in alphabet.mark_runs(text)] == expected
     finally:
         canonical.SPEEDUPS = saved
+
+
+NUMBER_CONTEXT = " \t\u00a0\u3000.,:/×÷^-+±%‰‱<>≤≥=≈~!"
+
+
+def number_windows_reference(text: str, context: str) -> list[int]:
+    """What ``number_windows`` is documented to return."""
+    bounds: list[int] = []
+    for i, c in enumerate(text):
+        if not (c.isdecimal() or c in "\ue001\ue002"):
+            continue
+        lo, hi = i, i + 1
+        while lo > 0 and text[lo - 1] in context:
+            lo -= 1
+        while hi < len(text) and text[hi] in context:
+            hi += 1
+        lo, hi = max(lo - 2, 0), min(hi + 2, len(text))
+        if bounds and lo <= bounds[-1]:
+            bounds[-1] = max(bounds[-1], hi)
+        else:
+            bounds += [lo, hi]
+    return bounds
+
+
+numeric_pieces = st.sampled_from(
+    [
+        "文字，",
+        "prose and more prose, ",
+        "长长的一段没有数字的中文文字，又是一段没有数字的中文文字。" * 3,
+        "a long stretch of prose with no numbers in it at all, " * 3,
+        "。\n",
+        "1. ",
+        "\n2) item ",
+        "2.5",
+        " 1,000 ",
+        "10:30",
+        "-5",
+        "+86 ",
+        " ± 3",
+        "3 / 4",
+        "½",
+        "10²",
+        "H₂O",
+        "x²",
+        "⁺",
+        " 50 %",
+        "‰",
+        "≥ 18",
+        "a<b",
+        " !=",
+        "≠ 3",
+        " ~ 7",
+        "２０２５年",
+        "٣.٤",
+        "   ",
+        "\u3000",
+        "!",
+        "...",
+        "e.g. ",
+        "—",
+        "−2",
+    ]
+)
+numeric_texts = st.lists(numeric_pieces, min_size=1, max_size=200).map("".join)
+
+
+@given(st.one_of(numeric_texts, any_unicode), st.sampled_from([NUMBER_CONTEXT, "", " .", "≤≥中"]))
+@example("1 . 2 %%% x  ≤  y 3", NUMBER_CONTEXT)
+@settings(max_examples=500)
+def test_number_windows_is_its_reference(text: str, context: str) -> None:
+    assert speedups.number_windows(text, context) == number_windows_reference(text, context)
+
+
+@given(numeric_texts)
+@example("prose and more prose, " * 20 + "第3章，2.5%。" + "文字，" * 30 + "≥ 18 " + "prose " * 20)
+@settings(max_examples=500)
+def test_long_numeric_text_has_the_same_canonical_form_with_and_without_the_extension(text: str) -> None:
+    forms = [canonical_text(text, profile=p) for p in ("plain", "markup")]
+    saved, canonical.SPEEDUPS = canonical.SPEEDUPS, None
+    try:
+        assert [canonical_text(text, profile=p) for p in ("plain", "markup")] == forms
+    finally:
+        canonical.SPEEDUPS = saved
