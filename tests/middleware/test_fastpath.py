@@ -263,6 +263,22 @@ def test_invalid_deltas_pass_as_the_full_path_passes_them() -> None:
     assert_same(Endpoint.CHAT, body)
 
 
+def test_a_stream_without_its_final_chunk() -> None:
+    """
+    Deltas then `[DONE]` with no finish reason: the synthesized final chunk copies the ids of
+    the last delta, whichever path took it (a delta with another id comes in between).
+    """
+
+    def deltas(words: list[str], base: str) -> bytes:
+        return b"".join(events(chat_body(quoted(words), base=base))[:-2])  # no final chunk, no [DONE]
+
+    other = BASE.replace("chatcmpl-1", "chatcmpl-0")
+    body = deltas(WORDS[:10], BASE) + deltas(WORDS[10:11], other) + deltas(WORDS[11:30], BASE)
+
+    out = assert_same(Endpoint.CHAT, body + b"data: [DONE]\n\n")
+    assert out.count(b'"id":"chatcmpl-1"') == 30  # 29 deltas and the synthesized final chunk
+
+
 def test_two_choices_interleaved() -> None:
     """
     `n=2`: the deltas of two choices alternate; each has its own template and stream.
