@@ -199,6 +199,7 @@ class _Call:
     """
 
     __slots__ = (
+        "announced",
         "completed",
         "context",
         "core",
@@ -230,6 +231,7 @@ class _Call:
         self.response: Any = None
         self.rewriter: StreamRewriter | JSONRewriter | None = None
         self.completed = 0  # finished streams whose completion record is written
+        self.announced = False  # the response says it is an SSE stream (set by respond)
 
     @property
     def records(self) -> bool:
@@ -278,9 +280,8 @@ class _Call:
         if not 200 <= response.status_code < 300:
             self.end(None)
             return PASS
-        if self.info.stream and _media_type(response) == b"text/event-stream":
-            return STREAM
-        return SNIFF
+        self.announced = _media_type(response) == b"text/event-stream"
+        return STREAM if self.info.stream and self.announced else SNIFF
 
     @property
     def encoded(self) -> bool:
@@ -294,7 +295,7 @@ class _Call:
         """
         A sniffer for this body: SSE is expected when a stream was asked for or announced.
         """
-        return Sniffer(stream=self.info.stream or _media_type(self.response) == b"text/event-stream")
+        return Sniffer(stream=self.info.stream or self.announced)
 
     def streaming(self, stream: Any) -> Any:
         """
