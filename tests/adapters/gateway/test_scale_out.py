@@ -212,6 +212,8 @@ def test_gateway_processes_and_workers_write_one_postgresql_chain_that_verifies(
     try:
         records = list(store.query())
         report = store.verify()
+        # Short answers carry a micro seal (mark id only): the record store resolves the rest.
+        verdicts = [verify(a["text"], key=KEY, resolver=store) for a in answers]
     finally:
         store.close()
     generated = {(a["user"], a["aigc"]["items"][0]["produce_id"]) for a in answers}
@@ -223,7 +225,9 @@ def test_gateway_processes_and_workers_write_one_postgresql_chain_that_verifies(
         first.setdefault((r.user, r.produce_id), r.kind)
 
     assert all(a["aigc"]["items"][0]["ui"]["opted_out"] for a in answers)
-    assert all(verify(a["text"], key=KEY).produce_id == a["aigc"]["items"][0]["produce_id"] for a in answers)
+    assert [("intact", a["aigc"]["items"][0]["produce_id"]) for a in answers] == [
+        (v.status, v.produce_id) for v in verdicts
+    ]
     assert (len(generated), len(completed)) == (2 * PER_PROCESS, PER_PROCESS)
     assert sorted((r.user, r.produce_id) for r in records if r.kind == "generated") == sorted(generated)
     assert sorted((r.user, r.produce_id) for r in records if r.kind == "completed") == sorted(completed)
