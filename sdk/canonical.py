@@ -237,7 +237,12 @@ _FOLD_CHARS = re.compile("|".join(sorted(map(re.escape, _FOLD), key=len, reverse
 _NUMERIC_CHARS = "0123456789\ue001\ue002"
 # The spaces around operators that may be spaced are not part of the canonical form anyway;
 # removing them first lets one pattern with fixed-width look-arounds decide the context.
-_SPACED_OP = re.compile(r"[ \t\u00a0\u3000]*([/×÷^%‰‱<>≤≥=≈~]+)[ \t\u00a0\u3000]*")
+# Spaces are consumed only from the start of their run (the look-behind), all at once: a long
+# run of spaces is not rescanned from each of its positions (quadratic). The matches are those of
+# "[ \t\u00a0\u3000]*([/×÷^%‰‱<>≤≥=≈~]+)[ \t\u00a0\u3000]*", which the scan reaches at a run's start.
+_SPACED_OP = re.compile(
+    r"(?:(?<![ \t\u00a0\u3000])[ \t\u00a0\u3000]++)?([/×÷^%‰‱<>≤≥=≈~]+)[ \t\u00a0\u3000]*+"
+)
 # The operators of a _SPACED_OP match (a C callable: a template string is parsed on every call).
 _OPERATOR = operator.itemgetter(1)
 _KEEP = re.compile(

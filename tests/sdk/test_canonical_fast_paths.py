@@ -94,6 +94,7 @@ def test_alnum_only_equals_the_regex(text: str) -> None:
 @example("Alice was beginning to get very tired.\n\n[AI-generated content · 本内容由AI生成]")
 @example("剂量为 2.5 mg，每日两次。\n\n1. 第一步\n2) 第二步 ≥ 18 岁，½ 片，10² 次")
 @example("™ ℃ ㎏ ① ⑴ ㍘ Ａ１")
+@example("1   /   2 , 3 % x   ≥  5 / / 6 ! < 7 \u3000 ÷\u3000 8 " + " " * 40 + "9")
 @settings(max_examples=400)
 def test_canonical_text_equals_the_plain_pipeline(text: str) -> None:
     assert canonical_text(text) == oracle_v2_plain(text)
