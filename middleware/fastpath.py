@@ -74,10 +74,11 @@ class Template:
     __slots__ = ("_head", "_one", "_steps", "extra", "key", "seq_at", "shape", "text_at")
 
     def __init__(self, pieces: list[str], ints: list[bool], shape: Shape, text_at: int, seq_at: int) -> None:
-        self._head = pieces[0]
+        # The head and a lone tail are compared as bytes (no decoding of what they cover).
+        self._head = pieces[0].encode("utf-8")
         self._steps = tuple(zip(ints, pieces[1:], strict=True))
         #: the piece after the only hole, a string (the common template: the text alone)
-        self._one = pieces[1] if ints == [False] else None
+        self._one = pieces[1].encode("utf-8") if ints == [False] else None
         self.shape = shape
         #: the shape's key and extra, at hand
         self.key = shape.key
@@ -86,27 +87,35 @@ class Template:
         self.text_at = text_at
         self.seq_at = seq_at
 
-    def match(self, event: str) -> list[Any] | None:
+    def match(self, raw: bytes) -> list[Any] | None:
         """
-        The hole values of *event* (a decoded raw SSE event) when it has this template's
-        literal pieces, else ``None``.
+        The hole values of the raw SSE event *raw* when it is valid UTF-8 with this
+        template's literal pieces, else ``None``.
         """
-        if not event.startswith(self._head):
+        if not raw.startswith(self._head):
             return None
+        start = len(self._head)
         tail = self._one
-        if tail is not None:
-            if not event.endswith(tail):
-                return None
-            try:
-                text, end = _scanstring(event, len(self._head), True)
-            except ValueError:
-                return None
-            return [text] if end == len(event) - len(tail) else None
-        pos = len(self._head)
+        try:
+            if tail is not None:
+                if not raw.endswith(tail):
+                    return None
+                # The hole and its closing quote; the pieces around it are valid UTF-8 and end
+                # or start at a quote, so this decodes when and only when the event does.
+                hole = raw[start : len(raw) - len(tail)].decode("utf-8")
+                text, end = _scanstring(hole, 0, True)
+                return [text] if end == len(hole) else None
+            rest = raw[start:].decode("utf-8")
+        except ValueError:  # not UTF-8; an unterminated string, a control character, a bad escape
+            return None
+        return self._holes(rest)
+
+    def _holes(self, rest: str) -> list[Any] | None:
+        pos = 0
         values: list[Any] = []
         for is_int, piece in self._steps:
             if is_int:
-                found = _INT.match(event, pos)
+                found = _INT.match(rest, pos)
                 if found is None:
                     return None
                 values.append(int(found.group()))
@@ -114,14 +123,14 @@ class Template:
             else:
                 # The piece before holds the opening quote; scanstring stops after the closing one.
                 try:
-                    text, pos = _scanstring(event, pos, True)
-                except ValueError:  # unterminated, a control character, a bad escape
+                    text, pos = _scanstring(rest, pos, True)
+                except ValueError:
                     return None
                 values.append(text)
-            if not event.startswith(piece, pos):
+            if not rest.startswith(piece, pos):
                 return None
             pos += len(piece)
-        return values if pos == len(event) else None
+        return values if pos == len(rest) else None
 
 
 def learn(raw: bytes, shape: Shape, optional: Iterable[Path] = (OBFUSCATION, SEQUENCE)) -> Template | None:

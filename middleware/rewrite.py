@@ -158,12 +158,8 @@ class StreamRewriter(RewriterBase, ABC):
         *raw* rewritten on the fast path, or ``None`` when it matches no template. A match
         the API declines takes the full path here, without learning it again.
         """
-        try:
-            event = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return self._event(parse_event(raw))
         for template in self._templates:
-            values = template.match(event)
+            values = template.match(raw)
             if values is not None:
                 out = self.fast_event(template, values, raw)
                 return self._event(parse_event(raw)) if out is None else out
