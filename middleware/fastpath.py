@@ -71,14 +71,15 @@ class Template:
     :meth:`match` reads an event of the same form: the hole values in order, or ``None``.
     """
 
-    __slots__ = ("_head", "_one", "_steps", "extra", "key", "seq_at", "shape", "text_at")
+    __slots__ = ("_steps", "extra", "head", "key", "seq_at", "shape", "tail", "text_at")
 
     def __init__(self, pieces: list[str], ints: list[bool], shape: Shape, text_at: int, seq_at: int) -> None:
-        # The head and a lone tail are compared as bytes (no decoding of what they cover).
-        self._head = pieces[0].encode("utf-8")
+        #: the bytes before the first hole (its opening quote included), compared as bytes
+        self.head = pieces[0].encode("utf-8")
         self._steps = tuple(zip(ints, pieces[1:], strict=True))
-        #: the piece after the only hole, a string (the common template: the text alone)
-        self._one = pieces[1].encode("utf-8") if ints == [False] else None
+        #: the bytes after the only hole, a string (the common template: the text alone); a
+        #: template with other holes has ``None``
+        self.tail = pieces[1].encode("utf-8") if ints == [False] else None
         self.shape = shape
         #: the shape's key and extra, at hand
         self.key = shape.key
@@ -92,10 +93,10 @@ class Template:
         The hole values of the raw SSE event *raw* when it is valid UTF-8 with this
         template's literal pieces, else ``None``.
         """
-        if not raw.startswith(self._head):
+        if not raw.startswith(self.head):
             return None
-        start = len(self._head)
-        tail = self._one
+        start = len(self.head)
+        tail = self.tail
         try:
             if tail is not None:
                 if not raw.endswith(tail):

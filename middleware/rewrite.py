@@ -87,6 +87,7 @@ class StreamRewriter(RewriterBase, ABC):
         #: streams finished, in order (their completion records are the shell's to write)
         self.closed: list[StreamLabeler] = []
         self._templates: list[Template] = []  # see .fastpath
+        self._hot: Template | None = None  # the newest template, tried before any splitting
         self._budget = _LEARN_BUDGET
 
     @abstractmethod
@@ -120,6 +121,14 @@ class StreamRewriter(RewriterBase, ABC):
         """
         Rewrite the events completed by *chunk*; a partial event waits for the next chunk.
         """
+        hot = self._hot
+        if hot is not None and self._decoder.idle and "model" in self.summary:
+            # A match is one whole event without a CR (the pieces and the JSON tokens in the
+            # holes hold none), which the decoder would split into itself: it is skipped.
+            values = hot.match(chunk)
+            if values is not None:
+                out = self.fast_event(hot, values, chunk)
+                return self._event(parse_event(chunk)) if out is None else out
         raws = self._decoder.split(chunk)
         if len(raws) != 1:
             return b"".join([self._raw_event(raw) for raw in raws])
@@ -171,6 +180,7 @@ class StreamRewriter(RewriterBase, ABC):
         if template is not None:
             del self._templates[_TEMPLATES - 1 :]
             self._templates.insert(0, template)
+            self._hot = template
 
     def _event(self, ev: SSEEvent, *, learn: bool = False) -> bytes:
         data = ev.data

@@ -34,7 +34,7 @@ class SSEDecoder:
     kept as a list of pieces and joined once, when its blank line arrives.
     """
 
-    __slots__ = ("_bom", "_cr", "_nl", "_parts", "_started")
+    __slots__ = ("_bom", "_cr", "_nl", "_parts", "_started", "idle")
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []  # the unfinished event, line ends already normalised
@@ -42,6 +42,9 @@ class SSEDecoder:
         self._cr = False  # a CR held back: it may be the first half of a CRLF
         self._bom = b""
         self._started = False
+        #: Nothing is held back (no partial event, no CR, the start settled): a chunk that is
+        #: exactly one whole event without a CR would be split into itself.
+        self.idle = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """
@@ -54,6 +57,11 @@ class SSEDecoder:
         The raw bytes of each event completed by *chunk* (line ends normalised to ``\\n``,
         the blank line included), for :func:`parse_event`; the rest waits for the next chunk.
         """
+        events = self._split(chunk)
+        self.idle = self._started and not self._cr and not self._parts
+        return events
+
+    def _split(self, chunk: bytes) -> list[bytes]:
         if not self._started:
             # The stream may begin with a UTF-8 byte order mark, which is not part of a field name.
             chunk = self._bom + chunk
@@ -108,6 +116,7 @@ class SSEDecoder:
         rest = b"".join(self._parts) + (b"\n" if self._cr else b"")
         self._parts.clear()
         self._cr = self._nl = False
+        self.idle = self._started
         if not rest.strip():
             return []
         if not rest.endswith(b"\n\n"):

@@ -199,6 +199,22 @@ def test_several_events_in_one_chunk_take_the_fast_path() -> None:
     assert (full, True) == (fast, hits > len(WORDS) // 2)
 
 
+@pytest.mark.parametrize("held", [b'data: {"choices"', b'data: {"x":1}\r', b"data: {}\n", b"\r"])
+def test_a_whole_event_after_held_bytes_is_not_taken_alone(held: bytes) -> None:
+    """
+    A chunk that is exactly a learned delta event, after bytes the decoder holds (a partial
+    event, a CR that may start a CRLF, an event waiting for its blank line): it belongs to
+    what came before, as on the full path.
+    """
+    parts = events(chat_body(quoted(WORDS[:30])))
+    chunks = [*parts[:12], held, *parts[12:]]
+
+    full, _ = rewrite(Endpoint.CHAT, chunks, fast=False)
+    fast, hits = rewrite(Endpoint.CHAT, chunks, fast=True)
+
+    assert (full, True) == (fast, hits > 10)
+
+
 # -- chat deltas that try to fool the template --------------------------------------------------
 
 ESCAPED = [
