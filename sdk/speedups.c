@@ -223,7 +223,8 @@ typedef struct {
     Py_UCS4 other[MAX_SET];
     Py_ssize_t n_other;
     Py_UCS4 lo, hi;   /* bounds of the non-ASCII members: most characters fail one comparison */
-    uint64_t bloom[4]; /* the low bytes of the non-ASCII members: most of the rest fail here */
+    uint64_t pages[4]; /* bits 8-15 of the non-ASCII members: other scripts fail here */
+    uint64_t bloom[4]; /* the low bytes of the non-ASCII members */
 } charset;
 
 static int
@@ -243,6 +244,7 @@ charset_init(charset *set, PyObject *chars)
             return -1;
         }
         set->other[set->n_other++] = c;
+        set->pages[((c >> 8) & 0xFF) >> 6] |= (uint64_t)1 << ((c >> 8) & 63);
         set->bloom[(c & 0xFF) >> 6] |= (uint64_t)1 << (c & 63);
         if (c < set->lo) {
             set->lo = c;
@@ -260,7 +262,8 @@ charset_has(const charset *set, Py_UCS4 c)
     if (c < 128) {
         return (int)((set->ascii[c >> 6] >> (c & 63)) & 1);
     }
-    if (c < set->lo || c > set->hi || !((set->bloom[(c & 0xFF) >> 6] >> (c & 63)) & 1)) {
+    if (c < set->lo || c > set->hi || !((set->pages[((c >> 8) & 0xFF) >> 6] >> ((c >> 8) & 63)) & 1) ||
+        !((set->bloom[(c & 0xFF) >> 6] >> (c & 63)) & 1)) {
         return 0;
     }
     for (Py_ssize_t k = 0; k < set->n_other; k++) {

@@ -48,10 +48,11 @@ def may_carry_marks(text: str) -> bool:
     """
     Whether *text* contains any character of either channel (``False``: it carries no marks).
 
-    A plain-text upload, the common case of a platform, answers in one C-speed pass per
-    alphabet character instead of a regex scan; ASCII text at once.
+    A plain-text upload, the common case of a platform, answers in one C pass with the C
+    extension, else one C-speed pass per alphabet character instead of a regex scan; ASCII text
+    at once.
     """
-    return not text.isascii() and any(c in text for c in _MARK_CHARS)
+    return not text.isascii() and canonical.contains_any(text, _MARK_CHARS)
 
 
 def encode_cf(data: bytes) -> str:
@@ -97,11 +98,12 @@ def mark_runs(text: str) -> Iterator[re.Match[str]]:
     run (a regex scan of the whole text is several times slower); every maximal run of four or
     more mark characters is one match either way.
     """
-    if not may_carry_marks(text):
+    if text.isascii():
         return
     fast = canonical.SPEEDUPS
     if fast is None:
-        yield from MARK_RUN.finditer(text)
+        if may_carry_marks(text):
+            yield from MARK_RUN.finditer(text)
         return
     pos = fast.find_any(text, _MARK_CHARS)
     while pos >= 0:

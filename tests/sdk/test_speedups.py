@@ -354,3 +354,14 @@ def test_long_numeric_text_has_the_same_canonical_form_with_and_without_the_exte
         assert [canonical_text(text, profile=p) for p in ("plain", "markup")] == forms
     finally:
         canonical.SPEEDUPS = saved
+
+
+@given(st.one_of(mark_texts, any_unicode))
+def test_may_carry_marks_is_whether_a_mark_character_occurs(text: str) -> None:
+    expected = any(c in text for c in alphabet.CF_ALPHABET + alphabet.CGJ + alphabet.VS_ALPHABET)
+    assert alphabet.may_carry_marks(text) == expected
+    saved, canonical.SPEEDUPS = canonical.SPEEDUPS, None
+    try:
+        assert alphabet.may_carry_marks(text) == expected
+    finally:
+        canonical.SPEEDUPS = saved
