@@ -39,6 +39,11 @@ blockquote's ``>`` at a line start in the ``markup`` profile.
 
 Every pattern is linear in the input: no construct rescans text from each of many
 start positions (each scan stops at the next bracket of its own kind).
+
+The per-character loops run in the optional C extension :mod:`aigclabel.speedups` where it was
+built (a compiler at install time), else in pure Python; the result is the same character for
+character. Setting the environment variable ``AIGCLABEL_PURE_PYTHON=1`` before the import
+selects the pure-Python code (see :data:`SPEEDUPS`).
 """
 
 from __future__ import annotations
