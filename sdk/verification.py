@@ -17,6 +17,7 @@ chosen.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -292,9 +293,24 @@ _Given = tuple[list[tuple[int | None, bytes]], list[tuple[int | None, Ed25519Pub
 
 def _given(key: KeysArg, public_key: PublicKeysArg) -> _Given:
     return (
-        _slotted(key, (str, bytes), lambda k: secret_bytes(k, field="key")),
-        _slotted(public_key, (str, bytes, Ed25519PublicKey), load_public_key),
+        _slotted(key, (str, bytes), _secret),
+        _slotted(public_key, (str, bytes, Ed25519PublicKey), _public),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _secret(key: str | bytes) -> bytes:
+    # A platform verifies every upload with the same few keys: normalise each once.
+    return secret_bytes(key, field="key")
+
+
+def _public(key: str | bytes | Ed25519PublicKey) -> Ed25519PublicKey:
+    return key if isinstance(key, Ed25519PublicKey) else _public_from(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _public_from(key: str | bytes) -> Ed25519PublicKey:
+    return load_public_key(key)
 
 
 class _Keys(VerifyingKeys):
@@ -377,6 +393,26 @@ class _Keys(VerifyingKeys):
             return KeyMatch(algorithm, index, slot)
         entry = entries[index - given]
         return KeyMatch(algorithm, None, slot, entry.key_id, entry.producer)
+
+
+def _parse_run(whole: str) -> list[tuple[int, Literal["cf", "mn"], str, list[Decoded]]]:
+    """
+    The channel pieces of one run of mark characters: ``(offset in the run, channel, piece, the
+    marks it decodes to)``; a Cf piece shorter than two bytes is not a candidate.
+    """
+    out: list[tuple[int, Literal["cf", "mn"], str, list[Decoded]]] = []
+    for part in alphabet.CHANNEL_PART.finditer(whole):
+        if part.lastgroup == "cf":
+            if len(part.group()) >= 8:
+                out.append((part.start(), "cf", part.group(), _decoded(part.group(), alphabet.decode_cf, 4)))
+        else:
+            pieces = [p for p in part.group().split(alphabet.CGJ) if len(p) >= 4]
+            out.extend((part.start(), "mn", p, _decoded(p, alphabet.decode_mn, 2)) for p in pieces)
+    return out
+
+
+def _decoded(run: str, decode: Callable[[str], bytes | None], per_byte: int) -> list[Decoded]:
+    return [mark for mark in map(parse, _candidates(run, decode, per_byte)) if not isinstance(mark, str)]
 
 
 def _candidates(body: str, decode: Callable[[str], bytes | None], per_byte: int) -> list[bytes]:
@@ -466,40 +502,27 @@ def verify(
     runs_seen = 0
     spans: list[tuple[int, int]] = []
     fragments: list[tuple[int, Literal["cf", "mn"], str]] = []
-    seen: dict[str, list[Decoded]] = {}
-    runs = alphabet.MARK_RUN.finditer(text) if alphabet.may_carry_marks(text) else ()
-    for m in runs:
+    # Every packet of a text is the same run: each distinct run is split and decoded once.
+    parsed: dict[str, list[tuple[int, Literal["cf", "mn"], str, list[Decoded]]]] = {}
+    for m in alphabet.mark_runs(text):
         spans.append(m.span())
-        for part in alphabet.CHANNEL_PART.finditer(m.group()):
-            name: Literal["cf", "mn"] = "cf" if part.lastgroup == "cf" else "mn"
+        whole = m.group()
+        parts = parsed.get(whole)
+        if parts is None:
+            parts = parsed[whole] = _parse_run(whole)
+        for offset, name, run, marks in parts:
             ch = channels[name]
-            if name == "cf":
-                if len(part.group()) < 8:
-                    continue
-                pieces = [part.group()]
-                decode, per_byte = alphabet.decode_cf, 4
+            ch["runs"] += 1
+            runs_seen += 1
+            if runs_seen > _MAX_RUNS:
+                ch["corrupt"] += 1
+                continue
+            at = m.start() + offset
+            if marks:
+                decoded.extend([(at, name, mark) for mark in marks])
             else:
-                pieces = [p for p in part.group().split(alphabet.CGJ) if len(p) >= 4]
-                decode, per_byte = alphabet.decode_mn, 2
-            for run in pieces:
-                ch["runs"] += 1
-                runs_seen += 1
-                if runs_seen > _MAX_RUNS:
-                    ch["corrupt"] += 1
-                    continue
-                # Every packet of a text is the same run: decode it once.
-                marks = seen.get(run)
-                if marks is None:
-                    marks = seen[run] = [
-                        mark
-                        for mark in map(parse, _candidates(run, decode, per_byte))
-                        if not isinstance(mark, str)
-                    ]
-                at = m.start() + part.start()
-                decoded.extend((at, name, mark) for mark in marks)
-                if not marks:
-                    ch["corrupt"] += 1
-                    fragments.append((at, name, run))
+                ch["corrupt"] += 1
+                fragments.append((at, name, run))
     if runs_seen > _MAX_RUNS:
         notes.append(f"{runs_seen - _MAX_RUNS} further candidate runs were counted but not decoded")
     spliced = _splice(fragments)
@@ -597,15 +620,23 @@ def verify(
             produce_id = metadata.produce_id if metadata is not None else None
     else:
         keys = keys_for(None)
+    seal_mark = int(seal_ev.mark_id, 16) if seal_ev is not None else None
+    counted: dict[int, tuple[str, bool]] = {}  # id(mark) -> (counter, unbound): packets repeat
     for _, name, mark in decoded:
         if mark.is_seal:
             channels[name]["seals"] += 1
             continue
+        found = counted.get(id(mark))
+        if found is None:
+            outcome = "ok" if mark.packet_key == bound else keys.packet(mark).outcome
+            found = counted[id(mark)] = (
+                "valid" if outcome == "ok" else "forged" if outcome == "fail" else "unverified",
+                seal_mark is not None and mark.mark_id != seal_mark and outcome != "fail",
+            )
         ch = channels[name]
         ch["packets"] += 1
-        outcome = "ok" if mark.packet_key == bound else keys.packet(mark).outcome
-        ch["valid" if outcome == "ok" else "forged" if outcome == "fail" else "unverified"] += 1
-        if seal_ev is not None and mark.mark_id != int(seal_ev.mark_id, 16) and outcome != "fail":
+        ch[found[0]] += 1
+        if found[1]:
             ch["unbound"] += 1
     unbound = channels["cf"]["unbound"] + channels["mn"]["unbound"]
     if unbound:
@@ -650,7 +681,7 @@ def verify(
         mn=ChannelEvidence("mn", **channels["mn"]),
         seal=seal_ev,
         seals_found=len(seals),
-        mark_ids=tuple(dict.fromkeys(f"{m.mark_id:08x}" for _, _, m in decoded)),
+        mark_ids=tuple(f"{i:08x}" for i in dict.fromkeys(m.mark_id for _, _, m in decoded)),
         explicit=explicit,
         resolved_by=resolved_by,
         notes=tuple(dict.fromkeys(notes)),
