@@ -56,6 +56,11 @@ def measure(rounds: int) -> dict[str, Any]:
         setups["HS256 compact"] = {"key": KEY, "seal_form": "compact"}
     except Exception:
         pass
+    try:
+        LabelPolicy(producer=PRODUCER, key=KEY, seal_form="micro")
+        setups["HS256 micro"] = {"key": KEY, "seal_form": "micro"}
+    except Exception:  # releases before the micro seal (format 3)
+        pass
     results: dict[str, Any] = {}
     for setup, policy in setups.items():
         labeler = Labeler(LabelPolicy(producer=PRODUCER, placement="none", **policy))
