@@ -457,11 +457,11 @@ def verify(
             ``unverified``, never ``forged``).
         public_key: Ed25519 public key(s) (raw 32 bytes, hex or PEM), in the same shapes.
         resolver: maps a mark id to full metadata when no seal carries it (excerpts,
-            compact seals).
+            compact seals, the micro seals of short replies).
         keyring: a platform's keys of many producers. A full seal is checked with the keys of
             the producer it names (plus *key*/*public_key*); a producer the keyring lacks
             leaves it ``unverified`` ("no key in the keyring for producer …"), never
-            ``forged``. Marks that name no producer (packets, compact seals) are tried with
+            ``forged``. Marks that name no producer (packets, compact and micro seals) are tried with
             every HMAC secret of the keyring (one HMAC per secret and distinct packet or
             compact seal; they are not signed); one that no key made is ``unverified``, since it
             may come from a producer the keyring lacks. ``evidence.key`` names the entry
@@ -476,8 +476,8 @@ def verify(
 
     Returns:
         A :class:`Verdict`; never raises for damaged or hostile text. ``intact`` needs a
-        format-2 seal whose MAC or signature, checked with a given key, covers the full
-        SHA-256 of the canonical text.
+        format-2 seal or a micro seal (format 3) whose MAC or signature, checked with a given
+        key, covers the full SHA-256 of the canonical text.
 
     Raises:
         TypeError: *text* is not a ``str``.
@@ -488,7 +488,7 @@ def verify(
        Format-2 seals; format-1 seals are read but never ``intact``; keys by slot; the
        matching key is reported in ``evidence.key``; ``keyring``.
     .. versionchanged:: 0.3.0
-       ``watermark``: the statistical channel.
+       ``watermark``: the statistical channel; micro seals (format 3).
     """
     if not isinstance(text, str):
         raise TypeError(f"verify() takes str, not {type(text).__name__}; decode bytes as UTF-8 first")
