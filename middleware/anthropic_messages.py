@@ -134,6 +134,11 @@ class MessagesStream(StreamRewriter):
         first = self.first_release(index, new)
         if new == text and not first:
             return raw
+        if not first:  # only the text changed
+            values[template.text_at] = new
+            rendered = template.render(values)
+            if rendered is not None:
+                return rendered
         ev = parse_event(raw)
         assert ev.data is not None
         doc = json.loads(ev.data)

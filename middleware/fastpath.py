@@ -71,11 +71,26 @@ class Template:
     :meth:`match` reads an event of the same form: the hole values in order, or ``None``.
     """
 
-    __slots__ = ("_steps", "extra", "head", "key", "seq_at", "shape", "tail", "text_at")
+    __slots__ = (
+        "_head_text",
+        "_steps",
+        "canonical",
+        "extra",
+        "head",
+        "key",
+        "seq_at",
+        "shape",
+        "tail",
+        "text_at",
+    )
 
     def __init__(self, pieces: list[str], ints: list[bool], shape: Shape, text_at: int, seq_at: int) -> None:
         #: the bytes before the first hole (its opening quote included), compared as bytes
         self.head = pieces[0].encode("utf-8")
+        self._head_text = pieces[0]
+        #: the learned event's data is compact JSON as the rewriters write it (``ensure_ascii``
+        #: off, no spaces): :meth:`render` may then stand in for parsing and re-serialising
+        self.canonical = False
         self._steps = tuple(zip(ints, pieces[1:], strict=True))
         #: the bytes after the only hole, a string (the common template: the text alone); a
         #: template with other holes has ``None``
@@ -110,6 +125,28 @@ class Template:
         except ValueError:  # not UTF-8; an unterminated string, a control character, a bad escape
             return None
         return self._holes(rest)
+
+    def render(self, values: list[Any]) -> bytes | None:
+        """
+        The event of this template with *values* in its holes, exactly as the rewriters write
+        a changed event (``encode_event`` of the compact JSON), or ``None`` when that cannot be
+        had from the pieces: the learned event was not compact JSON, or a value holds a lone
+        surrogate (the whole event then takes the ASCII form).
+
+        Compact JSON serialises each value on its own, so the pieces of a compact event are
+        what serialising the same document with other hole values gives around them.
+        """
+        if not self.canonical:
+            return None
+        parts = [self._head_text]
+        for (is_int, piece), value in zip(self._steps, values, strict=True):
+            # A string hole's opening quote is in the piece before it.
+            parts.append(str(value) if is_int else json.dumps(value, ensure_ascii=False)[1:])
+            parts.append(piece)
+        try:
+            return "".join(parts).encode("utf-8")
+        except UnicodeEncodeError:
+            return None
 
     def _holes(self, rest: str) -> list[Any] | None:
         pos = 0
@@ -171,7 +208,10 @@ def learn(raw: bytes, shape: Shape, optional: Iterable[Path] = (OBFUSCATION, SEQ
     pieces.append(event[cut:])
     paths = [h[3] for h in holes]
     seq_at = paths.index(SEQUENCE) if SEQUENCE in paths else -1
-    return Template(pieces, ints, shape, paths.index(shape.text), seq_at)
+    template = Template(pieces, ints, shape, paths.index(shape.text), seq_at)
+    # Compact JSON as the rewriters write it: a changed event can be rendered from the pieces.
+    template.canonical = json.dumps(json.loads(data), ensure_ascii=False, separators=(",", ":")) == data
+    return template
 
 
 def _data_start(event: str) -> int:

@@ -217,6 +217,11 @@ class ChatStream(StreamRewriter):
         if new == text and index in self._announced:  # the common delta: sent as it came
             return raw
         first = self.first_release(index, new)
+        if not first:  # only the text changed
+            values[template.text_at] = new
+            rendered = template.render(values)
+            if rendered is not None:
+                return rendered
         ev = parse_event(raw)
         assert ev.data is not None
         doc = json.loads(ev.data)

@@ -198,6 +198,13 @@ class ResponsesStream(StreamRewriter):
             self._seq = seq
         if not changed:
             return raw
+        if not first:  # the text or the sequence number changed
+            values[template.text_at] = new
+            if template.seq_at >= 0:
+                values[template.seq_at] = seq
+            rendered = template.render(values)
+            if rendered is not None:
+                return rendered
         ev = parse_event(raw)
         assert ev.data is not None
         doc = json.loads(ev.data)

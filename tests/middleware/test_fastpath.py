@@ -24,7 +24,7 @@ from aigclabel.middleware import wrap
 from aigclabel.middleware.anthropic_messages import MessagesStream
 from aigclabel.middleware.apis import APIS
 from aigclabel.middleware.endpoints import Endpoint, RequestInfo
-from aigclabel.middleware.fastpath import Shape, learn
+from aigclabel.middleware.fastpath import Shape, Template, learn
 from aigclabel.middleware.openai_chat import ChatStream
 from aigclabel.middleware.rewrite import StreamRewriter
 from hypothesis import given, settings
@@ -144,6 +144,21 @@ def test_every_api_gives_the_full_paths_bytes(endpoint: Endpoint, policy: str) -
     body = upstream_body(endpoint, stream=True, scenario=Scenario(text=TEXT, chunk_size=3))
 
     assert_same(endpoint, body, labeler=POLICIES[policy])
+
+
+@pytest.mark.parametrize("endpoint", list(Endpoint))
+def test_deltas_changed_by_marks_are_rendered_from_the_template(endpoint: Endpoint) -> None:
+    """
+    A long answer gets marks in many deltas: those deltas, compact JSON upstream, are written
+    from the template's pieces, byte for byte what parsing and re-serialising gives.
+    """
+    body = upstream_body(endpoint, stream=True, scenario=Scenario(text=TEXT * 12, chunk_size=4))
+    render = Template.render
+
+    with mock.patch.object(Template, "render", autospec=True, side_effect=render) as spy:
+        assert_same(endpoint, body)
+
+    assert [True] * 3 == [out is not None for out in (render(*c.args) for c in spy.call_args_list[:3])]
 
 
 @pytest.mark.parametrize("endpoint", list(Endpoint))
