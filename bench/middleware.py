@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             c.chat.completions.create(model="m", messages=messages)
 
     t_plain, t_wrapped = paired(
-        functools.partial(many, plain), functools.partial(many, wrapped), 3 if args.quick else 5
+        functools.partial(many, plain), functools.partial(many, wrapped), 2 if args.quick else 5
     )
     rows.append(
         {
