@@ -10,9 +10,11 @@ matches when it is the same literal pieces with a JSON string (or integer) token
 hole; it then parses as the learned document with only the hole values replaced, since
 swapping one string token for another changes no other token of a JSON text. The rewriter
 reads the holes (a C ``scanstring`` per string) and, when the labeler leaves the text as
-it is, returns the event's bytes unchanged — what the full path returns too; anything else
-(a changed text, a shifted sequence number, an event that matches no template) takes the
-full path, so both give the same bytes by construction.
+it is, returns the event's bytes unchanged — what the full path returns too. A changed text
+or a shifted sequence number is written from the pieces when the learned event was compact
+JSON (what re-serialising gives, :meth:`Template.render`), else parsed and re-serialised;
+a start item, or an event that matches no template, takes the full path: both paths give
+the same bytes by construction.
 
 Only the event forms the SSE decoder's own shortcut reads are learned: one ``data:`` line,
 optionally after one ``event:`` line, valid UTF-8, without duplicate keys on the walked
