@@ -87,7 +87,7 @@ class Speedups(Protocol):
 
     def find_any(self, text: str, chars: str, start: int = 0, /) -> int: ...
 
-    def prefold(self, text: str, /) -> tuple[str, bool]: ...
+    def prefold(self, text: str, watch: str, /) -> tuple[str, bool, str]: ...
 
     def number_windows(self, text: str, context: str, /) -> list[int]: ...
 
@@ -290,9 +290,8 @@ def canonical_text(text: str, *, profile: Profile = "plain", version: int = CANO
     if rules is None:
         raise ValueError(f"profile must be 'plain' or 'markup', not {profile!r}")
     fast = SPEEDUPS
-    if fast is not None and not text.isascii() and not contains_any(text, rules.prose_guard):
-        # No markup, list marker or super/subscript: one scan said so instead of three.
-        short = _letters_and_digits(fast, text)
+    if fast is not None and not text.isascii():
+        short = _prose_form(fast, text, rules)
         if short is not None:
             return short
     if rules.may_match(text):
@@ -306,7 +305,7 @@ def canonical_text(text: str, *, profile: Profile = "plain", version: int = CANO
         if contains_any(text, _SUPSUB_STR):
             text = _SUPSUB_CHARS.sub(_supsub, text)
         if fast is not None:
-            short = _letters_and_digits(fast, text)
+            short = _letters_and_digits(fast, text, fast.prefold(text, ""))
             if short is not None:
                 return short
         text = unicodedata.normalize("NFKD", text)
@@ -414,22 +413,43 @@ def _holds(text: str, needle: str) -> bool:
 _FIRST_CHAR_PROBES = 16
 
 
-def _letters_and_digits(fast: Speedups, text: str) -> str | None:
+def _prose_form(fast: Speedups, text: str, rules: _Markup) -> str | None:
     """
-    ``alnum_only(NFKD(text))`` if *text* holds no number after NFKD, else ``None``.
+    The canonical form of *text* if it is prose: no markup trigger, list marker, super- or
+    subscript or number (``None`` otherwise: the caller takes the full path). One C pass folds
+    the text and reports which of those characters occur; a ``]`` or backtick alone (a visible
+    label's bracket) is then told from markup by a few finds.
+    """
+    folded = fast.prefold(text, rules.prose_guard)
+    seen = folded[2]
+    if seen and (
+        any(c not in rules.trigger_starts for c in seen)
+        or any(_holds(text, t) for t in rules.triggers if t[0] in seen)
+    ):
+        return None
+    return _letters_and_digits(fast, text, folded)
+
+
+def _letters_and_digits(fast: Speedups, text: str, folded: tuple[str, bool, str]) -> str | None:
+    """
+    ``alnum_only(NFKD(text))`` if *text* holds no number after NFKD, else ``None``; *folded* is
+    ``fast.prefold(text, ...)``.
 
     NFKD decomposes each character on its own and only reorders combining marks, none of which
     is a letter or digit, so the letters and digits of ``NFKD(text)`` are those of each
     character's decomposition in turn. The C pre-pass folds full-width ASCII and drops the
     punctuation whose decomposition holds no letter or digit; what is left of prose (letters,
-    ideographs) is mostly decomposed already, which NFKD then only has to confirm. A number
-    needs its punctuation: ``None``, and the caller takes the full path.
+    ideographs) is often final (NFKD leaves it alone) and else mostly decomposed already, which
+    NFKD then only has to confirm. A number needs its punctuation: ``None``, and the caller takes
+    the full path.
     """
-    folded, all_alnum = fast.prefold(text)
-    rest = unicodedata.normalize("NFKD", folded)
+    rest, final, _ = folded
+    if final:
+        return rest
+    rest = unicodedata.normalize("NFKD", rest)
     if _has_number(rest):
         return None
-    return rest if all_alnum and rest is folded else fast.alnum_only(rest)
+    return fast.alnum_only(rest)
 
 
 def contains_any(text: str, chars: str) -> bool:

@@ -124,96 +124,6 @@ alnum_only(PyObject *module, PyObject *text)
     return result;
 }
 
-/* The blocks whose characters that are not letters or digits decompose (NFKD) to no letter or digit
- * either: Latin-1 punctuation, General Punctuation, CJK Symbols and Punctuation, half-width CJK
- * punctuation. The tests check every such character against unicodedata. */
-static inline int
-in_punctuation_block(Py_UCS4 c)
-{
-    return (c >= 0xA0 && c <= 0xBF) || (c >= 0x2000 && c <= 0x206F) || (c >= 0x3000 && c <= 0x303F) ||
-           (c >= 0xFF5F && c <= 0xFF65);
-}
-
-/* One character of prefold(): 0 to drop it, else the character to keep (never 0: NUL is not
- * alphanumeric and is dropped). *all_alnum is cleared when a kept character is not alphanumeric. */
-static inline Py_UCS4
-prefold_char(Py_UCS4 c, int *all_alnum)
-{
-    if (c < 128) {
-        return is_alnum(c) ? c : 0;
-    }
-    if (c >= 0xFF01 && c <= 0xFF5E) { /* full-width ASCII: NFKD is the ASCII character */
-        Py_UCS4 a = c - 0xFEE0;
-        return is_alnum(a) ? a : 0;
-    }
-    if (is_alnum(c)) {
-        return c;
-    }
-    if (in_punctuation_block(c)) {
-        return 0;
-    }
-    *all_alnum = 0;
-    return c;
-}
-
-#define PREFOLD_LOOP(TYPE)                                \
-    do {                                                  \
-        const TYPE *src = (const TYPE *)data;             \
-        TYPE *dst = (TYPE *)out;                          \
-        for (Py_ssize_t i = 0; i < n; i++) {              \
-            Py_UCS4 c = prefold_char(src[i], &all_alnum); \
-            if (c != 0) {                                 \
-                dst[kept++] = (TYPE)c;                    \
-            }                                             \
-        }                                                 \
-    } while (0)
-
-PyDoc_STRVAR(prefold_doc,
-             "prefold(text, /)\n--\n\n"
-             "(folded, all_alnum): *text* with full-width ASCII (U+FF01-U+FF5E) folded to ASCII as\n"
-             "NFKD folds it, then without the characters that are not letters or digits (str.isalnum)\n"
-             "of ASCII, Latin-1 punctuation (U+00A0-U+00BF), General Punctuation (U+2000-U+206F), CJK\n"
-             "Symbols and Punctuation (U+3000-U+303F) and half-width CJK punctuation (U+FF5F-U+FF65):\n"
-             "none of them has a letter or digit in its NFKD. *all_alnum*: every character of *folded*\n"
-             "is a letter or digit.");
-
-static PyObject *
-prefold(PyObject *module, PyObject *text)
-{
-    (void)module;
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "prefold() takes str, not %.100s", Py_TYPE(text)->tp_name);
-        return NULL;
-    }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    void *out = PyMem_Malloc(n > 0 ? (size_t)n * (size_t)kind : 1);
-    if (out == NULL) {
-        return PyErr_NoMemory();
-    }
-    Py_ssize_t kept = 0;
-    int all_alnum = 1;
-    switch (kind) {
-    case PyUnicode_1BYTE_KIND:
-        PREFOLD_LOOP(Py_UCS1);
-        break;
-    case PyUnicode_2BYTE_KIND:
-        PREFOLD_LOOP(Py_UCS2);
-        break;
-    default:
-        PREFOLD_LOOP(Py_UCS4);
-        break;
-    }
-    /* narrows to the smallest kind that holds the kept characters */
-    PyObject *folded = PyUnicode_FromKindAndData(kind, out, kept);
-    PyMem_Free(out);
-    if (folded == NULL) {
-        return NULL;
-    }
-    return Py_BuildValue("(NO)", folded, all_alnum ? Py_True : Py_False);
-}
-
 /* A set of up to MAX_SET characters: a bit mask for ASCII, a list for the rest (a small set: the
  * canonical form's markers, digits and operators). */
 #define MAX_SET 64
@@ -332,6 +242,187 @@ find_any(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         break;
     }
     return PyLong_FromLong(-1);
+}
+
+/* The blocks whose characters that are not letters or digits decompose (NFKD) to no letter or digit
+ * either: Latin-1 punctuation, General Punctuation, box drawing and geometric shapes, CJK Symbols
+ * and Punctuation, the Private Use Area but U+E001 and U+E002 (the canonical form's super- and
+ * subscript markers), half-width CJK punctuation. The tests check every such character against
+ * unicodedata. */
+static inline int
+in_punctuation_block(Py_UCS4 c)
+{
+    return (c >= 0xA0 && c <= 0xBF) || (c >= 0x2000 && c <= 0x206F) || (c >= 0x2500 && c <= 0x25FF) ||
+           (c >= 0x3000 && c <= 0x303F) || c == 0xE000 || (c >= 0xE003 && c <= 0xF8FF) ||
+           (c >= 0xFF5F && c <= 0xFF65);
+}
+
+/* Letters and digits that NFKD leaves alone: ASCII and the CJK Unified Ideographs (with Extension A),
+ * none of which has a decomposition. */
+static inline int
+nfkd_inert_alnum(Py_UCS4 c)
+{
+    return c < 128 || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF);
+}
+
+/* One character of prefold(): 0 to drop it, else the character to keep (never 0: NUL is not
+ * alphanumeric and is dropped). *final is cleared when a kept character may change under NFKD,
+ * is not a letter or digit, or is an ASCII digit (a number), full-width or not. */
+static inline Py_UCS4
+prefold_char(Py_UCS4 c, int *final)
+{
+    if (c >= 0x4E00 && c <= 0x9FFF) { /* most of Chinese prose */
+        if (!is_alnum(c)) {
+            *final = 0;
+        }
+        return c;
+    }
+    if (c < 128) {
+        if (c >= '0' && c <= '9') {
+            *final = 0; /* a number */
+        }
+        return is_alnum(c) ? c : 0;
+    }
+    if (c >= 0xFF01 && c <= 0xFF5E) { /* full-width ASCII: NFKD is the ASCII character */
+        Py_UCS4 a = c - 0xFEE0;
+        if (a >= '0' && a <= '9') {
+            *final = 0;
+        }
+        return is_alnum(a) ? a : 0;
+    }
+    if (is_alnum(c)) {
+        if (!nfkd_inert_alnum(c)) {
+            *final = 0;
+        }
+        return c;
+    }
+    if (in_punctuation_block(c)) {
+        return 0;
+    }
+    *final = 0;
+    return c;
+}
+
+#define PREFOLD_LOOP(TYPE)                                \
+    do {                                                  \
+        const TYPE *src = (const TYPE *)data;             \
+        TYPE *dst = (TYPE *)out;                          \
+        for (Py_ssize_t i = 0; i < n; i++) {              \
+            Py_UCS4 u = src[i];                           \
+            if (u >= 0x4E00 && u <= 0x9FFF && !watch_cjk) { \
+                if (!is_alnum(u)) {                       \
+                    fin = 0;                              \
+                }                                         \
+                dst[kept++] = (TYPE)u;                    \
+                continue;                                 \
+            }                                             \
+            if (charset_has(&scan, src[i])) {             \
+                mark_seen(&watch, src[i], seen, other_seen); \
+            }                                             \
+            Py_UCS4 c = prefold_char(src[i], &fin);       \
+            if (c != 0) {                                 \
+                dst[kept++] = (TYPE)c;                    \
+            }                                             \
+        }                                                 \
+    } while (0)
+
+static void
+mark_seen(const charset *set, Py_UCS4 c, uint64_t seen[2], unsigned char other_seen[MAX_SET])
+{
+    if (c < 128) {
+        seen[c >> 6] |= (uint64_t)1 << (c & 63);
+        return;
+    }
+    for (Py_ssize_t k = 0; k < set->n_other; k++) {
+        if (set->other[k] == c) {
+            other_seen[k] = 1;
+        }
+    }
+}
+
+PyDoc_STRVAR(prefold_doc,
+             "prefold(text, watch, /)\n--\n\n"
+             "(folded, final, seen): *text* with full-width ASCII (U+FF01-U+FF5E) folded to ASCII as\n"
+             "NFKD folds it, then without the characters that are not letters or digits (str.isalnum)\n"
+             "of ASCII, Latin-1 punctuation (U+00A0-U+00BF), General Punctuation (U+2000-U+206F), box\n"
+             "drawing and geometric shapes (U+2500-U+25FF), CJK Symbols and Punctuation\n"
+             "(U+3000-U+303F), the Private Use Area (U+E000-U+F8FF) but U+E001 and U+E002, and\n"
+             "half-width CJK punctuation (U+FF5F-U+FF65): none of them has a letter or digit in its\n"
+             "NFKD. *final*: every character of *folded* is an ASCII letter or a CJK Unified\n"
+             "Ideograph (U+3400-U+4DBF, U+4E00-U+9FFF) that is a letter (NFKD leaves them alone).\n"
+             "*seen*: the characters of *watch* (at most 64 of them non-ASCII) that occur in *text*,\n"
+             "in the order of *watch*.");
+
+static PyObject *
+prefold(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "prefold() takes str text and str watch");
+        return NULL;
+    }
+    PyObject *text = args[0], *watch_obj = args[1];
+    charset watch;
+    if (charset_init(&watch, watch_obj) < 0) {
+        return NULL;
+    }
+    /* a copy whose address never escapes, so that the loop keeps its fields in registers */
+    const charset scan = watch;
+    /* the ideographs of Chinese prose take a short path unless watch holds some */
+    const int watch_cjk = watch.n_other > 0 && watch.lo <= 0x9FFF && watch.hi >= 0x4E00;
+    uint64_t seen[2] = {0, 0};
+    unsigned char other_seen[MAX_SET] = {0};
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    void *out = PyMem_Malloc(n > 0 ? (size_t)n * (size_t)kind : 1);
+    if (out == NULL) {
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t kept = 0;
+    int fin = 1; /* a local the compiler keeps in a register */
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND:
+        PREFOLD_LOOP(Py_UCS1);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        PREFOLD_LOOP(Py_UCS2);
+        break;
+    default:
+        PREFOLD_LOOP(Py_UCS4);
+        break;
+    }
+    /* narrows to the smallest kind that holds the kept characters */
+    PyObject *folded = PyUnicode_FromKindAndData(kind, out, kept);
+    PyMem_Free(out);
+    if (folded == NULL) {
+        return NULL;
+    }
+    /* the characters of watch seen, in its order: an ASCII one once, a non-ASCII one as often as
+     * watch repeats it (at most 64 such occurrences) */
+    Py_ssize_t wn = PyUnicode_GET_LENGTH(watch_obj), k_other = 0;
+    Py_UCS4 picked[MAX_SET + 128];
+    Py_ssize_t n_picked = 0;
+    for (Py_ssize_t j = 0; j < wn; j++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(watch_obj, j);
+        int hit;
+        if (c < 128) {
+            hit = (int)((seen[c >> 6] >> (c & 63)) & 1);
+            seen[c >> 6] &= ~((uint64_t)1 << (c & 63)); /* each ASCII character once */
+        }
+        else {
+            hit = other_seen[k_other++];
+        }
+        if (hit) {
+            picked[n_picked++] = c;
+        }
+    }
+    PyObject *seen_str = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, picked, n_picked);
+    if (seen_str == NULL) {
+        Py_DECREF(folded);
+        return NULL;
+    }
+    return Py_BuildValue("(NON)", folded, fin ? Py_True : Py_False, seen_str);
 }
 
 /* The placement weight of one character (aigclabel.marks.placement): 3 * UTF-8 length - 1, a lone
@@ -547,7 +638,7 @@ number_windows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef speedups_methods[] = {
     {"alnum_only", alnum_only, METH_O, alnum_only_doc},
-    {"prefold", prefold, METH_O, prefold_doc},
+    {"prefold", (PyCFunction)(void (*)(void))prefold, METH_FASTCALL, prefold_doc},
     {"packet_places", (PyCFunction)(void (*)(void))packet_places, METH_FASTCALL, packet_places_doc},
     {"number_windows", (PyCFunction)(void (*)(void))number_windows, METH_FASTCALL, number_windows_doc},
     {"find_any", (PyCFunction)(void (*)(void))find_any, METH_FASTCALL, find_any_doc},

@@ -116,12 +116,23 @@ def test_alnum_only_agrees_with_str_isalnum_on_every_code_point() -> None:
     assert speedups.alnum_only(everything) == "".join(c for c in everything if c.isalnum())
 
 
-PUNCTUATION_BLOCKS = [(0x00, 0x7F), (0xA0, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F), (0xFF5F, 0xFF65)]
+PUNCTUATION_BLOCKS = [
+    (0x00, 0x7F),
+    (0xA0, 0xBF),
+    (0x2000, 0x206F),
+    (0x2500, 0x25FF),
+    (0x3000, 0x303F),
+    (0xE000, 0xE000),
+    (0xE003, 0xF8FF),  # the Private Use Area but the canonical form's markers U+E001, U+E002
+    (0xFF5F, 0xFF65),
+]
+INERT_LETTERS = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF)]
 
 
-def prefold_reference(text: str) -> tuple[str, bool]:
+def prefold_reference(text: str, watch: str) -> tuple[str, bool, str]:
     """What ``prefold`` is documented to do, one character at a time."""
     out = []
+    final = True
     for c in text:
         if 0xFF01 <= ord(c) <= 0xFF5E:
             c = chr(ord(c) - 0xFEE0)
@@ -130,7 +141,18 @@ def prefold_reference(text: str) -> tuple[str, bool]:
         if c.isascii() and not c.isalnum():
             continue
         out.append(c)
-    return "".join(out), all(c.isalnum() for c in out)
+        inert = (c.isascii() and not c.isdigit()) or any(lo <= ord(c) <= hi for lo, hi in INERT_LETTERS)
+        final = final and c.isalnum() and inert
+    return "".join(out), final, _seen_reference(text, watch)
+
+
+def _seen_reference(text: str, watch: str) -> str:
+    """The characters of *watch* in *text*, in watch order: ASCII ones once, others as repeated."""
+    out: list[str] = []
+    for c in watch:
+        if c in text and (not c.isascii() or c not in out):
+            out.append(c)
+    return "".join(out)
 
 
 def test_what_prefold_drops_or_folds_has_the_same_letters_and_digits_after_nfkd() -> None:
@@ -141,20 +163,32 @@ def test_what_prefold_drops_or_folds_has_the_same_letters_and_digits_after_nfkd(
                 assert NOT_ALNUM.sub("", unicodedata.normalize("NFKD", c)) == "", hex(cp)
     for cp in range(0xFF01, 0xFF5F):
         assert unicodedata.normalize("NFKD", chr(cp)) == chr(cp - 0xFEE0), hex(cp)
+    for lo, hi in INERT_LETTERS:  # the letters prefold calls final: NFKD leaves them alone
+        for cp in range(lo, hi + 1):
+            if chr(cp).isalnum():
+                assert unicodedata.normalize("NFKD", chr(cp)) == chr(cp), hex(cp)
     # No letter or digit is a combining mark that NFKD could reorder past another.
     assert not [c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.combining(c) and c.isalnum()]
 
 
-@given(any_unicode)
-@example("中文，“引号”。a.b ①〇Ｋ１！～｡")
-@example("\ud800，\U0001f600")
+WATCHES = ["", "]`~0123456789⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻₀₁₂₃₄₅₆₇₈₉₊₋", "中中a", "字\ue001]]"]
+
+
+@given(any_unicode, st.sampled_from(WATCHES))
+@example("中文，“引号”。a.b ①〇Ｋ１！～｡", WATCHES[1])
+@example("\ud800，\U0001f600", "")
+@example("字字 ab ○\ue350\ue001λ", WATCHES[3])
 @settings(max_examples=1000)
-def test_prefold_is_its_reference_and_keeps_the_letters_and_digits_of_nfkd(text: str) -> None:
-    folded, all_alnum = speedups.prefold(text)
-    assert (folded, all_alnum) == prefold_reference(text)
+def test_prefold_is_its_reference_and_keeps_the_letters_and_digits_of_nfkd(text: str, watch: str) -> None:
+    folded, final, seen = speedups.prefold(text, watch)
+    assert (folded, final, seen) == prefold_reference(text, watch)
     assert NOT_ALNUM.sub("", unicodedata.normalize("NFKD", folded)) == NOT_ALNUM.sub(
         "", unicodedata.normalize("NFKD", text)
     )
+    if final:
+        assert unicodedata.normalize("NFKD", folded) == folded
+        assert folded.isalnum() or not folded
+        assert not any(c in folded for c in "0123456789\ue001\ue002")
 
 
 def test_alnum_only_returns_an_exact_str() -> None:
