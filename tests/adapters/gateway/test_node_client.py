@@ -99,8 +99,8 @@ def test_node_openai_package_gets_a_labeled_json_chat_completion(
     """
     Through the gateway, the Node SDK's JSON answer (pinned `openai` version) verifies intact with
     the producer's key and keeps the upstream's text; the body carries `aigc` (stage end) and the
-    response the `AIGC` header, both naming the text's ProduceID; the caller's bearer reached the
-    upstream unchanged.
+    response the `AIGC` header, both naming the ProduceID whose mark id the text carries; the
+    caller's bearer reached the upstream unchanged.
     """
     _, upstream = gateway_url
     pinned = json.loads((NODE_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"]["openai"]
@@ -112,8 +112,10 @@ def test_node_openai_package_gets_a_labeled_json_chat_completion(
     assert result["sdk"] == pinned
     assert verdict.status == "intact"
     assert TEXT in visible(answer["text"])
-    assert (answer["aigc"]["stage"], answer["aigc"]["items"][0]["produce_id"]) == ("end", verdict.produce_id)
-    assert header["AIGC"]["ProduceID"] == verdict.produce_id
+    # A short answer carries a micro seal: the text gives its mark id, the label data the rest.
+    item = answer["aigc"]["items"][0]
+    assert (answer["aigc"]["stage"], item["mark_id"]) == ("end", verdict.mark_id)
+    assert header["AIGC"]["ProduceID"] == item["produce_id"]
     assert {r.headers.get("authorization") for r in upstream.requests} == {f"Bearer {API_KEY}"}
 
 
@@ -135,7 +137,6 @@ def test_node_openai_stream_carries_the_tag_first_and_the_label_data_last(result
         "start",
     )
     assert last["aigc"]["stage"] == "end"
-    assert {first["aigc"]["items"][0]["produce_id"], last["aigc"]["items"][0]["produce_id"]} == {
-        verdict.produce_id
-    }
+    assert {first["aigc"]["items"][0]["mark_id"], last["aigc"]["items"][0]["mark_id"]} == {verdict.mark_id}
+    assert first["aigc"]["items"][0]["produce_id"] == last["aigc"]["items"][0]["produce_id"]
     assert [t["aigc"]["stage"] for t in tagged] == ["start", "end"]
