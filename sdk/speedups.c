@@ -257,12 +257,13 @@ in_punctuation_block(Py_UCS4 c)
            (c >= 0xFF5F && c <= 0xFF65);
 }
 
-/* Letters and digits that NFKD leaves alone: ASCII and the CJK Unified Ideographs (with Extension A),
- * none of which has a decomposition. */
+/* Letters and digits that NFKD leaves alone: ASCII, the Greek letters without accents and the CJK
+ * Unified Ideographs (with Extension A), none of which has a decomposition. */
 static inline int
 nfkd_inert_alnum(Py_UCS4 c)
 {
-    return c < 128 || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF);
+    return c < 128 || (c >= 0x391 && c <= 0x3A9) || (c >= 0x3B1 && c <= 0x3C9) || (c >= 0x3400 && c <= 0x4DBF) ||
+           (c >= 0x4E00 && c <= 0x9FFF);
 }
 
 /* One character of prefold(): 0 to drop it, else the character to keep (never 0: NUL is not
@@ -348,8 +349,9 @@ PyDoc_STRVAR(prefold_doc,
              "drawing and geometric shapes (U+2500-U+25FF), CJK Symbols and Punctuation\n"
              "(U+3000-U+303F), the Private Use Area (U+E000-U+F8FF) but U+E001 and U+E002, and\n"
              "half-width CJK punctuation (U+FF5F-U+FF65): none of them has a letter or digit in its\n"
-             "NFKD. *final*: every character of *folded* is an ASCII letter or a CJK Unified\n"
-             "Ideograph (U+3400-U+4DBF, U+4E00-U+9FFF) that is a letter (NFKD leaves them alone).\n"
+             "NFKD. *final*: every character of *folded* is an ASCII letter, a Greek letter without\n"
+             "accent (U+0391-U+03A9, U+03B1-U+03C9) or a CJK Unified Ideograph (U+3400-U+4DBF,\n"
+             "U+4E00-U+9FFF) that is a letter (NFKD leaves them alone).\n"
              "*seen*: the characters of *watch* (at most 64 of them non-ASCII) that occur in *text*,\n"
              "in the order of *watch*.");
 

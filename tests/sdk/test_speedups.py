@@ -126,7 +126,7 @@ PUNCTUATION_BLOCKS = [
     (0xE003, 0xF8FF),  # the Private Use Area but the canonical form's markers U+E001, U+E002
     (0xFF5F, 0xFF65),
 ]
-INERT_LETTERS = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF)]
+INERT_LETTERS = [(0x391, 0x3A9), (0x3B1, 0x3C9), (0x3400, 0x4DBF), (0x4E00, 0x9FFF)]
 
 
 def prefold_reference(text: str, watch: str) -> tuple[str, bool, str]:
@@ -178,6 +178,7 @@ WATCHES = ["", "]`~0123456789⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻₀₁₂₃₄₅
 @example("中文，“引号”。a.b ①〇Ｋ１！～｡", WATCHES[1])
 @example("\ud800，\U0001f600", "")
 @example("字字 ab ○\ue350\ue001λ", WATCHES[3])
+@example("λ Ω ά ϐ ΢", "")  # Greek: plain letters are final, accented or compatibility ones are not
 @settings(max_examples=1000)
 def test_prefold_is_its_reference_and_keeps_the_letters_and_digits_of_nfkd(text: str, watch: str) -> None:
     folded, final, seen = speedups.prefold(text, watch)
