@@ -111,11 +111,12 @@ _EN_AI_AFTER = _lazy(
     rf"(?i:generated|synthesi[sz]ed)[ \t]+(?i:by|with|using|via|through|from)"
     rf"(?:[ \t]+[A-Za-z][A-Za-z'-]*){{0,{_EN_WORDS}}}?[ \t]+{_EN_AI}"
 )
-# Needles and how far before each one the generation word starts; text without any of them
-# costs one str.find pass per needle and nothing else (a needle of another script than the
-# text's returns at once). All-capital English ("AI-GENERATED") is not looked for: two more
-# passes over every text for a rare spelling.
-_NEEDLES = (("生成", 0), ("合成", 0), ("enerated", 1), ("ynthesi", 1))
+# Text without a needle costs one str.find pass per needle and nothing else (a needle of another
+# script than the text's returns at once); the Chinese elements are found by their shared 「成」.
+# All-capital English ("AI-GENERATED") is not looked for: two more passes over every text for a
+# rare spelling.
+#: English generation elements after their first letter ("Generated" and "generated" alike).
+_EN_NEEDLES = ("enerated", "ynthesi")
 _BACK = 24  # characters searched before a generation element for the AI element
 _AHEAD = 96  # characters searched after an English participle for "by ... AI"
 _TRAILING = " \t\r\n\u200b\u200c\u200d\u2060\u034f" + "".join(chr(0xFE00 + i) for i in range(16))
@@ -384,19 +385,25 @@ def find_label_phrases(text: str, *, limit: int = 16) -> list[LabelMatch]:
 
     ``start`` and ``end`` mean within the first or last 15% of the text (at least 40 characters).
 
-    The cost is linear in ``len(text)``: text without 「生成」, 「合成」, "enerated" or "ynthesi"
-    costs one ``str.find`` pass per needle, and every needle found costs a bounded search
-    around it. So all-capital English ("AI-GENERATED") is not found; "Generated" is.
+    The cost is linear in ``len(text)``: one ``str.find`` pass for 「成」 and one per English
+    needle ("enerated", "ynthesi"), and a bounded search around every 「生成」, 「合成」 or
+    needle found. So all-capital English ("AI-GENERATED") is not found; "Generated" is.
     """
     n = len(text.rstrip(_TRAILING))  # a seal after the end label is not "text"
     edge = max(40, n * 15 // 100)
     out: list[LabelMatch] = []
     hits: dict[int, bool] = {}  # start of a generation element -> it is Chinese
-    for needle, back in _NEEDLES:  # str.find is far faster than a regex scan of the whole text
-        i = text.find(needle)
+    # 「生成」 and 「合成」 by their shared 「成」: one character is found several times faster
+    # than a two-character needle in CJK text (and at once in text without CJK).
+    i = text.find("成", 1)
+    while i != -1:
+        if text[i - 1] in "生合":
+            hits[i - 1] = True
+        i = text.find("成", i + 1)
+    for needle in _EN_NEEDLES:  # str.find is far faster than a regex scan of the whole text
+        i = text.find(needle, 1)
         while i != -1:
-            if i >= back:
-                hits[i - back] = back == 0
+            hits[i - 1] = False
             i = text.find(needle, i + 1)
     seen_end = 0
     for g in sorted(hits):

@@ -21,7 +21,7 @@ from . import context as _context_module
 from .audit.recorder import Recorder
 from .audit.records import EventKind
 from .audit.sink import RecordSink
-from .canonical import Profile, text_digest
+from .canonical import Profile, contains_any, text_digest
 from .context import LabelContext
 from .exceptions import AIGCLabelError, MissingDependencyError, OptOutError, PolicyError, StreamStateError
 from .explicit import (
@@ -71,7 +71,7 @@ _log = logging.getLogger("aigclabel")
 
 
 def _may_hold_marks(text: str) -> bool:
-    return "\u034f" in text or "\u2060" in text or "\u200b" in text or "\u200c" in text
+    return contains_any(text, "\u034f\u2060\u200b\u200c")
 
 
 #: Weight units (see ``aigclabel.marks.placement``) per o200k token: the lower of the
@@ -175,6 +175,8 @@ def reserved_code1(alg: str, slot: int, digest: bytes, auth: bytes, *, version: 
     return f"SD{version}.{alg}.{slot}.{tail}"
 
 
+#: The ProduceID of the tag and metadata templates a labeler copies per stream (never released).
+_TEMPLATE_ID = "00000000-0000-7000-8000-000000000000"
 #: Micro-sealed results a labeler keeps for :meth:`Labeler.own_label`.
 _MICRO_MEMORY = 4096
 
@@ -226,7 +228,7 @@ class Labeler:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_binding", "_keys", "_micro", "_recorder", "_spacing", "policy")
+    __slots__ = ("_binding", "_keys", "_micro", "_recorder", "_spacing", "_tags", "_unsealed", "policy")
 
     def __init__(self, policy: LabelPolicy, *, sink: RecordSink | None = None) -> None:
         """
@@ -253,6 +255,12 @@ class Labeler:
         #: Recent results under a micro seal, by mark id: the seal carries no ProduceID, so
         #: :meth:`own_label` finds a text this labeler just made here (bounded, see _remember).
         self._micro: dict[str, AIGCMetadata] = {}
+        #: Validated once, copied per stream with its ProduceID (a stream's first event waits
+        #: for both): the tag per (language, placement, opted out), the metadata before the seal.
+        self._tags: dict[tuple[str, str, bool], UIDisclosure] = {}
+        self._unsealed = AIGCMetadata.first_write(
+            producer=policy.producer, produce_id=_TEMPLATE_ID, label=policy.label
+        )
         self._binding = object()  # this labeler's key among the per-labeler context bindings
 
     def __repr__(self) -> str:
@@ -1042,21 +1050,27 @@ class StreamLabeler:
         .. versionadded:: 0.3.0
         """
         if self._disclosure is None and self._language is not None:
-            policy = self._labeler.policy
-            language = self._language
-            placement = self.placement
-            wording = policy.label_text_for(language)
-            self._disclosure = UIDisclosure(
-                text=policy.ui_text or wording,
-                position=policy.ui_position,
-                language="zh-CN" if language == "zh" else "en",
-                produce_id=self.produce_id,
-                explicit_label_in_text=placement != "none",
-                opted_out=self.opt_out is not None,
-                placement=placement,
-                label_text="" if placement == "none" else ExplicitLabel(wording).render(),
-            )
+            tags = self._labeler._tags
+            shape = (self._language, self.placement, self.opt_out is not None)
+            tag = tags.get(shape)
+            if tag is None:
+                tag = tags[shape] = self._tag(*shape)
+            self._disclosure = tag.model_copy(update={"produce_id": self.produce_id})
         return self._disclosure
+
+    def _tag(self, language: Language, placement: Placement, opted_out: bool) -> UIDisclosure:
+        policy = self._labeler.policy
+        wording = policy.label_text_for(language)
+        return UIDisclosure(
+            text=policy.ui_text or wording,
+            position=policy.ui_position,
+            language="zh-CN" if language == "zh" else "en",
+            produce_id=_TEMPLATE_ID,
+            explicit_label_in_text=placement != "none",
+            opted_out=opted_out,
+            placement=placement,
+            label_text="" if placement == "none" else ExplicitLabel(wording).render(),
+        )
 
     @property
     def metadata(self) -> AIGCMetadata:
@@ -1068,10 +1082,8 @@ class StreamLabeler:
         """
         if self.result is not None:
             return self.result.metadata
-        policy = self._labeler.policy
-        return AIGCMetadata.first_write(
-            producer=policy.producer, produce_id=self.produce_id, label=policy.label
-        )
+        pid = self.produce_id
+        return self._labeler._unsealed.model_copy(update={"produce_id": pid, "propagate_id": pid})
 
     def _end(self, out: str) -> str:
         plan = self._plan
