@@ -79,8 +79,10 @@ Profile = Literal["plain", "markup"]
 
 class Speedups(Protocol):
     """
-    The optional C extension :mod:`aigclabel.speedups`: the per-character loops of this module and
-    of the packet inserter (:mod:`aigclabel.marks.placement`), equal to their pure-Python code.
+    The optional C extension :mod:`aigclabel.speedups`: the per-character loops of this module, of
+    the packet inserter (:mod:`aigclabel.marks.placement`), the mark codecs and CRC
+    (:mod:`aigclabel.marks.alphabet`, :mod:`aigclabel.marks.crc`) and the language guess
+    (:class:`aigclabel.explicit.LanguageGuess`), equal to their pure-Python code.
     """
 
     def alnum_only(self, text: str, /) -> str: ...
@@ -94,6 +96,16 @@ class Speedups(Protocol):
     def packet_places(
         self, text: str, prev: str, budget: int, spacing: int, first_safe: int, safe_left: str, /
     ) -> tuple[list[int], int]: ...
+
+    def decode_cf(self, run: str, /) -> bytes | None: ...
+
+    def decode_mn(self, run: str, /) -> bytes | None: ...
+
+    def crc8(self, data: bytes, /) -> int: ...
+
+    def language_scan(
+        self, text: str, state: tuple[int, ...], window: int, limit: int, /
+    ) -> tuple[int, int, int, int, int, int, int, int, int, int, int, int, int]: ...
 
 
 def load_speedups() -> Speedups | None:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from . import canonical
+
 __all__ = [
     "DEFAULT_LABEL_TEXT",
     "LANGUAGE_SCAN_LIMIT",
@@ -179,6 +181,9 @@ LANGUAGE_WINDOW = 8
 LANGUAGE_SCAN_LIMIT = 400
 
 
+_LANGUAGES: tuple[Language | None, ...] = (None, "zh", "en")
+
+
 def _is_cjk(o: int) -> bool:
     return 0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x3FFFF
 
@@ -223,12 +228,13 @@ class LanguageGuess:
         self._code_cjk = 0  # letters inside code: the fallback when there is no prose
         self._code_latin = 0
         self._read = 0
-        self._line_start = True
+        # Flags are ints (0 or 1, or bools) so that the C scan can hand them back as they are.
+        self._line_start = 1
         self._ticks = 0  # backticks at the start of this line
-        self._block = False  # inside a fenced code block
-        self._code = False  # inside inline code, or on a fence line
-        self._tag = False
-        self._word = False  # the previous character was a Latin letter
+        self._block = 0  # inside a fenced code block
+        self._code = 0  # inside inline code, or on a fence line
+        self._tag = 0
+        self._word = 0  # the previous character was a Latin letter
         self._decided: Language | None = None
         self._first: Language | None = None
 
@@ -242,6 +248,33 @@ class LanguageGuess:
     def feed(self, text: str) -> Language | None:
         """
         Read *text* (the next piece); the language once decided, else ``None``.
+        """
+        if self._decided is not None:
+            return self._decided
+        fast = canonical.SPEEDUPS
+        if fast is None:
+            return self.feed_python(text)
+        (
+            self._cjk, self._latin, self._code_cjk, self._code_latin, self._read, self._line_start,
+            self._ticks, self._block, self._code, self._tag, self._word, first, decided,
+        ) = fast.language_scan(text, self.state(), LANGUAGE_WINDOW, LANGUAGE_SCAN_LIMIT)  # fmt: skip
+        self._first, self._decided = _LANGUAGES[first], _LANGUAGES[decided]
+        return self._decided
+
+    def state(self) -> tuple[int, ...]:
+        """
+        The guess's state as 13 integers (counts, flags, the opening and decided languages as
+        0 none, 1 ``zh``, 2 ``en``): what the C scan resumes from, and what tests compare.
+        """
+        return (
+            self._cjk, self._latin, self._code_cjk, self._code_latin, self._read, self._line_start,
+            self._ticks, self._block, self._code, self._tag, self._word,
+            _LANGUAGES.index(self._first), _LANGUAGES.index(self._decided),
+        )  # fmt: skip
+
+    def feed_python(self, text: str) -> Language | None:
+        """
+        The pure-Python :meth:`feed` (the reference the C scan is tested against).
         """
         if self._decided is not None:
             return self._decided
@@ -430,11 +463,13 @@ def _negated(text: str, begin: int, end: int) -> bool:
     Whether a negation reaches into the phrase at ``text[begin:end]`` (one that ends before it,
     as in "No AI was used for the images. AI-generated text", negates something else).
     """
-    return any(
-        m.end() > begin
-        for pattern, back in ((_NEGATED_ZH(), 12), (_NEGATED_EN(), 16))
-        for m in pattern.finditer(text, max(0, begin - back), end)
-    )
+    for pattern, back in ((_NEGATED_ZH(), 12), (_NEGATED_EN(), 16)):
+        m = pattern.search(text, max(0, begin - back), end)
+        while m is not None:  # the matches finditer gives (neither pattern matches empty)
+            if m.end() > begin:
+                return True
+            m = pattern.search(text, m.end(), end)
+    return False
 
 
 def _zh_phrase(text: str, g: int, floor: int) -> tuple[int, int] | None:

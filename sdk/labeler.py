@@ -211,6 +211,7 @@ class _Plan:
     start: bool
     end: bool
     middle: bool
+    rendered: str = ""  # label.render(), or "" without a label
 
 
 class Labeler:
@@ -228,7 +229,17 @@ class Labeler:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_binding", "_keys", "_micro", "_recorder", "_spacing", "_tags", "_unsealed", "policy")
+    __slots__ = (
+        "_binding",
+        "_explicit",
+        "_keys",
+        "_micro",
+        "_recorder",
+        "_spacing",
+        "_tags",
+        "_unsealed",
+        "policy",
+    )
 
     def __init__(self, policy: LabelPolicy, *, sink: RecordSink | None = None) -> None:
         """
@@ -258,6 +269,8 @@ class Labeler:
         #: Validated once, copied per stream with its ProduceID (a stream's first event waits
         #: for both): the tag per (language, placement, opted out), the metadata before the seal.
         self._tags: dict[tuple[str, str, bool], UIDisclosure] = {}
+        #: The visible label and its rendering per (language, placement, text format).
+        self._explicit: dict[tuple[str, str, str], tuple[ExplicitLabel, str]] = {}
         self._unsealed = AIGCMetadata.first_write(
             producer=policy.producer, produce_id=_TEMPLATE_ID, label=policy.label
         )
@@ -773,6 +786,19 @@ class Labeler:
             except AIGCLabelError:
                 _log.exception("aigc-label: the completion record of a stream could not be written")
 
+    def _explicit_label(
+        self, language: Language, placement: Placement, text_format: TextFormat
+    ) -> tuple[ExplicitLabel, str]:
+        """
+        The visible label for a stream and its rendering, made once per shape.
+        """
+        shape = (language, placement, text_format)
+        found = self._explicit.get(shape)
+        if found is None:
+            label = ExplicitLabel(self.policy.label_text_for(language), placement, text_format)
+            found = self._explicit[shape] = (label, label.render())
+        return found
+
     def _new_stream(
         self,
         ctx: LabelContext | None,
@@ -963,21 +989,19 @@ class StreamLabeler:
             if language is None and not final:
                 return ""
             self._language = language or "en"
-        policy = self._labeler.policy
         placement = self.placement
-        label = (
-            None
+        label, head = (
+            (None, "")
             if placement == "none"
-            else ExplicitLabel(policy.label_text_for(self._language), placement, self._text_format)
+            else self._labeler._explicit_label(self._language, placement, self._text_format)
         )
         start = label is not None and placement in ("start", "start+end")
-        if start and label is not None:
-            head = label.render()
+        if start:
             stripped = held.lstrip()
             if not final and head.startswith(stripped):
                 return ""  # might still turn out to be our own label: undecided
             start = not stripped.startswith(head)
-        self._plan = _Plan(label, start, placement in ("end", "start+end"), placement == "middle")
+        self._plan = _Plan(label, start, placement in ("end", "start+end"), placement == "middle", head)
         if self._plan.middle:
             return ""
         self._pending = []
@@ -1022,14 +1046,12 @@ class StreamLabeler:
             if self._language is None:
                 assert self._guess is not None
                 self._language = self._guess.finish() or "en"
-            label = (
-                None
+            label, rendered = (
+                (None, "")
                 if self.placement == "none"
-                else ExplicitLabel(
-                    self._labeler.policy.label_text_for(self._language), self.placement, self._text_format
-                )
+                else self._labeler._explicit_label(self._language, self.placement, self._text_format)
             )
-            plan = self._plan = _Plan(label, start=False, end=label is not None, middle=False)
+            plan = self._plan = _Plan(label, False, label is not None, False, rendered)
         delivered = any(self._visible)
         if not delivered:
             plan.end = False
@@ -1091,7 +1113,7 @@ class StreamLabeler:
         label = plan.label
         if plan.middle and label is not None:
             body = "".join(self._pending)
-            if label.render() in body:
+            if plan.rendered in body:
                 joined = body
             else:
                 at, kind = middle_boundary(body)
@@ -1105,11 +1127,14 @@ class StreamLabeler:
             self._visible.append(joined)
             out += self._inserter.feed(joined) if self._inserter is not None else joined
         if plan.end and label is not None:
+            rendered = plan.rendered
             joined_visible = "".join(self._visible)
             self._visible = [joined_visible]
-            tail = alphabet.ANY_MARK_CHAR.sub("", joined_visible[-4 * len(label.render()) - 64 :])
-            tail = tail[-(len(label.render()) + 8) :]
-            if not tail.rstrip().endswith(label.render()):
+            tail = joined_visible[-4 * len(rendered) - 64 :]
+            if alphabet.may_carry_marks(tail):
+                tail = alphabet.ANY_MARK_CHAR.sub("", tail)
+            tail = tail[-(len(rendered) + 8) :]
+            if not tail.rstrip().endswith(rendered):
                 suffix = label.suffix()
                 if tail and suffix.startswith("\n\n"):
                     # reuse the newlines the text already ends with
@@ -1119,16 +1144,30 @@ class StreamLabeler:
                 self._visible.append(suffix)
                 out += suffix
         self._done = True
-        out += self._seal()
+        seal, metadata, packets = self._seal()
+        out += seal
         self._out.append(out)
-        assert self.result is not None
-        self.result = replace(
-            self.result, text="".join(self._out), opted_out=self.opt_out is not None, notice=self.notice
+        ui = self.disclosure
+        assert ui is not None  # the language is decided with the plan
+        self.result = LabeledText(
+            "".join(self._out),
+            metadata,
+            ui,
+            self.produce_id,
+            self.mark_id,
+            label is not None,
+            packets,
+            self.opt_out is not None,
+            self.notice,
         )
         self._out = []
         return out
 
-    def _seal(self) -> str:
+    def _seal(self) -> tuple[str, AIGCMetadata, int]:
+        """
+        The seal for the visible text released so far, the metadata it completes and the number
+        of packets in the text.
+        """
         labeler = self._labeler
         policy = labeler.policy
         keys = labeler._keys
@@ -1152,21 +1191,17 @@ class StreamLabeler:
             message = seal_message(
                 policy.label, kind, self._parts, policy.producer, digest, self._packet_bytes(), profile
             )
+        auth = keys.full_auth(message, digest)
         rc1 = reserved_code1(
             "Ed25519" if keys.signs else "HS256",
             keys.slot,
             digest,
-            keys.full_auth(message, digest),
+            auth,
             version=MICRO_VERSION if micro else 2,
         )
         metadata = AIGCMetadata.first_write(
             producer=policy.producer, produce_id=self.produce_id, label=policy.label, reserved_code1=rc1
         )
-        plan = self._plan
-        assert plan is not None
-        explicit = plan.label is not None
-        ui = self.disclosure
-        assert ui is not None  # the language is decided with the plan
         seal = ""
         if self._inserter is not None:
             if packets == 0 and policy.seal_channels != "both" and not micro:
@@ -1174,23 +1209,14 @@ class StreamLabeler:
                 # dropping the seal's channel (a benign sanitizer) still leaves a mark.
                 # (Not under a micro seal: a short reply stays short, see docs/marks.md.)
                 seal += self._inserter.feed_unit()
-            raw = build_seal(message, digest, keys)
+            raw = build_seal(message, digest, keys, auth=auth)
             if policy.seal_channels in ("both", "cf"):
                 seal += alphabet.encode_cf(raw)
             if policy.seal_channels in ("both", "mn"):
                 seal += alphabet.encode_mn(raw)
-        self.result = LabeledText(
-            text="",  # set by finish() once the seal is appended
-            metadata=metadata,
-            ui=ui,
-            produce_id=self.produce_id,
-            mark_id=self.mark_id,
-            explicit=explicit,
-            packets=packets,
-        )
         if micro:
             labeler._remember(self.mark_id, metadata)
-        return seal
+        return seal, metadata, packets
 
 
 def _watermark_module() -> ModuleType:

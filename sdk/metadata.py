@@ -12,9 +12,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .exceptions import MetadataError
 
@@ -45,6 +45,9 @@ FIELD_NAMES = (
 #: The fields a platform writes (Art. 6); every other key of a label is the producer's.
 PROPAGATION_FIELDS = ("Label", "ContentPropagator", "PropagateID", "ReservedCode2")
 _VALUE_RE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]*")
+# The same rule checked inside pydantic-core, without a Python call per field (its regex engine's
+# "$" is the end of the string: a trailing line break does not pass).
+_Value = Annotated[str, StringConstraints(strict=True, pattern=r"^[\x21\x23-\x5B\x5D-\x7E]*$")]
 _LOWER = {name.lower(): name for name in FIELD_NAMES}
 
 
@@ -69,33 +72,12 @@ class AIGCMetadata(BaseModel):
             raise _metadata_error(exc) from exc
 
     label: LabelValue = Field(alias="Label")
-    content_producer: str = Field(default="", alias="ContentProducer")
-    produce_id: str = Field(default="", alias="ProduceID")
-    reserved_code1: str = Field(default="", alias="ReservedCode1")
-    content_propagator: str = Field(default="", alias="ContentPropagator")
-    propagate_id: str = Field(default="", alias="PropagateID")
-    reserved_code2: str = Field(default="", alias="ReservedCode2")
-
-    @field_validator(
-        "content_producer",
-        "produce_id",
-        "reserved_code1",
-        "content_propagator",
-        "propagate_id",
-        "reserved_code2",
-        mode="before",
-    )
-    @classmethod
-    def _charset(cls, value: object) -> object:
-        if not isinstance(value, str):
-            raise ValueError(f"must be a string, not {type(value).__name__}")
-        if not _VALUE_RE.fullmatch(value):
-            bad = next(c for c in value if not _VALUE_RE.fullmatch(c))
-            raise ValueError(
-                f"contains {bad!r}; values are printable ASCII without space, '\"' or '\\' "
-                "(bytes 0x21, 0x23-0x5B, 0x5D-0x7E)"
-            )
-        return value
+    content_producer: _Value = Field(default="", alias="ContentProducer")
+    produce_id: _Value = Field(default="", alias="ProduceID")
+    reserved_code1: _Value = Field(default="", alias="ReservedCode1")
+    content_propagator: _Value = Field(default="", alias="ContentPropagator")
+    propagate_id: _Value = Field(default="", alias="PropagateID")
+    reserved_code2: _Value = Field(default="", alias="ReservedCode2")
 
     @classmethod
     def first_write(
@@ -220,7 +202,17 @@ def _metadata_error(exc: ValidationError) -> MetadataError:
         return inner
     where = str(err["loc"][0]) if err["loc"] else "?"
     field = dict(zip(_SNAKE, FIELD_NAMES, strict=True)).get(where, where)
-    msg = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    if err["type"] == "string_type":
+        msg = f"must be a string, not {type(value).__name__}"
+    elif err["type"] == "string_pattern_mismatch" and isinstance(value, str):
+        bad = next((c for c in value if not _VALUE_RE.fullmatch(c)), value[-1:])
+        msg = (
+            f"contains {bad!r}; values are printable ASCII without space, '\"' or '\\' "
+            "(bytes 0x21, 0x23-0x5B, 0x5D-0x7E)"
+        )
+    else:
+        msg = err["msg"].removeprefix("Value error, ")
     return MetadataError(f"AIGC metadata field {field!r}: {msg}")
 
 

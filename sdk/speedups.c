@@ -1,6 +1,8 @@
 /*
  * aigclabel.speedups: optional C versions of the hot per-character loops of the canonical form
- * (aigclabel.canonical) and the packet inserter's scans (aigclabel.marks.placement).
+ * (aigclabel.canonical), the packet inserter's scans (aigclabel.marks.placement), the mark
+ * channels' codecs and CRC (aigclabel.marks.alphabet, aigclabel.marks.crc) and the language guess
+ * (aigclabel.explicit.LanguageGuess).
  *
  * Each function equals its documented pure-Python counterpart character for character (the tests
  * compare them on generated text of every Unicode category); the package works without this
@@ -638,12 +640,279 @@ number_windows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return bounds;
 }
 
+/* ---- The mark channels' byte codecs and CRC (aigclabel.marks.alphabet, aigclabel.marks.crc) ---- */
+
+PyDoc_STRVAR(decode_cf_doc,
+             "decode_cf(run, /)\n--\n\n"
+             "The bytes of a run of Cf-channel characters (U+200B, U+200C, U+200D, U+2060: two bits each,\n"
+             "most significant first), None when its length is not whole bytes; ValueError for any other\n"
+             "character (aigclabel.marks.alphabet.decode_cf).");
+
+static PyObject *
+decode_cf(PyObject *module, PyObject *run)
+{
+    (void)module;
+    if (!PyUnicode_Check(run)) {
+        PyErr_SetString(PyExc_TypeError, "decode_cf() takes str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(run);
+    if (n % 4) {
+        Py_RETURN_NONE;
+    }
+    int kind = PyUnicode_KIND(run);
+    const void *data = PyUnicode_DATA(run);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n / 4);
+    if (out == NULL) {
+        return NULL;
+    }
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i += 4) {
+        unsigned int byte = 0;
+        for (Py_ssize_t j = 0; j < 4; j++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i + j);
+            unsigned int digit;
+            if (c >= 0x200B && c <= 0x200D) {
+                digit = c - 0x200B;
+            }
+            else if (c == 0x2060) {
+                digit = 3;
+            }
+            else {
+                Py_DECREF(out);
+                PyErr_SetString(PyExc_ValueError, "decode_cf(): not a Cf-channel character");
+                return NULL;
+            }
+            byte = byte << 2 | digit;
+        }
+        dst[i / 4] = (unsigned char)byte;
+    }
+    return out;
+}
+
+PyDoc_STRVAR(decode_mn_doc,
+             "decode_mn(run, /)\n--\n\n"
+             "The bytes of a run of variation selectors U+FE00-U+FE0F (four bits each, high nibble first)\n"
+             "after an optional leading U+034F, None when its length is odd; ValueError for any other\n"
+             "character (aigclabel.marks.alphabet.decode_mn).");
+
+static PyObject *
+decode_mn(PyObject *module, PyObject *run)
+{
+    (void)module;
+    if (!PyUnicode_Check(run)) {
+        PyErr_SetString(PyExc_TypeError, "decode_mn() takes str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(run), i = 0;
+    int kind = PyUnicode_KIND(run);
+    const void *data = PyUnicode_DATA(run);
+    if (n > 0 && PyUnicode_READ(kind, data, 0) == 0x034F) {
+        i = 1;
+    }
+    if ((n - i) % 2) {
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (n - i) / 2);
+    if (out == NULL) {
+        return NULL;
+    }
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t k = 0; i < n; i += 2, k++) {
+        Py_UCS4 hi = PyUnicode_READ(kind, data, i), lo = PyUnicode_READ(kind, data, i + 1);
+        if (hi < 0xFE00 || hi > 0xFE0F || lo < 0xFE00 || lo > 0xFE0F) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_ValueError, "decode_mn(): not a variation selector");
+            return NULL;
+        }
+        dst[k] = (unsigned char)((hi - 0xFE00) << 4 | (lo - 0xFE00));
+    }
+    return out;
+}
+
+PyDoc_STRVAR(crc8_doc,
+             "crc8(data, /)\n--\n\n"
+             "The CRC-8/SMBUS (polynomial 0x07, initial value 0) of a bytes-like object\n"
+             "(aigclabel.marks.crc.crc8).");
+
+static PyObject *
+crc8(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    const unsigned char *p = (const unsigned char *)view.buf;
+    unsigned int crc = 0;
+    for (Py_ssize_t i = 0; i < view.len; i++) {
+        crc ^= p[i];
+        for (int b = 0; b < 8; b++) {
+            crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xFF : (crc << 1) & 0xFF;
+        }
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLong(crc);
+}
+
+/* ---- The language guess's state machine (aigclabel.explicit.LanguageGuess) ---- */
+
+static inline int
+is_cjk(Py_UCS4 o)
+{
+    return (o >= 0x2E80 && o <= 0x9FFF) || (o >= 0xAC00 && o <= 0xD7AF) || (o >= 0xF900 && o <= 0xFAFF) ||
+           (o >= 0x20000 && o <= 0x3FFFF);
+}
+
+enum { LG_ZH = 1, LG_EN = 2 };
+
+/* The decision on the counts so far: 0 for none (no letters), else LG_ZH or LG_EN. */
+static long
+language_decide(long cjk, long latin, long code_cjk, long code_latin, long first)
+{
+    long c = cjk, l = 2 * latin;
+    if (!(c || l)) {
+        c = code_cjk;
+        l = 2 * code_latin;
+        if (!(c || l)) {
+            return 0;
+        }
+    }
+    if (c == l) {
+        return first;
+    }
+    return c > l ? LG_ZH : LG_EN;
+}
+
+PyDoc_STRVAR(language_scan_doc,
+             "language_scan(text, state, window, limit, /)\n--\n\n"
+             "Run LanguageGuess over *text* from *state*, a tuple of 13 ints (cjk, latin, code_cjk,\n"
+             "code_latin, read, line_start, ticks, block, code, tag, word, first, decided; a language as\n"
+             "0 none, 1 zh, 2 en), until it decides; return the new state. The step is\n"
+             "aigclabel.explicit.LanguageGuess._step, the stopping rule its feed().");
+
+static PyObject *
+language_scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != 13) {
+        PyErr_SetString(PyExc_TypeError, "language_scan() takes str text, a 13-int state, window, limit");
+        return NULL;
+    }
+    long st[13];
+    for (int k = 0; k < 13; k++) {
+        st[k] = PyLong_AsLong(PyTuple_GET_ITEM(args[1], k));
+        if (st[k] == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    long window = PyLong_AsLong(args[2]), limit = PyLong_AsLong(args[3]);
+    if ((window == -1 || limit == -1) && PyErr_Occurred()) {
+        return NULL;
+    }
+    long cjk = st[0], latin = st[1], code_cjk = st[2], code_latin = st[3], read = st[4];
+    long line_start = st[5], ticks = st[6], block = st[7], code = st[8], tag = st[9], word = st[10];
+    long first = st[11], decided = st[12];
+    PyObject *text = args[0];
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    for (Py_ssize_t i = 0; i < n && !decided; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        read++;
+        /* one step: LanguageGuess._step */
+        if (c == '\n') {
+            if (ticks >= 3) {
+                block = !block;
+            }
+            line_start = 1;
+            code = tag = ticks = word = 0;
+            goto decide;
+        }
+        if (line_start) {
+            if (c == '`') {
+                ticks++;
+                goto decide;
+            }
+            if ((c == ' ' || c == '\t') && !ticks) {
+                goto decide;
+            }
+            line_start = 0;
+            if (ticks) {
+                code = 1;
+            }
+        }
+        if (c == '`') {
+            if (ticks < 3) {
+                code = !code;
+            }
+            word = 0;
+            goto decide;
+        }
+        if (ticks >= 3) {
+            goto decide;
+        }
+        if (block || code) {
+            if (Py_UNICODE_ISALPHA(c)) {
+                if (is_cjk(c)) {
+                    code_cjk++;
+                }
+                else if (!word) {
+                    code_latin++;
+                }
+                word = !is_cjk(c);
+            }
+            else {
+                word = 0;
+            }
+            goto decide;
+        }
+        if (c == '<') {
+            tag = 1;
+        }
+        else if (c == '>') {
+            tag = 0;
+        }
+        else if (tag) {
+            goto decide;
+        }
+        else if (Py_UNICODE_ISALPHA(c)) {
+            if (is_cjk(c)) {
+                cjk++;
+                word = 0;
+                if (!first) {
+                    first = LG_ZH;
+                }
+            }
+            else if (!word) {
+                latin++;
+                word = 1;
+                if (!first) {
+                    first = LG_EN;
+                }
+            }
+            goto decide;
+        }
+        word = 0;
+    decide:
+        if (2 * latin + cjk >= window || read >= limit) {
+            decided = language_decide(cjk, latin, code_cjk, code_latin, first);
+        }
+    }
+    return Py_BuildValue("(lllllllllllll)", cjk, latin, code_cjk, code_latin, read, line_start, ticks, block, code,
+                         tag, word, first, decided);
+}
+
 static PyMethodDef speedups_methods[] = {
     {"alnum_only", alnum_only, METH_O, alnum_only_doc},
     {"prefold", (PyCFunction)(void (*)(void))prefold, METH_FASTCALL, prefold_doc},
     {"packet_places", (PyCFunction)(void (*)(void))packet_places, METH_FASTCALL, packet_places_doc},
     {"number_windows", (PyCFunction)(void (*)(void))number_windows, METH_FASTCALL, number_windows_doc},
     {"find_any", (PyCFunction)(void (*)(void))find_any, METH_FASTCALL, find_any_doc},
+    {"decode_cf", decode_cf, METH_O, decode_cf_doc},
+    {"decode_mn", decode_mn, METH_O, decode_mn_doc},
+    {"crc8", crc8, METH_O, crc8_doc},
+    {"language_scan", (PyCFunction)(void (*)(void))language_scan, METH_FASTCALL, language_scan_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -786,7 +786,7 @@ def _judge_seal(seal: Decoded, visible: str, keys: _Keys) -> _SealJudgement:
         matches = seal.hint == digest[: len(seal.hint or b"")]
         binding: Binding = "weak" if matches else "tampered"
         if check.outcome == "ok":
-            full = seal.auth if signed else keys.full_hmac(seal.message, b"", seal.auth, version=1)
+            full = seal.auth if signed else check.full
             rc1 = reserved_code1(alg, seal.slot, digest, full, version=1) if matches and full else ""
             return _SealJudgement(True, binding, keys.match(alg, check.key_index, seal.slot), rc1)
         if check.outcome == "fail":
@@ -799,7 +799,7 @@ def _judge_seal(seal: Decoded, visible: str, keys: _Keys) -> _SealJudgement:
     else:
         check = keys.check_mac("seal", seal.message, seal.auth, digest)
     if check.outcome == "ok":
-        full = seal.auth if signed else keys.full_hmac(seal.message, digest, seal.auth)
+        full = seal.auth if signed else check.full
         rc1 = reserved_code1(alg, seal.slot, digest, full) if full is not None else ""
         return _SealJudgement(True, "intact", keys.match(alg, check.key_index, seal.slot), rc1)
     # The authenticator does not cover this text. The seal's packet MAC (header, mark id)
@@ -841,7 +841,7 @@ def _judge_micro(seal: Decoded, visible: str, keys: _Keys) -> _SealJudgement:
     digest = text_digest(visible, profile=seal.profile)
     check = keys.check_seal_mac(seal.message, seal.auth, digest)
     if check.outcome == "ok":
-        full = keys.full_hmac(seal.message, digest, seal.auth)
+        full = check.full
         rc1 = reserved_code1("HS256", seal.slot, digest, full, version=MICRO_VERSION) if full else ""
         return _SealJudgement(True, "intact", keys.match("HS256", check.key_index, seal.slot), rc1)
     if check.outcome == "fail" and keys.open:

@@ -72,20 +72,53 @@ def encode_mn(data: bytes) -> str:
 def decode_cf(run: str) -> bytes | None:
     """
     Decode a run of Cf-alphabet characters; ``None`` if its length is not whole bytes.
+
+    Raises:
+        ValueError: *run* holds another character.
+    """
+    fast = canonical.SPEEDUPS
+    if fast is not None:
+        return fast.decode_cf(run)
+    return decode_cf_python(run)
+
+
+def decode_cf_python(run: str) -> bytes | None:
+    """
+    The pure-Python :func:`decode_cf` (the reference the C codec is tested against).
     """
     if len(run) % 4:
         return None
+    if not run:
+        return b""
+    if run.strip(CF_ALPHABET):
+        raise ValueError("decode_cf(): not a Cf-channel character")
     return int(run.translate(_CF_TO_DIGIT), 4).to_bytes(len(run) // 4, "big")
 
 
 def decode_mn(run: str) -> bytes | None:
     """
-    Decode a run of variation selectors (an optional leading CGJ is skipped).
+    Decode a run of variation selectors (an optional leading CGJ is skipped); ``None`` if its
+    length is odd.
+
+    Raises:
+        ValueError: *run* holds another character.
+    """
+    fast = canonical.SPEEDUPS
+    if fast is not None:
+        return fast.decode_mn(run)
+    return decode_mn_python(run)
+
+
+def decode_mn_python(run: str) -> bytes | None:
+    """
+    The pure-Python :func:`decode_mn` (the reference the C codec is tested against).
     """
     if run.startswith(CGJ):
         run = run[1:]
     if len(run) % 2:
         return None
+    if run.strip(VS_ALPHABET):
+        raise ValueError("decode_mn(): not a variation selector")
     return bytes.fromhex(run.translate(_VS_TO_HEX))
 
 

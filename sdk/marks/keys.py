@@ -130,10 +130,14 @@ class KeyCheck(NamedTuple):
     kind was given), ``no_slot`` (keys were given for other key slots only) or
     ``public_only`` (a format-1 packet of an Ed25519-only producer: its check is keyed
     by the public key, so it passing proves integrity, not authorship).
+
+    ``full`` is the untruncated HMAC-SHA256 when an HMAC secret passed (what ``ReservedCode1``
+    stores), so that a verifier never computes it twice.
     """
 
     outcome: Outcome
     key_index: int | None = None
+    full: bytes | None = None
 
 
 _NO_KEY = KeyCheck("no_key")
@@ -204,13 +208,6 @@ class SigningKeys:
         The MAC of a packet's ``header | mark id`` (the domain follows the header's version).
         """
         return hmac.digest(self._packet_key, _domain("mark", _version(message)) + message, "sha256")[:length]
-
-    def seal_auth(self, message: bytes, digest: bytes, mac_length: int) -> bytes:
-        """
-        Return the seal's authenticator over *message* and the full 32-byte text *digest*:
-        a 64-byte signature, or an HMAC truncated to *mac_length* bytes.
-        """
-        return self.full_auth(message, digest)[: None if self._private is not None else mac_length]
 
     def full_auth(self, message: bytes, digest: bytes) -> bytes:
         """
@@ -284,8 +281,9 @@ class VerifyingKeys:
         entries = self._hmac + (self._packet_only if kind == "mark" else [])
         candidates, any_key = self._for_slot(entries, slot)
         for i, k in candidates:
-            if hmac.compare_digest(hmac.digest(k, data, "sha256")[:n], mac):
-                return KeyCheck("ok", i if i < len(self._hmac) else None)
+            full = hmac.digest(k, data, "sha256")
+            if hmac.compare_digest(full[:n], mac):
+                return KeyCheck("ok", i if i < len(self._hmac) else None, full)
         tried = bool(candidates)
         if kind == "mark" and version == 1:
             publics, any_public = self._for_slot(self._public, slot)
@@ -304,23 +302,6 @@ class VerifyingKeys:
         """
         result = self.check_mac("mark", message, mac)
         return True if result.outcome == "ok" else False if result.outcome == "fail" else None
-
-    def full_hmac(
-        self, message: bytes, digest: bytes, truncated: bytes, *, version: int | None = None
-    ) -> bytes | None:
-        """
-        Return the full HMAC for ``ReservedCode1`` from the secret that made *truncated*.
-
-        *version* is the seal format (default: the one in *message*'s header).
-        """
-        n = len(truncated)
-        version = _version(message) if version is None else version
-        data = _domain("seal", version) + message + (digest if version >= 2 else b"")
-        for _, k in self._for_slot(self._hmac, message[0] & 3)[0]:
-            full = hmac.digest(k, data, "sha256")
-            if hmac.compare_digest(full[:n], truncated):
-                return full
-        return None
 
     def check_signature(self, message: bytes, signature: bytes, extra: bytes = b"") -> KeyCheck:
         """

@@ -160,8 +160,14 @@ def micro_message(label: str, slot: int, mark_id: int, profile: Profile = "plain
     return bytes([head]) + mark_id.to_bytes(4, "big")
 
 
-def build_seal(message: bytes, digest: bytes, keys: SigningKeys) -> bytes:
-    body = message + keys.seal_auth(message, digest, SEAL_MAC_LEN)
+def build_seal(message: bytes, digest: bytes, keys: SigningKeys, *, auth: bytes | None = None) -> bytes:
+    """
+    The seal's bytes: *message*, its authenticator (a signature, or the HMAC truncated to
+    :data:`SEAL_MAC_LEN` bytes) and the CRC. *auth* is ``keys.full_auth(message, digest)``
+    when the caller already has it (``ReservedCode1`` stores it): it is not computed twice.
+    """
+    full = keys.full_auth(message, digest) if auth is None else auth
+    body = message + (full if keys.signs else full[:SEAL_MAC_LEN])
     return body + bytes([crc8(body)])
 
 

@@ -118,7 +118,10 @@ def test_with_propagation_keeps_production_fields(meta: AIGCMetadata) -> None:
     } == out.to_dict("bare")
 
 
-@pytest.mark.parametrize("value", ["has space", 'has"quote', "back\\slash", "中文", "tab\there", "é"])
+@pytest.mark.parametrize(
+    "value",
+    ["has space", 'has"quote', "back\\slash", "中文", "tab\there", "é", "trailing\n", "\nleading", "nul\x00"],
+)
 def test_charset_violation_raises(value: str) -> None:
     """
     A value outside printable ASCII without space, quote or backslash raises MetadataError naming the key.
@@ -271,3 +274,18 @@ def test_metadata_is_immutable(meta: AIGCMetadata) -> None:
     """
     with pytest.raises(ValueError, match="frozen"):
         meta.label = "2"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("x y", "'ProduceID': contains ' '; values are printable ASCII"),
+        ("ok\n", "'ProduceID': contains '\\n'"),
+        (b"bytes", "'ProduceID': must be a string, not bytes"),
+        (7, "'ProduceID': must be a string, not int"),
+    ],
+)
+def test_a_bad_value_is_named_with_its_field_and_first_bad_character(value: object, message: str) -> None:
+    with pytest.raises(MetadataError) as caught:
+        AIGCMetadata(label="1", produce_id=value)  # type: ignore[arg-type]
+    assert message in str(caught.value)

@@ -16,13 +16,15 @@ import re
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from aigclabel import canonical
 from aigclabel.canonical import alnum_only_python, canonical_text
+from aigclabel.explicit import LanguageGuess
 from aigclabel.marks import alphabet
+from aigclabel.marks.crc import crc8_python
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -400,3 +402,77 @@ def test_may_carry_marks_is_whether_a_mark_character_occurs(text: str) -> None:
         assert alphabet.may_carry_marks(text) == expected
     finally:
         canonical.SPEEDUPS = saved
+
+
+def _outcome(fn: Callable[[str], bytes | None], run: str) -> bytes | type[Exception] | None:
+    try:
+        return fn(run)
+    except ValueError:
+        return ValueError
+
+
+cf_runs = st.text(alphabet=st.sampled_from(alphabet.CF_ALPHABET), max_size=200)
+mn_runs = st.builds(
+    lambda lead, body: lead + body,
+    st.sampled_from(["", alphabet.CGJ]),
+    st.text(alphabet=st.sampled_from(alphabet.VS_ALPHABET), max_size=200),
+)
+
+
+@given(st.one_of(cf_runs, mn_runs, mark_texts))
+@example("\u200b\u200c\u200d\u2060")
+@example("\u200b\u200c\u200dx")  # a foreign character
+@example(alphabet.CGJ + "\ufe00\ufe0f")
+@example(alphabet.CGJ + alphabet.CGJ + "\ufe00")  # a second CGJ is not a variation selector
+@example(alphabet.CGJ)
+@settings(max_examples=1000)
+def test_the_mark_codecs_are_their_references(run: str) -> None:
+    assert _outcome(speedups.decode_cf, run) == _outcome(alphabet.decode_cf_python, run)
+    assert _outcome(speedups.decode_mn, run) == _outcome(alphabet.decode_mn_python, run)
+
+
+@given(st.binary(max_size=300))
+def test_the_mark_codecs_decode_what_the_encoders_wrote(data: bytes) -> None:
+    assert speedups.decode_cf(alphabet.encode_cf(data)) == data
+    assert speedups.decode_mn(alphabet.encode_mn(data)) == data
+
+
+def test_crc8_is_its_reference_for_every_byte_pair() -> None:
+    for a in range(256):
+        for b in (0, 1, 0x55, 0x80, 0xFF, a):
+            assert speedups.crc8(bytes([a, b])) == crc8_python(bytes([a, b]))
+    assert speedups.crc8(b"") == 0
+    assert speedups.crc8(bytearray(b"123456789")) == crc8_python(b"123456789") == 0xF4  # the check value
+    with pytest.raises(TypeError):
+        speedups.crc8("text")
+
+
+language_texts = st.text(alphabet=st.sampled_from("ab c\n`<>\t中文字 x1.,é\u3000ー한"), max_size=120)
+
+
+@given(st.one_of(language_texts, any_unicode), st.lists(st.integers(1, 9), min_size=1, max_size=40))
+@example("```python\nprint(1)\n```\n这是中文的回答", [3])
+@example("<b>bold</b> 中文 words here and more", [1])
+@example("`code` 中文", [100])
+@settings(max_examples=1000)
+def test_the_language_scan_is_the_reference_state_machine_for_any_chunking(
+    text: str, cuts: list[int]
+) -> None:
+    fast, slow = LanguageGuess(), LanguageGuess()
+    pos, i = 0, 0
+    while pos < len(text):
+        k = cuts[i % len(cuts)]
+        i += 1
+        assert fast.feed(text[pos : pos + k]) == slow.feed_python(text[pos : pos + k])
+        assert fast.state() == slow.state()
+        pos += k
+    assert fast.finish() == slow.finish()
+
+
+def test_the_language_scan_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        speedups.language_scan("text", (0,) * 12, 8, 400)
+    with pytest.raises(TypeError):
+        speedups.language_scan(b"text", (0,) * 13, 8, 400)
+    with pytest.raises(TypeError):
+        speedups.language_scan("text", ("0",) * 13, 8, 400)
