@@ -104,8 +104,8 @@ class Inserter:
         "_code",
         "_fence",
         "_indent",
+        "_last",
         "_line_has_text",
-        "_prev",
         "_raw",
         "_run_at_start",
         "_run_char",
@@ -125,7 +125,7 @@ class Inserter:
         self._units: Sequence[str] | Callable[[], Sequence[str]] = units
         self._spacing = spacing
         self._budget = spacing
-        self._prev = "\n"
+        self._last = "\n"  # the last text fed: its last character is the one before the next
         self._fence: tuple[str, int] | None = None  # (character, length) of the open fence
         self._code = 0  # length of the backtick run that opened the current code span
         self._run_char = ""  # a run of ` or ~ not yet resolved, its length and line position
@@ -160,6 +160,18 @@ class Inserter:
         """
         Return *chunk* with any packets that fall due inside it.
         """
+        # The common delta: more text on a line that has some, no markup character, no pending
+        # ` or ~ run or tag, and the next packet not due inside it. All that changes is the
+        # budget (what _plain does with it, without the calls); packets are due only when the
+        # budget is spent, so a delta that reaches it takes the path below.
+        if self._line_has_text and not (self._run_len or self._tag) and _SPECIAL.search(chunk) is None:
+            size = len(chunk)  # text_weight(), inline
+            n = 2 * size if chunk.isascii() else 3 * len(chunk.encode("utf-8", "surrogatepass")) - size
+            budget = self._budget
+            if budget > n > 0:
+                self._budget = budget - n
+                self._last = chunk
+                return chunk
         if not chunk:
             return chunk
         if _SPECIAL.search(chunk) is None:
@@ -190,7 +202,7 @@ class Inserter:
         fast = canonical.SPEEDUPS
         if fast is not None:
             places, budget = fast.packet_places(
-                chunk, self._prev, self._budget, self._spacing, first_safe, _SAFE_LEFT_CHARS
+                chunk, self._last[-1], self._budget, self._spacing, first_safe, _SAFE_LEFT_CHARS
             )
         else:
             places, budget = self._packet_places(chunk, first_safe)
@@ -207,7 +219,7 @@ class Inserter:
         """
         line_end = chunk.find("\n")  # the line of the last candidate ends here
         places: list[int] = []
-        s = self._prev + chunk  # s[i + 1] is chunk[i]; s[i] is the character before it
+        s = self._last[-1] + chunk  # s[i + 1] is chunk[i]; s[i] is the character before it
         i = 0
         size = len(chunk)
         while i < size:
@@ -272,7 +284,7 @@ class Inserter:
         if lead < len(rest):
             self._line_has_text = True
             self._table = self._indent >= 4
-        self._prev = chunk[-1]
+        self._last = chunk
 
     def _plain(self, chunk: str) -> str:
         if self._run_len:  # the first character resolves a pending ` or ~ run
@@ -292,14 +304,14 @@ class Inserter:
         n = text_weight(chunk)
         if self._budget > n or self._blocked():
             self._budget = max(self._budget - n, 0)
-            self._prev = chunk[-1]
+            self._last = chunk
             return chunk
         return self._feed_plain(chunk, first_text)
 
     def _feed_plain(self, chunk: str, first_safe: int) -> str:
         # No markup character in the chunk, so the code/fence/tag/table state is constant.
         out: list[str] = []
-        s = self._prev + chunk  # s[i + 1] is chunk[i]; s[i] is the character before it
+        s = self._last[-1] + chunk  # s[i + 1] is chunk[i]; s[i] is the character before it
         last = i = 0
         size = len(chunk)
         while i < size:
@@ -315,7 +327,7 @@ class Inserter:
             out.append(self._unit())
             last = i = pos
         out.append(chunk[last:])
-        self._prev = chunk[-1]
+        self._last = chunk
         return "".join(out)
 
     def _spend(self, chunk: str, i: int) -> int:
@@ -356,7 +368,7 @@ class Inserter:
 
     def _feed_slow(self, chunk: str) -> str:
         out: list[str] = []
-        prev = self._prev
+        prev = self._last[-1]
         for c in chunk:
             if (
                 self._budget <= 0
@@ -371,7 +383,7 @@ class Inserter:
             if self._budget > 0:
                 self._budget -= _weight(c)
             prev = c
-        self._prev = prev
+        self._last = prev
         return "".join(out)
 
     def _blocked(self) -> bool:
