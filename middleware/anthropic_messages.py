@@ -14,13 +14,12 @@ block carries its tail and its ``aigc`` object.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .common import BodyShapeError, RewriterBase, aigc_item, aigc_start_item, dumps, json_list, json_texts
 from .fastpath import Shape, Template
 from .rewrite import StreamRewriter
-from .sse import SSEEvent, encode_event, parse_event
+from .sse import SSEEvent, encode_event
 
 __all__ = ["THINKING", "MessagesStream", "batch_structured", "body"]
 
@@ -134,18 +133,11 @@ class MessagesStream(StreamRewriter):
         first = self.first_release(index, new)
         if new == text and not first:
             return raw
+        values[template.text_at] = new
         if not first:  # only the text changed
-            values[template.text_at] = new
-            rendered = template.render(values)
-            if rendered is not None:
-                return rendered
-        ev = parse_event(raw)
-        assert ev.data is not None
-        doc = json.loads(ev.data)
-        if first:
-            doc["aigc"] = self.aigc([aigc_start_item(stream, index=index)], stage="start")
-        doc["delta"]["text"] = new
-        return encode_event(ev.event, dumps(doc), ev.other)
+            return template.rewrite(raw, values)
+        start = aigc_start_item(stream, index=index)
+        return template.rewrite(raw, values, self.aigc([start], stage="start"))
 
     def _announce(self, doc: dict[str, Any], index: Any, released: str) -> bool:
         if not self.first_release(index, released):

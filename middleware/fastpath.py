@@ -12,9 +12,9 @@ swapping one string token for another changes no other token of a JSON text. The
 reads the holes (a C ``scanstring`` per string) and, when the labeler leaves the text as
 it is, returns the event's bytes unchanged — what the full path returns too. A changed text
 or a shifted sequence number is written from the pieces when the learned event was compact
-JSON (what re-serialising gives, :meth:`Template.render`), else parsed and re-serialised;
-a start item, or an event that matches no template, takes the full path: both paths give
-the same bytes by construction.
+JSON (what re-serialising gives, :meth:`Template.render`), else parsed and re-serialised
+(:meth:`Template.rewrite`, which adds a start item the same way); an event that matches no
+template takes the full path: both paths give the same bytes by construction.
 
 Only the event forms the SSE decoder's own shortcut reads are learned: one ``data:`` line,
 optionally after one ``event:`` line, valid UTF-8, without duplicate keys on the walked
@@ -30,6 +30,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from .common import dumps
+from .sse import encode_event, parse_event
 
 __all__ = ["OBFUSCATION", "SEQUENCE", "Shape", "Template", "learn"]
 
@@ -80,13 +83,16 @@ class Template:
         "extra",
         "head",
         "key",
+        "paths",
         "seq_at",
         "shape",
         "tail",
         "text_at",
     )
 
-    def __init__(self, pieces: list[str], ints: list[bool], shape: Shape, text_at: int, seq_at: int) -> None:
+    def __init__(
+        self, pieces: list[str], ints: list[bool], shape: Shape, paths: list[Path], text_at: int, seq_at: int
+    ) -> None:
         #: the bytes before the first hole (its opening quote included), compared as bytes
         self.head = pieces[0].encode("utf-8")
         self._head_text = pieces[0]
@@ -101,6 +107,8 @@ class Template:
         #: the shape's key and extra, at hand
         self.key = shape.key
         self.extra = shape.extra
+        #: the JSON path of each hole, in :meth:`match`'s order
+        self.paths = tuple(paths)
         #: where the text and the sequence number (``-1``: none) are in :meth:`match`'s values
         self.text_at = text_at
         self.seq_at = seq_at
@@ -149,6 +157,29 @@ class Template:
             return "".join(parts).encode("utf-8")
         except UnicodeEncodeError:
             return None
+
+    def rewrite(self, raw: bytes, values: list[Any], aigc: dict[str, Any] | None = None) -> bytes:
+        """
+        The raw event *raw*, which matched this template, with *values* in its holes and, when
+        given, an *aigc* object added at its top level: exactly what the rewriters write for
+        the changed event (``encode_event`` of its compact JSON). Written from the pieces
+        when :meth:`render` can (no object to add), else parsed, changed and re-serialised.
+        """
+        if aigc is None:
+            rendered = self.render(values)
+            if rendered is not None:
+                return rendered
+        ev = parse_event(raw)
+        assert ev.data is not None  # a template is learned from, and matches, one data line
+        doc = json.loads(ev.data)
+        for path, value in zip(self.paths, values, strict=True):
+            holder = doc
+            for step in path[:-1]:
+                holder = holder[step]
+            holder[path[-1]] = value  # an existing key: its place in the object stays
+        if aigc is not None:
+            doc["aigc"] = aigc
+        return encode_event(ev.event, dumps(doc), ev.other)
 
     def _holes(self, rest: str) -> list[Any] | None:
         pos = 0
@@ -210,7 +241,7 @@ def learn(raw: bytes, shape: Shape, optional: Iterable[Path] = (OBFUSCATION, SEQ
     pieces.append(event[cut:])
     paths = [h[3] for h in holes]
     seq_at = paths.index(SEQUENCE) if SEQUENCE in paths else -1
-    template = Template(pieces, ints, shape, paths.index(shape.text), seq_at)
+    template = Template(pieces, ints, shape, paths, paths.index(shape.text), seq_at)
     # Compact JSON as the rewriters write it: a changed event can be rendered from the pieces.
     template.canonical = json.dumps(json.loads(data), ensure_ascii=False, separators=(",", ":")) == data
     return template

@@ -14,7 +14,6 @@ clean end without one, a synthesized chunk per open choice carries them.
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from .common import (
@@ -29,7 +28,7 @@ from .common import (
 )
 from .fastpath import Shape, Template
 from .rewrite import StreamRewriter
-from .sse import SSEEvent, encode_event, parse_event
+from .sse import SSEEvent, encode_event
 
 __all__ = ["OBJECT", "REASONING_FIELDS", "ChatStream", "batch_structured", "body"]
 
@@ -216,20 +215,11 @@ class ChatStream(StreamRewriter):
         new = stream.feed(text)
         if new == text and index in self._announced:  # the common delta: sent as it came
             return raw
-        first = self.first_release(index, new)
-        if not first:  # only the text changed
-            values[template.text_at] = new
-            rendered = template.render(values)
-            if rendered is not None:
-                return rendered
-        ev = parse_event(raw)
-        assert ev.data is not None
-        doc = json.loads(ev.data)
-        choice = doc["choices"][0]
-        (choice if self.IN_CHOICE else choice["delta"])[self.FIELD] = new
-        if first:
-            doc["aigc"] = self.aigc([aigc_start_item(stream, index=index)], stage="start")
-        return encode_event(ev.event, dumps(doc), ev.other)
+        values[template.text_at] = new
+        if not self.first_release(index, new):  # only the text changed
+            return template.rewrite(raw, values)
+        start = aigc_start_item(stream, index=index)
+        return template.rewrite(raw, values, self.aigc([start], stage="start"))
 
     def _chat_reasoning(self, holder: dict[str, Any], index: Any, starts: list[dict[str, Any]]) -> bool:
         changed = False

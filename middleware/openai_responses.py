@@ -16,13 +16,12 @@ before a text's ``*.done``, a synthesized ``*.done`` carries it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .common import RewriterBase, aigc_item, aigc_start_item, dumps, json_list
 from .fastpath import Shape, Template
 from .rewrite import StreamRewriter
-from .sse import SSEEvent, encode_event, parse_event
+from .sse import SSEEvent, encode_event
 
 __all__ = ["OBJECT", "ResponsesStream", "batch_structured", "body", "output_texts", "reasoning_texts"]
 
@@ -198,22 +197,13 @@ class ResponsesStream(StreamRewriter):
             self._seq = seq
         if not changed:
             return raw
+        values[template.text_at] = new
+        if template.seq_at >= 0:
+            values[template.seq_at] = seq
         if not first:  # the text or the sequence number changed
-            values[template.text_at] = new
-            if template.seq_at >= 0:
-                values[template.seq_at] = seq
-            rendered = template.render(values)
-            if rendered is not None:
-                return rendered
-        ev = parse_event(raw)
-        assert ev.data is not None
-        doc = json.loads(ev.data)
-        if first:
-            doc["aigc"] = self.aigc([aigc_start_item(stream, **self._start_where(key))], stage="start")
-        doc["delta"] = new
-        if template.seq_at >= 0 and self._offset:
-            doc["sequence_number"] = seq
-        return encode_event(ev.event, dumps(doc), ev.other)
+            return template.rewrite(raw, values)
+        start = aigc_start_item(stream, **self._start_where(key))
+        return template.rewrite(raw, values, self.aigc([start], stage="start"))
 
     def _start_where(self, key: tuple[str, Any, Any]) -> dict[str, Any]:
         """
