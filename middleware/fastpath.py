@@ -78,7 +78,9 @@ class Template:
 
     __slots__ = (
         "_head_text",
+        "_start",
         "_steps",
+        "_stop",
         "canonical",
         "extra",
         "head",
@@ -96,6 +98,7 @@ class Template:
         #: the bytes before the first hole (its opening quote included), compared as bytes
         self.head = pieces[0].encode("utf-8")
         self._head_text = pieces[0]
+        self._start = len(self.head)
         #: the learned event's data is compact JSON as the rewriters write it (``ensure_ascii``
         #: off, no spaces): :meth:`render` may then stand in for parsing and re-serialising
         self.canonical = False
@@ -103,6 +106,8 @@ class Template:
         #: the bytes after the only hole, a string (the common template: the text alone); a
         #: template with other holes has ``None``
         self.tail = pieces[1].encode("utf-8") if ints == [False] else None
+        # where the hole ends, from the end (the last piece holds at least the blank line)
+        self._stop = -len(self.tail) if self.tail is not None else 0
         self.shape = shape
         #: the shape's key and extra, at hand
         self.key = shape.key
@@ -120,7 +125,6 @@ class Template:
         """
         if not raw.startswith(self.head):
             return None
-        start = len(self.head)
         tail = self.tail
         try:
             if tail is not None:
@@ -128,10 +132,10 @@ class Template:
                     return None
                 # The hole and its closing quote; the pieces around it are valid UTF-8 and end
                 # or start at a quote, so this decodes when and only when the event does.
-                hole = raw[start : len(raw) - len(tail)].decode("utf-8")
+                hole = raw[self._start : self._stop].decode("utf-8")
                 text, end = _scanstring(hole, 0, True)
                 return [text] if end == len(hole) else None
-            rest = raw[start:].decode("utf-8")
+            rest = raw[self._start :].decode("utf-8")
         except ValueError:  # not UTF-8; an unterminated string, a control character, a bad escape
             return None
         return self._holes(rest)
