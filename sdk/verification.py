@@ -20,7 +20,7 @@ import datetime as _dt
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -434,6 +434,8 @@ def _candidates(body: str, decode: Callable[[str], bytes | None], per_byte: int)
     return out
 
 
+# The counters of one channel, named like the fields of ChannelEvidence.
+_COUNTS = {f.name: 0 for f in fields(ChannelEvidence)[1:]}
 _RANK: dict[str, int] = {"ok": 2, "no_key": 1, "no_slot": 1, "public_only": 1, "fail": 0}
 _Found = tuple[int, Literal["cf", "mn"], Decoded]
 
@@ -496,7 +498,7 @@ def verify(
     if keyring is not None and not isinstance(keyring, Keyring):
         raise TypeError(f"keyring must be an aigclabel.Keyring, not {type(keyring).__name__}")
     # Counts per channel, named like the fields of ChannelEvidence.
-    channels: dict[Literal["cf", "mn"], Counter[str]] = {"cf": Counter(), "mn": Counter()}
+    channels: dict[Literal["cf", "mn"], dict[str, int]] = {"cf": _COUNTS.copy(), "mn": _COUNTS.copy()}
     decoded: list[_Found] = []
     notes: list[str] = []
     runs_seen = 0
@@ -568,22 +570,25 @@ def verify(
         judged = [
             (_judge_seal(seal, visible, keys_for(seal.producer)), at, chan, seal) for at, chan, seal in seals
         ]
-        judgement, _, chan, seal = max(judged, key=lambda j: (j[0].rank, j[1]))
+        judgement, _, chan, seal = (
+            judged[0] if len(judged) == 1 else max(judged, key=lambda j: (j[0].rank, j[1]))
+        )
         keys = keys_for(seal.producer)
+        produce_id = seal.produce_id
         seal_ev = SealEvidence(
             chan,
             "Ed25519" if seal.kind == KIND_SEAL_ED25519 else "HS256",
             judgement.authentic,
             judgement.binding,
             f"{seal.mark_id:08x}",
-            seal.produce_id or "",
+            produce_id or "",
             seal.producer or "",
             seal.label,
             seal.version,
             _SEAL_FORMS.get(seal.kind, "full"),
         )
         key_match = judgement.key
-        mark_id, produce_id, label = seal_ev.mark_id, seal.produce_id, seal.label
+        mark_id, label = seal_ev.mark_id, seal.label
         if judgement.authentic is False:
             status = "forged"
         elif judgement.binding == "tampered":
@@ -608,10 +613,10 @@ def verify(
         ):
             notes.append(f"no key in the keyring for producer {seal.producer}")
         if status in ("intact", "valid", "unverified") and seal.producer is not None:
-            assert seal.produce_id is not None
+            assert produce_id is not None  # a seal that names its producer carries its ProduceID
             metadata = AIGCMetadata.first_write(
                 producer=seal.producer,
-                produce_id=seal.produce_id,
+                produce_id=produce_id,
                 label=seal.label,  # type: ignore[arg-type]
                 reserved_code1=judgement.reserved_code1,
             )
@@ -718,7 +723,7 @@ def _score_watermark(detector: WatermarkDetector, visible: str, notes: list[str]
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _SealJudgement:
     authentic: bool | None
     binding: Binding

@@ -51,7 +51,6 @@ whose tail it starts with.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -171,10 +170,12 @@ def build_seal(message: bytes, digest: bytes, keys: SigningKeys, *, auth: bytes 
     return body + bytes([crc8(body)])
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decoded:
     """
     One structurally valid mark (CRC passed); authenticity is checked by the verifier.
+    Treat it as read-only (it is not frozen: a verifier makes several per text, and a frozen
+    dataclass takes several times as long to build).
 
     ``hint`` is the seal's short text digest (format 2: a 2-byte keyless hint; format 1:
     the 4-byte digest its MAC covers; ``None`` for the micro seal); ``parts`` and ``producer``
@@ -206,8 +207,11 @@ class Decoded:
         mac = self.message[5:9] if self.is_seal else self.auth
         return head, self.mark_id, mac
 
-    @functools.cached_property
+    @property
     def produce_id(self) -> str | None:
+        """
+        The ProduceID a full seal carries (computed on each access), else ``None``.
+        """
         return produce_id_from_parts(self.parts) if self.parts is not None else None
 
 

@@ -5,8 +5,9 @@ The extension only speeds up loops; what a seal binds must not depend on whether
 Each C function is compared with its pure-Python counterpart on generated text of every
 Unicode category (lone surrogates, astral characters and unassigned code points included), and
 the canonical form is compared with the extension switched off (``SPEEDUPS = None``, what the
-environment variable ``AIGCLABEL_PURE_PYTHON=1`` selects at import). The last test runs the
-canonical form's and the inserter's property tests in a fresh interpreter with that switch set.
+environment variable ``AIGCLABEL_PURE_PYTHON=1`` selects at import). One test runs the
+canonical form's, the inserter's, the mark codecs' and the language guess's tests and the
+golden vectors in a fresh interpreter with that switch set.
 """
 
 from __future__ import annotations
@@ -266,6 +267,9 @@ def test_the_property_tests_pass_with_the_extension_switched_off(tmp_path: Path)
         "tests/sdk/test_canonical_fast_paths.py",
         "tests/sdk/test_canonical.py",
         "tests/sdk/test_placement_chunking.py",
+        "tests/sdk/test_explicit_detection.py",
+        "tests/sdk/test_marks_edge_cases.py",
+        "tests/test_vectors.py",
         "tests/sdk/test_speedups.py::test_the_extension_is_in_use_where_built",
     ]
     done = subprocess.run(
