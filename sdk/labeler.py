@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import importlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import ModuleType
@@ -893,6 +893,7 @@ class StreamLabeler:
         "_parts",
         "_pending",
         "_plan",
+        "_release",
         "_text_format",
         "_visible",
         "context",
@@ -939,6 +940,9 @@ class StreamLabeler:
         self._done = False
         self.result: LabeledText | None = None
         self._packet: bytes | None = None  # built when first needed
+        #: Once the plan releases text as it comes (not ``middle``) and until the end: what a
+        #: delta goes through (the inserter's ``feed``, or nothing changes it).
+        self._release: Callable[[str], str] | None = None
         if policy.marks and not structured:
             self._inserter: Inserter | None = Inserter(self._units, labeler._spacing)
         else:
@@ -963,21 +967,22 @@ class StreamLabeler:
         Raises:
             StreamStateError: after :meth:`finish`.
         """
+        release = self._release
+        if release is not None and delta:  # the common delta: released as it comes
+            self._visible.append(delta)
+            out = release(delta)
+            self._out.append(out)
+            return out
         if self._done:
             raise StreamStateError("feed() after finish(): start a new stream with Labeler.stream()")
         if not delta:
             return ""
-        if self._plan is None:
-            self._pending.append(delta)
-            if self._guess is not None:
-                self._guess.feed(delta)
-            out = self._try_plan(final=False)
-        elif self._plan.middle:
-            self._pending.append(delta)
+        self._pending.append(delta)
+        if self._plan is not None:  # middle placement: everything waits for the end
             return ""
-        else:
-            self._visible.append(delta)
-            out = self._inserter.feed(delta) if self._inserter is not None else delta
+        if self._guess is not None:
+            self._guess.feed(delta)
+        out = self._try_plan(final=False)
         self._out.append(out)
         return out
 
@@ -1005,6 +1010,7 @@ class StreamLabeler:
         if self._plan.middle:
             return ""
         self._pending = []
+        self._release = self._inserter.feed if self._inserter is not None else _as_is
         out = ""
         if start and label is not None:
             out = label.prefix()
@@ -1108,6 +1114,7 @@ class StreamLabeler:
         return self._labeler._unsealed.model_copy(update={"produce_id": pid, "propagate_id": pid})
 
     def _end(self, out: str) -> str:
+        self._release = None  # feed() now raises
         plan = self._plan
         assert plan is not None
         label = plan.label
@@ -1217,6 +1224,13 @@ class StreamLabeler:
         if micro:
             labeler._remember(self.mark_id, metadata)
         return seal, metadata, packets
+
+
+def _as_is(text: str) -> str:
+    """
+    What a stream without marks does to a released delta.
+    """
+    return text
 
 
 def _watermark_module() -> ModuleType:
