@@ -149,15 +149,16 @@ def aigc_start_item(stream: StreamLabeler, **where: Any) -> dict[str, Any]:
     metadata without ``ReservedCode1`` (the final event's item has it, once the seal is made)
     and its interface tag (complete before any text is released).
     """
-    ui = stream.disclosure
-    assert ui is not None  # the language is known before text is released
+    data = stream.label_data()
+    assert data is not None  # the language is known before text is released
+    metadata, ui = data
     return {
         **where,
         "produce_id": stream.produce_id,
         "mark_id": stream.mark_id,
-        "explicit": ui.explicit_label_in_text,
-        "metadata": stream.metadata.to_dict("wrapped"),
-        "ui": ui.model_dump(),
+        "explicit": ui["explicit_label_in_text"],
+        "metadata": metadata,
+        "ui": ui,
     }
 
 

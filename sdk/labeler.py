@@ -238,6 +238,7 @@ class Labeler:
         "_spacing",
         "_tags",
         "_unsealed",
+        "_unsealed_dict",
         "policy",
     )
 
@@ -268,12 +269,13 @@ class Labeler:
         self._micro: dict[str, AIGCMetadata] = {}
         #: Validated once, copied per stream with its ProduceID (a stream's first event waits
         #: for both): the tag per (language, placement, opted out), the metadata before the seal.
-        self._tags: dict[tuple[str, str, bool], UIDisclosure] = {}
+        self._tags: dict[tuple[str, str, bool], tuple[UIDisclosure, dict[str, Any]]] = {}
         #: The visible label and its rendering per (language, placement, text format).
         self._explicit: dict[tuple[str, str, str], tuple[ExplicitLabel, str]] = {}
         self._unsealed = AIGCMetadata.first_write(
             producer=policy.producer, produce_id=_TEMPLATE_ID, label=policy.label
         )
+        self._unsealed_dict = self._unsealed.to_dict("bare")
         self._binding = object()  # this labeler's key among the per-labeler context bindings
 
     def __repr__(self) -> str:
@@ -1078,13 +1080,36 @@ class StreamLabeler:
         .. versionadded:: 0.3.0
         """
         if self._disclosure is None and self._language is not None:
-            tags = self._labeler._tags
-            shape = (self._language, self.placement, self.opt_out is not None)
-            tag = tags.get(shape)
-            if tag is None:
-                tag = tags[shape] = self._tag(*shape)
+            tag = self._tag_template(self._language)[0]
             self._disclosure = tag.model_copy(update={"produce_id": self.produce_id})
         return self._disclosure
+
+    def label_data(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """
+        ``(metadata.to_dict("wrapped"), disclosure.model_dump())`` as fresh plain dicts (the
+        caller's to change), or ``None`` while the language is undecided: what a relay puts on
+        a stream's first event. Before the end they are copies of templates the labeler
+        validated once, with this stream's ProduceID, so neither model is built on the way to
+        the first token; after it, the result's.
+
+        .. versionadded:: 0.3.0
+        """
+        if self.result is not None:
+            return self.result.metadata.to_dict("wrapped"), self.result.ui.model_dump()
+        if self._language is None:
+            return None
+        pid = self.produce_id
+        bare = {**self._labeler._unsealed_dict, "ProduceID": pid, "PropagateID": pid}
+        return {"AIGC": bare}, {**self._tag_template(self._language)[1], "produce_id": pid}
+
+    def _tag_template(self, language: Language) -> tuple[UIDisclosure, dict[str, Any]]:
+        tags = self._labeler._tags
+        shape = (language, self.placement, self.opt_out is not None)
+        found = tags.get(shape)
+        if found is None:
+            tag = self._tag(*shape)
+            found = tags[shape] = (tag, tag.model_dump())
+        return found
 
     def _tag(self, language: Language, placement: Placement, opted_out: bool) -> UIDisclosure:
         policy = self._labeler.policy

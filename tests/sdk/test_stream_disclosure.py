@@ -206,3 +206,27 @@ def test_describe_says_whether_the_user_opted_out(labeler: Labeler) -> None:
     assert not labeler.describe().ui.opted_out
     assert "none" == labeler.describe().ui.placement
     assert "en" == labeler.describe(context=LabelContext(language="en")).ui.language
+
+
+@pytest.mark.parametrize("placement", ["end", "start", "none", "middle"])
+@pytest.mark.parametrize("language", ["zh", "en", None])
+def test_label_data_equals_the_models_it_stands_for_at_every_stage(
+    labeler: Labeler, placement: Placement, language: Any
+) -> None:
+    stream = labeler.stream(placement=placement, language=language)
+    if language is None:
+        assert stream.label_data() is None  # the script has not decided yet
+    stream.feed("这是一个关于天气的回答，" if language != "en" else "This is an answer about the weather. ")
+    data = stream.label_data()
+    assert data is not None
+    assert data == (stream.metadata.to_dict("wrapped"), stream.disclosure.model_dump())  # type: ignore[union-attr]
+    data[0]["AIGC"]["ProduceID"] = "changed"  # fresh dicts: the next stream's are untouched
+    data[1]["produce_id"] = "changed"
+    other = labeler.stream(placement=placement, language=language)
+    other.feed("这是第二个关于天气的回答。" if language != "en" else "A second answer about the weather. ")
+    again = other.label_data()
+    assert again is not None
+    assert again[0]["AIGC"]["ProduceID"] == again[1]["produce_id"] == other.produce_id
+    stream.finish()
+    assert stream.result is not None
+    assert stream.label_data() == (stream.result.metadata.to_dict("wrapped"), stream.result.ui.model_dump())
