@@ -48,7 +48,7 @@ if typing.TYPE_CHECKING:  # the names below load on first use (PEP 562): `import
         verify,
     )
 
-__version__ = "0.1.0"
+__version__ = "0.3.0.dev0"
 
 __all__ = [
     "DEFAULT_LABEL_TEXT",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_check
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from .canonical import text_digest
+from .canonical import contains_any, text_digest
 from .exceptions import KeyMaterialError
 from .explicit import LabelMatch, find_label_phrases
 from .ids import parse_produce_id
@@ -401,14 +401,24 @@ def _parse_run(whole: str) -> list[tuple[int, Literal["cf", "mn"], str, list[Dec
     marks it decodes to)``; a Cf piece shorter than two bytes is not a candidate.
     """
     out: list[tuple[int, Literal["cf", "mn"], str, list[Decoded]]] = []
-    for part in alphabet.CHANNEL_PART.finditer(whole):
-        if part.lastgroup == "cf":
-            if len(part.group()) >= 8:
-                out.append((part.start(), "cf", part.group(), _decoded(part.group(), alphabet.decode_cf, 4)))
+    # A run of one channel (every run our labeler writes) is its own part: no regex split.
+    if not contains_any(whole, _MN_CHARS):
+        parts: Iterable[tuple[int, str | None, str]] = ((0, "cf", whole),)
+    elif not contains_any(whole, alphabet.CF_ALPHABET):
+        parts = ((0, "mn", whole),)
+    else:
+        parts = ((p.start(), p.lastgroup, p.group()) for p in alphabet.CHANNEL_PART.finditer(whole))
+    for start, channel, part in parts:
+        if channel == "cf":
+            if len(part) >= 8:
+                out.append((start, "cf", part, _decoded(part, alphabet.decode_cf, 4)))
         else:
-            pieces = [p for p in part.group().split(alphabet.CGJ) if len(p) >= 4]
-            out.extend((part.start(), "mn", p, _decoded(p, alphabet.decode_mn, 2)) for p in pieces)
+            pieces = [p for p in part.split(alphabet.CGJ) if len(p) >= 4]
+            out.extend((start, "mn", p, _decoded(p, alphabet.decode_mn, 2)) for p in pieces)
     return out
+
+
+_MN_CHARS = alphabet.CGJ + alphabet.VS_ALPHABET
 
 
 def _decoded(run: str, decode: Callable[[str], bytes | None], per_byte: int) -> list[Decoded]:

@@ -12,10 +12,20 @@ from hypothesis import HealthCheck, settings
 
 from tests.helpers import KEY, PRODUCER
 
+# "ci" (the default) is derandomized: a run is reproducible, so a failure in CI fails again on any
+# machine. "explore" draws fresh random examples, and more of them, for a local search for new cases
+# (HYPOTHESIS_PROFILE=explore make pytest); a case it finds goes into the test as an @example.
 settings.register_profile(
     "ci",
     deadline=None,
     max_examples=60,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "explore",
+    deadline=None,
+    max_examples=600,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

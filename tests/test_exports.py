@@ -4,6 +4,7 @@ The public API: one curated, sorted, complete ``__all__`` with documented object
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 import types
 
@@ -112,6 +113,13 @@ def test_version_is_a_string() -> None:
     """
     assert isinstance(aigclabel.__version__, str)
     assert aigclabel.__version__[0].isdigit()
+
+
+def test_version_is_the_installed_distributions() -> None:
+    """
+    ``__version__`` and the package metadata (what pip, the benches and bug reports show) agree.
+    """
+    assert aigclabel.__version__ == importlib.metadata.version("aigc-label")
 
 
 def test_no_public_function_shadows_a_public_module() -> None:
